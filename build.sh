@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# ngx_whatsapp build driver.
+#   ./build.sh          install packages (apt-get), build the module, core, tests, tools
+#   ./build.sh test     unit tests (ctest) + end-to-end suite (pytest), then both
+#                       again against an ASan/UBSan build
+#   ./build.sh serve    run nginx in the foreground with conf.example/ on 127.0.0.1
+#   ./build.sh bench    run the benchmarks in bench/
+# NGINX_SRC=/path/to/nginx/source builds against another nginx (default: Debian's nginx-dev).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")" && pwd)
+BUILD=$ROOT/build
+NGINX_SRC=${NGINX_SRC:-/usr/share/nginx/src}
+JOBS=$(nproc)
+PY=/usr/bin/python3
+
+PACKAGES=(
+    build-essential cmake pkg-config
+    nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
+    liblmdb-dev lmdb-utils rapidjson-dev libphonenumber-dev libgtest-dev
+    python3 python3-pytest python3-requests python3-websockets
+    openssl curl wrk
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_packages() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    log "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+}
+
+# build_core DIR [cmake args...]
+build_core() {
+    local dir=$1
+    shift
+    cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS"
+}
+
+# build_module DIR EXTRA_CFLAGS EXTRA_LDFLAGS: the .so against $NGINX_SRC,
+# configured with the installed nginx's own flags so the binary accepts it.
+build_module() {
+    local dir=$1 cflags=$2 ldflags=$3
+    local stamp
+    stamp=$( (cat "$ROOT/config" "$ROOT/config.make"; ls "$ROOT"/src/*/*.cpp "$ROOT"/src/*/*.hpp;
+              echo "$NGINX_SRC $cflags $ldflags") | sha256sum | cut -d' ' -f1)
+    if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$stamp" ]; then
+        log "configuring the module in $dir"
+        mkdir -p "$dir"
+        local flags=()
+        if [ -f "$NGINX_SRC/conf_flags" ]; then
+            # shellcheck disable=SC1091
+            . "$NGINX_SRC/conf_flags"
+            flags=("${NGX_CONF_FLAGS[@]}")
+        else
+            flags=(--with-compat)
+        fi
+        (cd "$NGINX_SRC" && ./configure \
+            --with-cc-opt="$(dpkg-buildflags --get CFLAGS) -fPIC $(dpkg-buildflags --get CPPFLAGS) $cflags" \
+            --with-ld-opt="$(dpkg-buildflags --get LDFLAGS) -fPIC $ldflags" \
+            "${flags[@]}" --add-dynamic-module="$ROOT" --builddir="$dir" >"$dir/configure.log" 2>&1) ||
+            { cat "$dir/configure.log"; exit 1; }
+        echo "$stamp" >"$dir/.stamp"
+    fi
+    make -s -f "$dir/Makefile" -C "$NGINX_SRC" -j "$JOBS" modules
+    # Debian's own smoke test: the binary must accept the module.
+    printf 'load_module %s;\nevents{}\n' "$dir/ngx_http_whatsapp_module.so" >"$dir/load-test.conf"
+    nginx -t -q -g 'error_log /dev/null; pid /dev/null;' -c "$dir/load-test.conf"
+}
+
+SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+build_all() {
+    install_packages
+    log "building core, unit tests and tools"
+    build_core "$BUILD/core"
+    log "building ngx_http_whatsapp_module.so"
+    build_module "$BUILD/nginx" "" ""
+}
+
+build_sanitized() {
+    log "building the ASan/UBSan variants"
+    build_core "$BUILD/core-asan" -DWA_SANITIZE=ON
+    build_module "$BUILD/nginx-asan" "$SAN_FLAGS" "-fsanitize=address,undefined"
+}
+
+run_pytest() {
+    # pytest exits 5 when it collected nothing: that is a failure here too.
+    (cd "$ROOT" && "$PY" -m pytest -q -p no:cacheprovider t/ "$@")
+}
+
+run_tests() {
+    log "unit tests"
+    (cd "$BUILD/core" && ctest --output-on-failure -j "$JOBS")
+    log "end-to-end tests"
+    WA_MODULE="$BUILD/nginx/ngx_http_whatsapp_module.so" run_pytest
+
+    build_sanitized
+    log "unit tests under ASan/UBSan"
+    (cd "$BUILD/core-asan" && ctest --output-on-failure -j "$JOBS")
+    log "end-to-end tests under ASan/UBSan"
+    local preload
+    preload="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+    # nginx itself is not instrumented and frees its pools at exit in ways
+    # LeakSanitizer cannot follow: leaks are checked by the unit tests.
+    WA_MODULE="$BUILD/nginx-asan/ngx_http_whatsapp_module.so" \
+        WA_LD_PRELOAD="$preload" \
+        WA_ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1:log_path=stderr" \
+        WA_SANITIZED=1 run_pytest
+}
+
+serve() {
+    build_all
+    mkdir -p "$ROOT/var"
+    log "starting the Cloud API simulator (Graph stand-in) on 127.0.0.1:8091"
+    "$PY" "$ROOT/tools/cloudapi_sim.py" serve --port 8091 &
+    local sim=$!
+    log "starting the callback receiver on 127.0.0.1:8092"
+    "$PY" "$ROOT/tools/callback_receiver.py" --port 8092 &
+    local recv=$!
+    trap 'kill $sim $recv 2>/dev/null' EXIT
+    log "nginx on http://127.0.0.1:8080 (Ctrl-C stops everything)"
+    nginx -p "$ROOT/" -c conf.example/nginx.conf -e var/error.log -g 'daemon off;'
+}
+
+case "${1:-build}" in
+    build) build_all ;;
+    test) build_all && run_tests ;;
+    serve) serve ;;
+    bench) build_all && "$ROOT/bench/run.sh" "${@:2}" ;;
+    *) echo "usage: $0 [build|test|serve|bench]" >&2; exit 2 ;;
+esac

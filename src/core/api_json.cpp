@@ -1,0 +1,47 @@
+#include "api_json.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace wa {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void put(Writer& w, std::string_view key, std::string_view value) {
+    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+}  // namespace
+
+std::string error_json(std::string_view code, std::string_view message) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartObject();
+    w.Key("error");
+    w.StartObject();
+    put(w, "code", code);
+    put(w, "message", message);
+    w.EndObject();
+    w.EndObject();
+    return {sb.GetString(), sb.GetSize()};
+}
+
+std::string webhook_ack_json(std::uint32_t received, std::uint32_t duplicates,
+                             std::uint32_t unrouted) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartObject();
+    w.Key("received");
+    w.Uint(received);
+    w.Key("duplicates");
+    w.Uint(duplicates);
+    w.Key("unrouted");
+    w.Uint(unrouted);
+    w.EndObject();
+    return {sb.GetString(), sb.GetSize()};
+}
+
+}  // namespace wa

@@ -1,0 +1,77 @@
+// The event outbox: durable, ordered per conversation, leased to one sender.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ids.hpp"
+#include "records.hpp"
+#include "result.hpp"
+#include "store.hpp"
+
+namespace wa {
+
+// What the nginx layer needs to make one delivery attempt.
+struct Delivery {
+    Uuid event_id{};
+    std::string event_id_text;  // evt_...
+    std::string number;         // business E.164 (signing key lookup)
+    std::string url;
+    std::string body;
+    std::int64_t created_at_ns = 0;
+    std::uint32_t attempt = 0;  // 1 for the first
+};
+
+struct DeliveryPolicy {
+    std::int64_t max_age_ns = 48 * 3600 * std::int64_t{1'000'000'000};
+    std::int64_t max_interval_ns = 3600 * std::int64_t{1'000'000'000};
+    std::int64_t first_interval_ns = std::int64_t{1'000'000'000};
+    std::int64_t lease_ns = 30 * std::int64_t{1'000'000'000};
+};
+
+// Appends an event to its conversation's queue. When it is the head of the
+// queue it is leased to the caller and returned for immediate sending.
+Result<std::optional<Delivery>> outbox_enqueue(Txn& txn, Event event,
+                                               const DeliveryPolicy& policy,
+                                               std::int64_t now_ns);
+
+struct AttemptResult {
+    int http_status = 0;      // 0: transport failure / timeout
+    std::string error;        // short reason for logs and last_error
+};
+
+// delivered: 2xx. final failure: 4xx other than 408/429. otherwise retry.
+enum class AttemptVerdict { delivered, retry, dead };
+AttemptVerdict classify_attempt(int http_status);
+
+// Records an attempt. On delivered/dead, the next event of the conversation
+// (if any) is leased and returned for immediate sending. On retry the event
+// goes back to the due index with backoff (jittered), or dead past max_age.
+struct AttemptOutcome {
+    AttemptVerdict verdict = AttemptVerdict::retry;
+    std::optional<Delivery> next;
+};
+Result<AttemptOutcome> outbox_record_attempt(Txn& txn, const Uuid& event_id,
+                                             const AttemptResult& result,
+                                             const DeliveryPolicy& policy,
+                                             std::int64_t now_ns);
+
+// For the retry timer: leases up to limit queue heads whose due time is
+// <= now (failed attempts whose backoff has passed, and in-flight events
+// whose sender's lease ran out, e.g. a crashed worker). Stale due entries
+// met on the way are removed.
+Result<std::vector<Delivery>> outbox_claim_due(Txn& txn, std::int64_t now_ns, std::size_t limit,
+                                               const DeliveryPolicy& policy);
+
+// pending: queued events; dead: the "dead_count" meta counter (u64 LE);
+// oldest_pending_ns: created_at of the oldest pending event (0: none).
+struct OutboxStats {
+    std::uint64_t pending = 0;
+    std::uint64_t dead = 0;
+    std::int64_t oldest_pending_ns = 0;
+};
+Result<OutboxStats> outbox_stats(Txn& txn);
+
+}  // namespace wa

@@ -1,0 +1,184 @@
+#include "store.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace wa {
+
+namespace {
+
+constexpr const char* kDbNames[] = {
+    "conversations", "conversation_pair", "messages", "wamids",
+    "outbox",        "outbox_queue",      "outbox_due", "meta",
+};
+static_assert(std::size(kDbNames) == static_cast<unsigned>(Db::count_));
+
+MDB_val to_val(std::string_view s) {
+    return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+std::string_view from_val(const MDB_val& v) {
+    return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+Result<void> make_dir(const std::string& path) {
+    if (mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return {};
+    return make_error("store_error", "mkdir \"" + path + "\": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Error store_error(int rc, std::string_view what) {
+    std::string msg = std::string(what) + ": " + mdb_strerror(rc);
+    if (rc == MDB_MAP_FULL) return make_error("store_full", std::move(msg));
+    return make_error("store_error", std::move(msg));
+}
+
+Result<std::unique_ptr<Store>> Store::open(const Options& options) {
+    if (!options.read_only) {
+        if (auto r = make_dir(options.path); !r) return r.error();
+    }
+    std::unique_ptr<Store> s(new Store());
+    int rc = mdb_env_create(&s->env_);
+    if (rc != 0) return store_error(rc, "mdb_env_create");
+    mdb_env_set_maxdbs(s->env_, static_cast<MDB_dbi>(Db::count_) + 4);
+    // Many readers: workers, admin tools, and stale slots until cleared.
+    mdb_env_set_maxreaders(s->env_, 512);
+    if ((rc = mdb_env_set_mapsize(s->env_, options.map_size)) != 0) {
+        return store_error(rc, "mdb_env_set_mapsize");
+    }
+    // NOTLS: read transactions are not tied to threads; the event loop may
+    // hold a read snapshot and a write transaction at once.
+    unsigned flags = MDB_NOTLS | (options.read_only ? MDB_RDONLY : 0);
+    if ((rc = mdb_env_open(s->env_, options.path.c_str(), flags, 0600)) != 0) {
+        return store_error(rc, "mdb_env_open \"" + options.path + "\"");
+    }
+    s->clear_stale_readers();
+
+    auto txn = options.read_only ? s->begin_read() : s->begin_write();
+    if (!txn) return txn.error();
+    for (unsigned i = 0; i < static_cast<unsigned>(Db::count_); i++) {
+        rc = mdb_dbi_open(txn->raw(), kDbNames[i], options.read_only ? 0 : MDB_CREATE,
+                          &s->dbis_[i]);
+        if (rc != 0) return store_error(rc, std::string("open database ") + kDbNames[i]);
+    }
+    if (auto r = txn->commit(); !r) return r.error();
+    return s;
+}
+
+Store::~Store() {
+    if (env_) mdb_env_close(env_);
+}
+
+Result<Txn> Store::begin_write(Txn* parent) {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, parent ? parent->raw() : nullptr, 0, &txn);
+    if (rc != 0) return store_error(rc, "begin write");
+    return Txn(this, txn);
+}
+
+Result<Txn> Store::begin_read() {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc != 0) return store_error(rc, "begin read");
+    return Txn(this, txn);
+}
+
+int Store::clear_stale_readers() {
+    int dead = 0;
+    mdb_reader_check(env_, &dead);
+    return dead;
+}
+
+Store::Usage Store::usage() {
+    MDB_envinfo info{};
+    MDB_stat st{};
+    mdb_env_info(env_, &info);
+    mdb_env_stat(env_, &st);
+    return Usage{info.me_mapsize, (info.me_last_pgno + 1) * std::size_t{st.ms_psize}};
+}
+
+Txn::Txn(Txn&& other) noexcept : store_(other.store_), txn_(other.txn_) {
+    other.txn_ = nullptr;
+}
+
+Txn& Txn::operator=(Txn&& other) noexcept {
+    if (this != &other) {
+        abort();
+        store_ = other.store_;
+        txn_ = other.txn_;
+        other.txn_ = nullptr;
+    }
+    return *this;
+}
+
+Txn::~Txn() { abort(); }
+
+Result<void> Txn::commit() {
+    MDB_txn* t = txn_;
+    txn_ = nullptr;
+    int rc = mdb_txn_commit(t);  // frees t even on failure
+    if (rc != 0) return store_error(rc, "commit");
+    return {};
+}
+
+void Txn::abort() {
+    if (txn_) {
+        mdb_txn_abort(txn_);
+        txn_ = nullptr;
+    }
+}
+
+Result<std::optional<std::string_view>> Txn::get(Db db, std::string_view key) {
+    MDB_val k = to_val(key), v{};
+    int rc = mdb_get(txn_, store_->dbi(db), &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string_view>{};
+    if (rc != 0) return store_error(rc, "get");
+    return std::optional<std::string_view>{from_val(v)};
+}
+
+Result<void> Txn::put(Db db, std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key), v = to_val(value);
+    int rc = mdb_put(txn_, store_->dbi(db), &k, &v, 0);
+    if (rc != 0) return store_error(rc, "put");
+    return {};
+}
+
+Result<bool> Txn::insert(Db db, std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key), v = to_val(value);
+    int rc = mdb_put(txn_, store_->dbi(db), &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) return false;
+    if (rc != 0) return store_error(rc, "insert");
+    return true;
+}
+
+Result<bool> Txn::del(Db db, std::string_view key) {
+    MDB_val k = to_val(key);
+    int rc = mdb_del(txn_, store_->dbi(db), &k, nullptr);
+    if (rc == MDB_NOTFOUND) return false;
+    if (rc != 0) return store_error(rc, "del");
+    return true;
+}
+
+Result<MDB_cursor*> Txn::cursor(Db db) {
+    MDB_cursor* c = nullptr;
+    int rc = mdb_cursor_open(txn_, store_->dbi(db), &c);
+    if (rc != 0) return store_error(rc, "cursor");
+    return c;
+}
+
+Result<std::optional<Txn::Entry>> Txn::first_with_prefix(Db db, std::string_view prefix,
+                                                         std::string_view from) {
+    std::optional<Entry> found;
+    std::string_view start = from.empty() ? prefix : from;
+    auto r = scan(db, start, [&](const Entry& e) {
+        if (e.key.substr(0, prefix.size()) == prefix) found = e;
+        return false;
+    });
+    if (!r) return r.error();
+    return found;
+}
+
+}  // namespace wa

@@ -1,0 +1,121 @@
+// The LMDB store: one environment, named databases, RAII transactions.
+// Opened once per worker after fork (LMDB handles must not cross fork()).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <lmdb.h>
+
+#include "result.hpp"
+
+namespace wa {
+
+// Named databases. Keys are documented in records.hpp.
+enum class Db : unsigned {
+    conversations,      // conv uuid -> Conversation
+    conversation_pair,  // business e164 '\0' customer -> conv uuid
+    messages,           // msg uuid -> Message
+    wamids,             // wamid -> msg uuid (inbound dedupe, tx correlation)
+    outbox,             // evt uuid -> Event
+    outbox_queue,       // conv uuid + seq(8, big endian) -> evt uuid (undelivered only)
+    outbox_due,         // next_attempt ns(8, BE) + evt uuid -> "" (pending, not in flight)
+    meta,               // small named values (schema version, counters)
+    count_
+};
+
+class Txn;
+
+class Store {
+public:
+    struct Options {
+        std::string path;                  // directory, created if missing
+        std::size_t map_size = std::size_t{1} << 30;
+        bool read_only = false;            // admin tools
+    };
+
+    static Result<std::unique_ptr<Store>> open(const Options& options);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Write transaction; with a parent, a nested one (commits into the parent).
+    Result<Txn> begin_write(Txn* parent = nullptr);
+    Result<Txn> begin_read();
+
+    int clear_stale_readers();             // mdb_reader_check; returns slots cleared
+    struct Usage { std::size_t map_size; std::size_t used_bytes; };
+    Usage usage();
+
+    MDB_env* env() { return env_; }
+    MDB_dbi dbi(Db db) const { return dbis_[static_cast<unsigned>(db)]; }
+
+private:
+    Store() = default;
+    MDB_env* env_ = nullptr;
+    MDB_dbi dbis_[static_cast<unsigned>(Db::count_)] = {};
+};
+
+// Map full -> code "store_full"; other LMDB failures -> "store_error".
+Error store_error(int mdb_rc, std::string_view what);
+
+class Txn {
+public:
+    Txn(Txn&& other) noexcept;
+    Txn& operator=(Txn&& other) noexcept;
+    ~Txn();  // aborts if still open
+
+    Result<void> commit();
+    void abort();
+    bool open() const { return txn_ != nullptr; }
+
+    // The value stays valid until the transaction ends or writes that key.
+    Result<std::optional<std::string_view>> get(Db db, std::string_view key);
+    Result<void> put(Db db, std::string_view key, std::string_view value);
+    // no-overwrite insert: false (and no change) when the key already exists
+    Result<bool> insert(Db db, std::string_view key, std::string_view value);
+    Result<bool> del(Db db, std::string_view key);  // false when absent
+
+    // First key >= from that starts with prefix; nullopt when none.
+    struct Entry { std::string_view key, value; };
+    Result<std::optional<Entry>> first_with_prefix(Db db, std::string_view prefix,
+                                                  std::string_view from = {});
+    // Visit keys in order starting at from; stop when fn returns false.
+    template <class Fn>
+    Result<void> scan(Db db, std::string_view from, Fn&& fn);
+
+    Store& store() { return *store_; }
+    MDB_txn* raw() { return txn_; }
+
+private:
+    friend class Store;
+    Txn(Store* store, MDB_txn* txn) : store_(store), txn_(txn) {}
+    Result<MDB_cursor*> cursor(Db db);
+
+    Store* store_ = nullptr;
+    MDB_txn* txn_ = nullptr;
+};
+
+template <class Fn>
+Result<void> Txn::scan(Db db, std::string_view from, Fn&& fn) {
+    auto c = cursor(db);
+    if (!c) return c.error();
+    MDB_cursor* cur = *c;
+    MDB_val k{from.size(), const_cast<char*>(from.data())}, v{};
+    int rc = mdb_cursor_get(cur, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+    while (rc == 0) {
+        Entry e{{static_cast<const char*>(k.mv_data), k.mv_size},
+                {static_cast<const char*>(v.mv_data), v.mv_size}};
+        if (!fn(e)) break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND) return store_error(rc, "scan");
+    return {};
+}
+
+}  // namespace wa

@@ -1,0 +1,317 @@
+// http-level directives. Every check happens here, at `nginx -t` time, with
+// nginx's "in FILE:LINE" suffix; nothing is validated at request time.
+#include "conf.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "crypto.hpp"
+#include "module.hpp"
+#include "phone.hpp"
+
+namespace wa::ngx {
+
+namespace {
+
+constexpr size_t kMinStoreSize = 64 * 1024;
+constexpr size_t kMaxSecretBytes = 64 * 1024;
+
+char* conf_error() { return static_cast<char*>(NGX_CONF_ERROR); }
+
+ngx_str_t* args(ngx_conf_t* cf) { return static_cast<ngx_str_t*>(cf->args->elts); }
+
+bool all_digits(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+    }
+    return true;
+}
+
+bool tenant_name_ok(std::string_view s) {
+    if (s.empty() || s.size() > 64) return false;
+    for (char c : s) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+bool url_ok(std::string_view s) {
+    auto rest = s.starts_with("https://") ? s.substr(8)
+                : s.starts_with("http://") ? s.substr(7)
+                                           : std::string_view{};
+    if (rest.empty() || rest.front() == '/') return false;
+    for (char c : s) {
+        if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '\\') return false;
+    }
+    return true;
+}
+
+// State of one whatsapp_number block while nginx parses its body.
+struct NumberBlock {
+    NumberConfig number;
+    ngx_uint_t line = 0;
+    bool has_secret_file = false;
+};
+
+char* number_field(ngx_conf_t* cf, NumberBlock& b, std::string_view name, ngx_str_t* value) {
+    std::string_view v = view(*value);
+    NumberConfig& n = b.number;
+    if (name == "phone_number_id") {
+        if (!all_digits(v) || v.size() > 32) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid phone_number_id \"%V\": digits expected",
+                               value);
+            return conf_error();
+        }
+        n.phone_number_id = v;
+    } else if (name == "tenant") {
+        if (!tenant_name_ok(v)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid tenant \"%V\": 1-64 of [A-Za-z0-9_.-] expected", value);
+            return conf_error();
+        }
+        n.tenant = v;
+    } else if (name == "app_secret_file") {
+        b.has_secret_file = true;
+        return conf_read_secret(cf, value, &n.app_secret);
+    } else if (name == "access_token_file") {
+        return conf_read_secret(cf, value, &n.access_token);
+    } else if (name == "signing_key_file") {
+        return conf_read_secret(cf, value, &n.signing_key_pem);
+    } else if (name == "signing_secret_file") {
+        std::string text;
+        if (char* rv = conf_read_secret(cf, value, &text); rv != NGX_CONF_OK) return rv;
+        auto key = std::string_view(text).starts_with("whsec_")
+                       ? base64_decode(std::string_view(text).substr(6))
+                       : Result<std::string>(make_error("invalid", "missing whsec_ prefix"));
+        if (!key || key->empty()) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "signing_secret_file \"%V\" must hold \"whsec_<base64>\"", value);
+            return conf_error();
+        }
+        n.signing_secret = std::move(key.value());
+    } else if (name == "callback") {
+        if (!url_ok(v)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid callback \"%V\": http(s) URL expected",
+                               value);
+            return conf_error();
+        }
+        n.callback = v;
+    } else if (name == "credits") {
+        ngx_int_t c = ngx_atoi(value->data, value->len);
+        if (c == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid credits \"%V\"", value);
+            return conf_error();
+        }
+        n.credits = c;
+    } else if (name == "rate") {
+        // "80r/s"
+        std::string_view num = v.ends_with("r/s") ? v.substr(0, v.size() - 3) : std::string_view{};
+        ngx_int_t rate = all_digits(num) ? ngx_atoi(reinterpret_cast<u_char*>(
+                                                        const_cast<char*>(num.data())), num.size())
+                                         : NGX_ERROR;
+        if (rate <= 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid rate \"%V\": \"<N>r/s\" expected",
+                               value);
+            return conf_error();
+        }
+        n.rate_per_sec = static_cast<std::uint32_t>(rate);
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown directive \"%*s\" in \"whatsapp_number\"",
+                           name.size(), name.data());
+        return conf_error();
+    }
+    return NGX_CONF_OK;
+}
+
+char* number_block_handler(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto& b = *static_cast<NumberBlock*>(conf);
+    if (cf->args->nelts != 2) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" in \"whatsapp_number\" takes exactly one value", &args(cf)[0]);
+        return conf_error();
+    }
+    try {
+        return number_field(cf, b, view(args(cf)[0]), &args(cf)[1]);
+    } catch (const std::exception& e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "whatsapp_number: %s", e.what());
+        return conf_error();
+    }
+}
+
+// Reports a missing field against the block's opening line.
+char* missing(ngx_conf_t* cf, const NumberBlock& b, const char* field) {
+    ngx_uint_t line = cf->conf_file->line;
+    cf->conf_file->line = b.line;
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_number\" %s has no \"%s\"",
+                       b.number.e164.c_str(), field);
+    cf->conf_file->line = line;
+    return conf_error();
+}
+
+}  // namespace
+
+char* conf_read_secret(ngx_conf_t* cf, ngx_str_t* path, std::string* out) {
+    ngx_str_t full = *path;
+    if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) return conf_error();
+    std::string name(view(full));
+    int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "cannot read \"%s\"", name.c_str());
+        return conf_error();
+    }
+    std::string text(kMaxSecretBytes + 1, '\0');
+    ssize_t n = read(fd, text.data(), text.size());
+    close(fd);
+    if (n < 0 || static_cast<size_t>(n) > kMaxSecretBytes) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, n < 0 ? ngx_errno : 0,
+                           n < 0 ? "cannot read \"%s\"" : "\"%s\" is larger than 64k",
+                           name.c_str());
+        return conf_error();
+    }
+    text.resize(static_cast<size_t>(n));
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' ||
+                             text.back() == ' ' || text.back() == '\t')) {
+        text.pop_back();
+    }
+    if (text.empty()) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%s\" is empty", name.c_str());
+        return conf_error();
+    }
+    *out = std::move(text);
+    return NGX_CONF_OK;
+}
+
+char* conf_store(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    if (mcf->store_path.len) return const_cast<char*>("is duplicate");
+    ngx_str_t* a = args(cf);
+    mcf->store_path = a[1];
+    if (ngx_conf_full_name(cf->cycle, &mcf->store_path, 0) != NGX_OK) return conf_error();
+    for (ngx_uint_t i = 2; i < cf->args->nelts; i++) {
+        std::string_view arg = view(a[i]);
+        if (!arg.starts_with("max_size=")) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &a[i]);
+            return conf_error();
+        }
+        ngx_str_t size{a[i].len - 9, a[i].data + 9};
+        ssize_t v = ngx_parse_size(&size);
+        if (v == NGX_ERROR || static_cast<size_t>(v) < kMinStoreSize) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid max_size \"%V\": a size of at least 64k expected", &size);
+            return conf_error();
+        }
+        mcf->max_size = static_cast<size_t>(v);
+    }
+    return NGX_CONF_OK;
+}
+
+char* conf_window(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    if (mcf->window != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
+    time_t t = ngx_parse_time(&args(cf)[1], 1);
+    if (t == NGX_ERROR || t <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid time \"%V\"", &args(cf)[1]);
+        return conf_error();
+    }
+    mcf->window = t;
+    return NGX_CONF_OK;
+}
+
+char* conf_uri(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+    auto* field = reinterpret_cast<ngx_str_t*>(static_cast<char*>(conf) + cmd->offset);
+    if (field->len) return const_cast<char*>("is duplicate");
+    ngx_str_t v = args(cf)[1];
+    if (v.len == 0 || v.data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid URI \"%V\": must start with /", &v);
+        return conf_error();
+    }
+    *field = v;
+    return NGX_CONF_OK;
+}
+
+char* conf_delivery(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    ngx_str_t* a = args(cf);
+    for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
+        std::string_view arg = view(a[i]);
+        auto eq = arg.find('=');
+        std::string_view key = arg.substr(0, eq);
+        std::int64_t* target = key == "max_age"        ? &mcf->policy.max_age_ns
+                               : key == "max_interval" ? &mcf->policy.max_interval_ns
+                               : key == "timeout"      ? &mcf->policy.lease_ns
+                                                       : nullptr;
+        if (target == nullptr || eq == std::string_view::npos) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &a[i]);
+            return conf_error();
+        }
+        ngx_str_t value{a[i].len - eq - 1, a[i].data + eq + 1};
+        ngx_msec_t ms = ngx_parse_time(&value, 0);
+        if (ms == static_cast<ngx_msec_t>(NGX_ERROR) || ms == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid time in \"%V\"", &a[i]);
+            return conf_error();
+        }
+        *target = static_cast<std::int64_t>(ms) * 1'000'000;
+        // An attempt is leased for three timeouts: long enough that a slow
+        // attempt is never sent twice, short enough that a crash is retried.
+        if (target == &mcf->policy.lease_ns) *target *= 3;
+    }
+    return NGX_CONF_OK;
+}
+
+char* conf_number(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    ngx_str_t* a = args(cf);
+    try {
+        NumberBlock b;
+        b.number.e164 = view(a[1]);
+        b.line = cf->conf_file->line;
+        if (!is_possible_e164(b.number.e164)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid number \"%V\" in \"whatsapp_number\": E.164 expected "
+                               "(\"+\", country code, digits)", &a[1]);
+            return conf_error();
+        }
+        ngx_conf_t save = *cf;
+        cf->handler = number_block_handler;
+        cf->handler_conf = reinterpret_cast<char*>(&b);
+        char* rv = ngx_conf_parse(cf, nullptr);
+        *cf = save;
+        if (rv != NGX_CONF_OK) return rv;
+
+        if (b.number.phone_number_id.empty()) return missing(cf, b, "phone_number_id");
+        if (b.number.tenant.empty()) return missing(cf, b, "tenant");
+        if (!b.has_secret_file) return missing(cf, b, "app_secret_file");
+        if (b.number.callback.empty()) return missing(cf, b, "callback");
+        if (!b.number.signing_key_pem.empty() && !b.number.signing_secret.empty()) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"whatsapp_number\" %V has both signing_key_file and "
+                               "signing_secret_file", &a[1]);
+            return conf_error();
+        }
+        if (auto r = mcf->numbers.add(std::move(b.number)); !r) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_number\": %s",
+                               r.error().message.c_str());
+            return conf_error();
+        }
+    } catch (const std::exception& e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "whatsapp_number: %s", e.what());
+        return conf_error();
+    }
+    return NGX_CONF_OK;
+}
+
+void conf_note_dispatch_server(ngx_conf_t* cf) {
+    auto* mcf = static_cast<MainConf*>(
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
+    if (mcf->dispatch_ctx) return;
+    auto* cscf = static_cast<ngx_http_core_srv_conf_t*>(
+        ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module));
+    mcf->dispatch_ctx = cscf->ctx;
+}
+
+}  // namespace wa::ngx

@@ -1,0 +1,233 @@
+#include "delivery.hpp"
+
+#include <memory>
+
+#include "clock.hpp"
+#include "metrics.hpp"
+#include "module.hpp"
+#include "variables.hpp"
+
+namespace wa::ngx {
+
+namespace {
+
+ngx_str_t kPost = ngx_string("POST");
+
+// One delivery attempt and the request it runs under. Freed from a posted
+// event: nginx still uses the request after our post-subrequest handler.
+struct Attempt {
+    Delivery delivery;
+    ngx_pool_t* pool = nullptr;
+    ngx_connection_t* connection = nullptr;
+    ngx_http_request_t* request = nullptr;
+    ngx_event_t release{};
+    bool finished = false;
+};
+
+void release_attempt(ngx_event_t* ev) noexcept {
+    auto* a = static_cast<Attempt*>(ev->data);
+    if (a->request) {
+        a->request->logged = 1;
+        ngx_http_free_request(a->request, 0);
+    }
+    if (a->connection) {
+        ngx_free_connection(a->connection);
+        a->connection->fd = static_cast<ngx_socket_t>(-1);
+        a->connection->destroyed = 1;
+    }
+    if (a->pool) ngx_destroy_pool(a->pool);
+    delete a;
+}
+
+void post_release(Attempt* a) {
+    a->release.data = a;
+    a->release.log = ngx_cycle->log;
+    a->release.handler = release_attempt;
+    ngx_post_event(&a->release, &ngx_posted_events);
+}
+
+void noop_write_handler(ngx_http_request_t*) {}
+
+void record_attempt(const Uuid& id, AttemptResult result) {
+    Worker* w = worker();
+    if (w == nullptr) return;  // the lease expires and the retry timer takes over
+    DeliveryPolicy policy = w->conf->policy;
+    auto outcome = std::make_shared<AttemptOutcome>();
+    submit(
+        [&](Txn& txn) -> Result<void> {
+            auto o = outbox_record_attempt(txn, id, result, policy, now_ns());
+            if (!o) return o.error();
+            *outcome = std::move(o.value());
+            return {};
+        },
+        [outcome](const Result<void>& committed) {
+            if (!committed) {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "whatsapp delivery: result not stored (%s); the event stays "
+                              "pending", committed.error().message.c_str());
+                return;
+            }
+            if (outcome->verdict == AttemptVerdict::dead) count(Counter::deliveries_dead);
+            if (outcome->next) deliver(*outcome->next);
+        });
+}
+
+ngx_int_t attempt_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcept {
+    auto* a = static_cast<Attempt*>(data);
+    if (a->finished) return rc;
+    a->finished = true;
+    try {
+        int status = static_cast<int>(sr->headers_out.status);
+        if (status == 0 && rc >= NGX_HTTP_SPECIAL_RESPONSE) status = 0;  // transport failure
+        if (sr->connection->error) status = 0;
+        AttemptResult result{status, status ? "" : "transport failure or timeout"};
+        bool delivered = classify_attempt(status) == AttemptVerdict::delivered;
+        count(delivered ? Counter::deliveries_delivered : Counter::deliveries_failed);
+        if (!delivered) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "whatsapp delivery of %s to \"%s\" failed: status %d",
+                          a->delivery.event_id_text.c_str(), a->delivery.url.c_str(), status);
+        }
+        record_attempt(a->delivery.event_id, std::move(result));
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0, "whatsapp delivery: %s", e.what());
+    }
+    post_release(a);
+    return rc;
+}
+
+bool push_header(ngx_http_request_t* r, ngx_list_t* list, std::string_view key,
+                 std::string_view value) {
+    auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(list));
+    if (h == nullptr) return false;
+    h->hash = 1;
+    h->key = pool_str(r->pool, key);
+    h->value = pool_str(r->pool, value);
+    h->lowcase_key = static_cast<u_char*>(ngx_pnalloc(r->pool, key.size()));
+    if (h->lowcase_key == nullptr) return false;
+    ngx_strlow(h->lowcase_key, h->key.data, key.size());
+    return true;
+}
+
+// A request with no client behind it, in the server that holds our locations.
+ngx_http_request_t* create_request(Attempt* a, ngx_http_conf_ctx_t* conf_ctx) {
+    a->pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (a->pool == nullptr) return nullptr;
+    auto* log = static_cast<ngx_log_t*>(ngx_pcalloc(a->pool, sizeof(ngx_log_t)));
+    auto* lctx = static_cast<ngx_http_log_ctx_t*>(ngx_pcalloc(a->pool, sizeof(ngx_http_log_ctx_t)));
+    auto* hc = static_cast<ngx_http_connection_t*>(
+        ngx_pcalloc(a->pool, sizeof(ngx_http_connection_t)));
+    if (log == nullptr || lctx == nullptr || hc == nullptr) return nullptr;
+    *log = *ngx_cycle->log;
+    log->data = lctx;
+    log->handler = nullptr;
+    log->action = const_cast<char*>("delivering a whatsapp event");
+
+    ngx_connection_t* c = ngx_get_connection(0, log);
+    if (c == nullptr) return nullptr;
+    a->connection = c;
+    c->fd = static_cast<ngx_socket_t>(-1);
+    c->pool = a->pool;
+    c->log = log;
+    c->read->log = log;
+    c->write->log = log;
+    // No socket: keep nginx from registering the fake connection's events.
+    c->read->active = 1;
+    c->write->active = 1;
+    lctx->connection = c;
+    hc->conf_ctx = conf_ctx;
+    c->data = hc;
+
+    ngx_http_request_t* r = ngx_http_create_request(c);
+    if (r == nullptr) return nullptr;
+    a->request = r;
+    c->data = r;
+    r->method = NGX_HTTP_GET;
+    r->method_name = ngx_http_core_get_method;
+    r->http_version = NGX_HTTP_VERSION_11;
+    ngx_str_set(&r->uri, "/");
+    r->unparsed_uri = r->uri;
+    r->valid_unparsed_uri = 1;
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = noop_write_handler;
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 2, sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return nullptr;
+    }
+    return r;
+}
+
+// The subrequest carries only what we build here: the client of the main
+// request (none here) never leaks into a callback.
+bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d) {
+    sr->method = NGX_HTTP_POST;
+    sr->method_name = kPost;
+    sr->header_only = 1;  // the callback's response body is not needed
+    auto* rb = static_cast<ngx_http_request_body_t*>(
+        ngx_pcalloc(sr->pool, sizeof(ngx_http_request_body_t)));
+    ngx_chain_t* cl = ngx_alloc_chain_link(sr->pool);
+    auto* b = static_cast<ngx_buf_t*>(ngx_calloc_buf(sr->pool));
+    if (rb == nullptr || cl == nullptr || b == nullptr) return false;
+    ngx_str_t body = pool_str(sr->pool, d.body);
+    b->pos = body.data;
+    b->last = body.data + body.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    cl->buf = b;
+    cl->next = nullptr;
+    rb->bufs = cl;
+    sr->request_body = rb;
+    sr->headers_in.content_length_n = static_cast<off_t>(body.len);
+    sr->headers_in.chunked = 0;
+
+    ngx_memzero(&sr->headers_in.headers, sizeof(ngx_list_t));
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 4, sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return false;
+    }
+    if (!push_header(sr, &sr->headers_in.headers, "Content-Type", "application/json")) return false;
+    if (!push_header(sr, &sr->headers_in.headers, "User-Agent", "ngx_whatsapp")) return false;
+
+    RequestCtx* ctx = request_ctx(sr);
+    if (ctx == nullptr) return false;
+    ctx->callback_url = pool_str(sr->pool, d.url);
+    return true;
+}
+
+}  // namespace
+
+ngx_int_t delivery_init_process(ngx_cycle_t*) { return NGX_OK; }
+
+void deliver(const Delivery& d) {
+    Worker* w = worker();
+    if (w == nullptr || w->conf->dispatch_ctx == nullptr) return;
+    auto* a = new Attempt{d};
+    ngx_http_request_t* r = create_request(a, w->conf->dispatch_ctx);
+    auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(
+                       ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)))
+                 : nullptr;
+    ngx_http_request_t* sr = nullptr;
+    bool ok = ps != nullptr;
+    if (ok) {
+        ps->handler = attempt_done;
+        ps->data = a;
+        ok = ngx_http_subrequest(r, &w->conf->callback_uri, nullptr, &sr, ps,
+                                 NGX_HTTP_SUBREQUEST_BACKGROUND) == NGX_OK &&
+             prepare_subrequest(sr, d);
+    }
+    if (!ok) {
+        // The lease expires and the event is retried: nothing is lost.
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "whatsapp delivery of %s could not start", d.event_id_text.c_str());
+        if (sr == nullptr) {
+            a->release.data = a;
+            release_attempt(&a->release);  // nothing references it yet
+        } else {
+            a->finished = true;
+            ngx_http_finalize_request(sr, NGX_ERROR);
+            post_release(a);
+        }
+        return;
+    }
+    ngx_http_run_posted_requests(a->connection);
+}
+
+}  // namespace wa::ngx

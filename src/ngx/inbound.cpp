@@ -1,0 +1,237 @@
+// The webhook handler turns an nginx request into core calls:
+// body -> signature -> decode -> ingest (group commit) -> answer -> deliver.
+#include "inbound.hpp"
+
+#include <memory>
+
+#include "api_json.hpp"
+#include "clock.hpp"
+#include "conf.hpp"
+#include "crypto.hpp"
+#include "delivery.hpp"
+#include "ids.hpp"
+#include "ingest.hpp"
+#include "metrics.hpp"
+#include "module.hpp"
+#include "variables.hpp"
+#include "webhook.hpp"
+
+namespace wa::ngx {
+
+namespace {
+
+constexpr off_t kMaxBody = 3 * 1024 * 1024;  // Meta's maximum payload
+
+ngx_str_t kTextPlain = ngx_string("text/plain");
+
+std::string_view arg(ngx_http_request_t* r, const char* name, size_t len) {
+    ngx_str_t v{0, nullptr};
+    if (ngx_http_arg(r, reinterpret_cast<u_char*>(const_cast<char*>(name)), len, &v) != NGX_OK) {
+        return {};
+    }
+    return view(v);
+}
+
+// hub.challenge is echoed byte for byte, so it must be unescaped exactly once.
+ngx_int_t verify_subscription(ngx_http_request_t* r) {
+    auto* lcf = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_whatsapp_module));
+    std::string_view mode = arg(r, "hub.mode", 8);
+    std::string_view token = arg(r, "hub.verify_token", 16);
+    std::string_view challenge = arg(r, "hub.challenge", 13);
+    auto unescape = [r](std::string_view in) {
+        auto* dst = static_cast<u_char*>(ngx_pnalloc(r->pool, in.size() + 1));
+        if (dst == nullptr) return std::string{};
+        u_char* end = dst;
+        auto* src = reinterpret_cast<u_char*>(const_cast<char*>(in.data()));
+        ngx_unescape_uri(&end, &src, in.size(), 0);
+        // '+' means space in a query string
+        std::string out(reinterpret_cast<char*>(dst), static_cast<size_t>(end - dst));
+        for (char& c : out) {
+            if (c == '+') c = ' ';
+        }
+        return out;
+    };
+    std::string token_text = unescape(token);
+    bool ok = lcf->verify_token.len > 0 && unescape(mode) == "subscribe" &&
+              constant_time_equal(token_text, view(lcf->verify_token));
+    if (!ok) return NGX_HTTP_FORBIDDEN;
+    if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return send_body(r, NGX_HTTP_OK, view(kTextPlain), unescape(challenge));
+}
+
+// The raw bytes exactly as received: the signature is over them.
+bool collect_body(ngx_http_request_t* r, std::string& out) {
+    if (r->request_body == nullptr) return true;
+    for (ngx_chain_t* cl = r->request_body->bufs; cl; cl = cl->next) {
+        ngx_buf_t* b = cl->buf;
+        if (b->in_file) {
+            size_t len = static_cast<size_t>(b->file_last - b->file_pos);
+            size_t at = out.size();
+            out.resize(at + len);
+            ssize_t n = ngx_read_file(b->file, reinterpret_cast<u_char*>(out.data() + at), len,
+                                      b->file_pos);
+            if (n != static_cast<ssize_t>(len)) return false;
+        } else {
+            out.append(reinterpret_cast<const char*>(b->pos), static_cast<size_t>(b->last - b->pos));
+        }
+    }
+    return true;
+}
+
+void set_error(ngx_http_request_t* r, std::string_view code) {
+    if (RequestCtx* ctx = request_ctx(r)) ctx->error = pool_str(r->pool, code);
+}
+
+void finish(ngx_http_request_t* r, ngx_uint_t status, std::string_view code, std::string_view msg) {
+    set_error(r, code);
+    ngx_http_finalize_request(r, send_error(r, status, code, msg));
+}
+
+void record_variables(ngx_http_request_t* r, const IngestOutcome& o) {
+    RequestCtx* ctx = request_ctx(r);
+    if (ctx == nullptr || o.last_message_id.empty()) return;
+    ctx->tenant = pool_str(r->pool, o.last_tenant);
+    ctx->conversation_id = pool_str(r->pool, o.last_conversation_id);
+    ctx->message_id = pool_str(r->pool, o.last_message_id);
+    ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(o.last_window_expires_at_ns));
+}
+
+void count_outcome(const IngestOutcome& o) {
+    count(Counter::inbound_received, o.received);
+    count(Counter::inbound_duplicate, o.duplicates);
+    count(Counter::inbound_unrouted, o.unrouted);
+    count(Counter::inbound_unsigned, o.unsigned_changes);
+}
+
+// The request stays alive until we finalize it (we hold its reference), but
+// a client abort can terminate it: the cleanup handler tells the commit
+// callback not to touch it.
+struct Pending {
+    ngx_http_request_t* r;
+    bool alive = true;
+};
+
+void store_unavailable(ngx_http_request_t* r) {
+    count(Counter::inbound_store_failed);
+    finish(r, NGX_HTTP_SERVICE_UNAVAILABLE, "store_unavailable", "the store could not be opened");
+}
+
+void ingest(ngx_http_request_t* r, std::vector<bool> signed_by, WebhookBatch batch) {
+    Worker* w = worker();
+    if (w == nullptr) return store_unavailable(r);
+    auto pending = std::make_shared<Pending>(Pending{r});
+    ngx_http_cleanup_t* cln = ngx_http_cleanup_add(r, sizeof(std::weak_ptr<Pending>));
+    if (cln == nullptr) return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    new (cln->data) std::weak_ptr<Pending>(pending);
+    cln->handler = [](void* p) {
+        auto* weak = static_cast<std::weak_ptr<Pending>*>(p);
+        if (auto sp = weak->lock()) sp->alive = false;
+        weak->~weak_ptr();
+    };
+
+    auto outcome = std::make_shared<IngestOutcome>();
+    IngestOptions opts;
+    opts.window_ns = static_cast<std::int64_t>(w->conf->window) * kNsPerSec;
+    opts.lease_ns = w->conf->policy.lease_ns;
+    const NumberDirectory& numbers = w->conf->numbers;
+    submit(
+        [&](Txn& txn) -> Result<void> {
+            auto o = ingest_webhook(txn, batch, numbers, signed_by, opts, now_ns());
+            if (!o) return o.error();
+            *outcome = std::move(o.value());
+            return {};
+        },
+        [pending, outcome](const Result<void>& committed) {
+            if (committed) {
+                count_outcome(*outcome);
+                for (const Delivery& d : outcome->deliveries) deliver(d);
+            } else {
+                count(Counter::inbound_store_failed);
+            }
+            if (!pending->alive) return;
+            ngx_http_request_t* req = pending->r;
+            ngx_connection_t* c = req->connection;
+            if (committed) {
+                record_variables(req, *outcome);
+                if (outcome->unrouted) {
+                    ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                                  "whatsapp webhook: %ui change(s) for unknown phone_number_id "
+                                  "\"%s\" acknowledged and dropped",
+                                  static_cast<ngx_uint_t>(outcome->unrouted),
+                                  outcome->unrouted_ids.front().c_str());
+                }
+                ngx_http_finalize_request(
+                    req, send_body(req, NGX_HTTP_OK, "application/json",
+                                   webhook_ack_json(outcome->received, outcome->duplicates,
+                                                    outcome->unrouted)));
+            } else {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp webhook: not stored: %s",
+                              committed.error().message.c_str());
+                // 503: Meta retries later; nothing of this POST was kept.
+                finish(req, NGX_HTTP_SERVICE_UNAVAILABLE, committed.error().code,
+                       "the message could not be stored; retry later");
+            }
+            ngx_http_run_posted_requests(c);
+        });
+}
+
+void body_handler(ngx_http_request_t* r) noexcept {
+    try {
+        if (r->request_body == nullptr || r->request_body->rest > 0) {
+            return finish(r, NGX_HTTP_BAD_REQUEST, "invalid_request", "incomplete body");
+        }
+        std::string body;
+        if (!collect_body(r, body)) {
+            return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+        MainConf* mcf = main_conf(r);
+        std::vector<bool> signed_by =
+            mcf->numbers.signed_by(body, header_in(r, "X-Hub-Signature-256"));
+        bool any = false;
+        for (bool b : signed_by) any = any || b;
+        if (!any) {
+            count(Counter::inbound_bad_signature);
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "whatsapp webhook: missing or invalid X-Hub-Signature-256");
+            return finish(r, NGX_HTTP_UNAUTHORIZED, "invalid_signature",
+                          "missing or invalid X-Hub-Signature-256");
+        }
+        auto batch = decode_webhook(body);
+        if (!batch) {
+            count(Counter::inbound_rejected);
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "whatsapp webhook: rejected: %s",
+                          batch.error().message.c_str());
+            return finish(r, NGX_HTTP_BAD_REQUEST, batch.error().code, batch.error().message);
+        }
+        ingest(r, std::move(signed_by), std::move(batch.value()));
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp webhook: %s", e.what());
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+ngx_int_t webhook_handler(ngx_http_request_t* r) noexcept {
+    if (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)) return verify_subscription(r);
+    if (!(r->method & NGX_HTTP_POST)) return NGX_HTTP_NOT_ALLOWED;
+    if (r->headers_in.content_length_n > kMaxBody) {
+        set_error(r, "payload_too_large");
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    ngx_int_t rc = ngx_http_read_client_request_body(r, body_handler);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) return rc;
+    return NGX_DONE;
+}
+
+}  // namespace
+
+char* webhook_directive(ngx_conf_t* cf, ngx_command_t*, void*) noexcept {
+    auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    clcf->handler = webhook_handler;
+    // Meta's batches reach 3 MB: accept them unless the operator said otherwise.
+    if (clcf->client_max_body_size == NGX_CONF_UNSET) clcf->client_max_body_size = kMaxBody;
+    conf_note_dispatch_server(cf);
+    return NGX_CONF_OK;
+}
+
+}  // namespace wa::ngx

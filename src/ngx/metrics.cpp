@@ -1,0 +1,129 @@
+// Counters live in shared memory so every worker's increments show in one
+// scrape; gauges are read from the store at scrape time.
+#include "metrics.hpp"
+
+#include <string>
+
+#include "module.hpp"
+#include "outbox.hpp"
+
+namespace wa::ngx {
+
+namespace {
+
+constexpr unsigned kCounters = static_cast<unsigned>(Counter::count_);
+
+struct Shared {
+    ngx_atomic_t counters[kCounters];
+};
+
+Shared* g_shared = nullptr;
+
+struct CounterDef {
+    const char* name;
+    const char* help;
+};
+
+// Same order as enum Counter.
+constexpr CounterDef kDefs[kCounters] = {
+    {"whatsapp_inbound_received_total", "Inbound messages stored"},
+    {"whatsapp_inbound_duplicate_total", "Inbound messages already stored (same wamid)"},
+    {"whatsapp_inbound_bad_signature_total", "Webhook POSTs with a missing or bad signature"},
+    {"whatsapp_inbound_unrouted_total", "Webhook changes for an unknown phone_number_id"},
+    {"whatsapp_inbound_unsigned_total", "Webhook changes not signed by their number's app secret"},
+    {"whatsapp_inbound_rejected_total", "Webhook POSTs rejected as malformed"},
+    {"whatsapp_inbound_store_failed_total", "Webhook POSTs answered 503: store unavailable or full"},
+    {"whatsapp_event_deliveries_total{result=\"delivered\"}", nullptr},
+    {"whatsapp_event_deliveries_total{result=\"failed\"}", nullptr},
+    {"whatsapp_event_dead_letters_total", "Events given up after the last attempt"},
+    {"whatsapp_store_commit_batches_total", "Group commits"},
+    {"whatsapp_store_commit_items_total", "Writes committed in group commits"},
+};
+
+ngx_int_t init_zone(ngx_shm_zone_t* zone, void* data) noexcept {
+    if (data) {  // reload: keep counting where the old cycle was
+        zone->data = data;
+        g_shared = static_cast<Shared*>(data);
+        return NGX_OK;
+    }
+    auto* shpool = reinterpret_cast<ngx_slab_pool_t*>(zone->shm.addr);
+    auto* shared = static_cast<Shared*>(ngx_slab_calloc(shpool, sizeof(Shared)));
+    if (shared == nullptr) return NGX_ERROR;
+    zone->data = shared;
+    g_shared = shared;
+    return NGX_OK;
+}
+
+void append_line(std::string& out, const char* name, unsigned long long value) {
+    out += name;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+}
+
+std::string render() {
+    std::string out;
+    for (unsigned i = 0; i < kCounters; i++) {
+        std::string_view name = kDefs[i].name;
+        std::string_view family = name.substr(0, name.find('{'));
+        if (kDefs[i].help) {
+            out.append("# HELP ").append(family).append(" ").append(kDefs[i].help).append("\n");
+            out.append("# TYPE ").append(family).append(" counter\n");
+        } else if (i == 0 || std::string_view(kDefs[i - 1].name).substr(0, family.size()) != family) {
+            out.append("# TYPE ").append(family).append(" counter\n");
+        }
+        append_line(out, kDefs[i].name, g_shared ? g_shared->counters[i] : 0);
+    }
+    Worker* w = worker();
+    if (w == nullptr) return out;
+    auto txn = w->store->begin_read();
+    if (txn) {
+        if (auto st = outbox_stats(*txn); st) {
+            out += "# TYPE whatsapp_outbox_pending gauge\n";
+            append_line(out, "whatsapp_outbox_pending", st->pending);
+            out += "# TYPE whatsapp_outbox_dead gauge\n";
+            append_line(out, "whatsapp_outbox_dead", st->dead);
+        }
+    }
+    auto usage = w->store->usage();
+    out += "# TYPE whatsapp_store_map_size_bytes gauge\n";
+    append_line(out, "whatsapp_store_map_size_bytes", usage.map_size);
+    out += "# TYPE whatsapp_store_used_bytes gauge\n";
+    append_line(out, "whatsapp_store_used_bytes", usage.used_bytes);
+    return out;
+}
+
+ngx_int_t metrics_handler(ngx_http_request_t* r) noexcept {
+    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) return NGX_HTTP_NOT_ALLOWED;
+    if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    try {
+        return send_body(r, NGX_HTTP_OK, "text/plain; version=0.0.4", render());
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp metrics: %s", e.what());
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+}  // namespace
+
+void count(Counter c, ngx_atomic_int_t n) {
+    if (g_shared && n) ngx_atomic_fetch_add(&g_shared->counters[static_cast<unsigned>(c)], n);
+}
+
+ngx_int_t metrics_add_zone(ngx_conf_t* cf) {
+    static ngx_str_t name = ngx_string("whatsapp_metrics");
+    ngx_shm_zone_t* zone = ngx_shared_memory_add(cf, &name, 8 * ngx_pagesize,
+                                                 &ngx_http_whatsapp_module);
+    if (zone == nullptr) return NGX_ERROR;
+    zone->init = init_zone;
+    return NGX_OK;
+}
+
+char* metrics_directive(ngx_conf_t* cf, ngx_command_t*, void*) noexcept {
+    auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    clcf->handler = metrics_handler;
+    return NGX_CONF_OK;
+}
+
+}  // namespace wa::ngx

@@ -1,0 +1,32 @@
+// Counters shared by all workers (a small shared-memory zone) and the
+// Prometheus text handler (whatsapp_metrics).
+#pragma once
+
+#include "ngx.hpp"
+
+namespace wa::ngx {
+
+enum class Counter : unsigned {
+    inbound_received,
+    inbound_duplicate,
+    inbound_bad_signature,
+    inbound_unrouted,
+    inbound_unsigned,
+    inbound_rejected,
+    inbound_store_failed,
+    deliveries_delivered,
+    deliveries_failed,
+    deliveries_dead,
+    commit_batches,
+    commit_items,
+    count_
+};
+
+void count(Counter c, ngx_atomic_int_t n = 1);
+
+// Called from postconfiguration: adds the zone.
+ngx_int_t metrics_add_zone(ngx_conf_t* cf);
+
+char* metrics_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+
+}  // namespace wa::ngx

@@ -1,0 +1,56 @@
+// Shared declarations of the nginx layer: configuration, per-worker state.
+#pragma once
+
+#include "ngx.hpp"
+
+#include <memory>
+
+#include "group_commit.hpp"
+#include "numbers.hpp"
+#include "outbox.hpp"
+#include "store.hpp"
+
+extern "C" ngx_module_t ngx_http_whatsapp_module;
+
+namespace wa::ngx {
+
+struct MainConf {
+    ngx_str_t store_path{0, nullptr};
+    size_t max_size = NGX_CONF_UNSET_SIZE;
+    time_t window = NGX_CONF_UNSET;
+    ngx_str_t graph_uri{0, nullptr};
+    ngx_str_t callback_uri{0, nullptr};
+    NumberDirectory numbers;
+    DeliveryPolicy policy;
+    // The server whose locations serve our subrequests (the one holding a
+    // whatsapp_* handler): delivery requests are created in its context.
+    ngx_http_conf_ctx_t* dispatch_ctx = nullptr;
+    ngx_shm_zone_t* metrics_zone = nullptr;
+};
+
+struct LocConf {
+    ngx_str_t verify_token{0, nullptr};
+};
+
+MainConf* main_conf(ngx_http_request_t* r);
+
+// Per-worker state, created in init_process.
+struct Worker {
+    MainConf* conf = nullptr;
+    ngx_log_t* log = nullptr;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<GroupCommit> commit;
+    ngx_event_t flush_event{};
+    ngx_connection_t flush_conn{};  // events need a data pointer for debug logs
+};
+
+// nullptr in the master, in helper processes, or when the store failed to open.
+Worker* worker();
+
+// Queues work into this loop turn's group commit; done runs after it.
+void submit(const GroupCommit::Work& work, GroupCommit::Done done);
+
+// Conf helpers shared by directive handlers.
+char* conf_read_secret(ngx_conf_t* cf, ngx_str_t* path, std::string* out);
+
+}  // namespace wa::ngx

@@ -1,0 +1,65 @@
+#include "variables.hpp"
+
+#include "module.hpp"
+
+namespace wa::ngx {
+
+namespace {
+
+ngx_int_t get_field(ngx_http_request_t* r, ngx_http_variable_value_t* v, uintptr_t data) noexcept {
+    // Delivery subrequests carry their own ctx; API variables live on the main request.
+    auto* ctx = static_cast<RequestCtx*>(ngx_http_get_module_ctx(r, ngx_http_whatsapp_module));
+    if (ctx == nullptr && r != r->main) {
+        ctx = static_cast<RequestCtx*>(ngx_http_get_module_ctx(r->main, ngx_http_whatsapp_module));
+    }
+    if (ctx == nullptr) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+    const ngx_str_t& s = *reinterpret_cast<const ngx_str_t*>(reinterpret_cast<const char*>(ctx) + data);
+    v->data = s.data;
+    v->len = s.len;
+    v->valid = 1;
+    v->no_cacheable = 1;  // subrequests share the parent's variable cache
+    v->not_found = 0;
+    return NGX_OK;
+}
+
+struct VariableDef {
+    ngx_str_t name;
+    uintptr_t offset;
+};
+
+VariableDef kVariables[] = {
+    {ngx_string("whatsapp_tenant"), offsetof(RequestCtx, tenant)},
+    {ngx_string("whatsapp_conversation_id"), offsetof(RequestCtx, conversation_id)},
+    {ngx_string("whatsapp_message_id"), offsetof(RequestCtx, message_id)},
+    {ngx_string("whatsapp_window_expires_at"), offsetof(RequestCtx, window_expires_at)},
+    {ngx_string("whatsapp_error"), offsetof(RequestCtx, error)},
+    {ngx_string("whatsapp_callback_url"), offsetof(RequestCtx, callback_url)},
+};
+
+}  // namespace
+
+RequestCtx* request_ctx(ngx_http_request_t* r) {
+    auto* ctx = static_cast<RequestCtx*>(ngx_http_get_module_ctx(r, ngx_http_whatsapp_module));
+    if (ctx == nullptr) {
+        ctx = static_cast<RequestCtx*>(ngx_pcalloc(r->pool, sizeof(RequestCtx)));
+        if (ctx == nullptr) return nullptr;
+        ngx_http_set_ctx(r, ctx, ngx_http_whatsapp_module);
+    }
+    return ctx;
+}
+
+ngx_int_t add_variables(ngx_conf_t* cf) {
+    for (auto& def : kVariables) {
+        ngx_http_variable_t* var =
+            ngx_http_add_variable(cf, &def.name, NGX_HTTP_VAR_NOCACHEABLE);
+        if (var == nullptr) return NGX_ERROR;
+        var->get_handler = get_field;
+        var->data = def.offset;
+    }
+    return NGX_OK;
+}
+
+}  // namespace wa::ngx

@@ -1,0 +1,148 @@
+// HMAC-SHA256, encodings and Meta's X-Hub-Signature-256 check.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <string>
+
+#include "crypto.hpp"
+
+namespace {
+
+const std::string kSecret = "app-secret";
+const std::string kBody = R"({"object":"whatsapp_business_account","entry":[]})";
+
+TEST(Crypto, HmacSha256Rfc4231Case2) {
+    std::string mac = wa::hmac_sha256("Jefe", "what do ya want for nothing?");
+    ASSERT_EQ(mac.size(), 32u);
+    EXPECT_EQ(wa::hex_lower(mac),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(Crypto, HmacSha256EmptyKeyAndData) {
+    // Known value: HMAC-SHA256("", "").
+    EXPECT_EQ(wa::hex_lower(wa::hmac_sha256("", "")),
+              "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+TEST(Crypto, HexLower) {
+    EXPECT_EQ(wa::hex_lower(""), "");
+    EXPECT_EQ(wa::hex_lower(std::string("\x00\x0f\xab\xff", 4)), "000fabff");
+}
+
+TEST(Crypto, Base64Rfc4648Vectors) {
+    const char* in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    const char* std_out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    const char* url_out[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    for (size_t i = 0; i < 7; i++) {
+        EXPECT_EQ(wa::base64_encode(in[i]), std_out[i]);
+        EXPECT_EQ(wa::base64url_encode(in[i]), url_out[i]);
+        auto d = wa::base64_decode(std_out[i]);
+        ASSERT_TRUE(d.ok()) << std_out[i];
+        EXPECT_EQ(*d, in[i]);
+        // Padding is optional on input.
+        auto d2 = wa::base64_decode(url_out[i]);
+        ASSERT_TRUE(d2.ok()) << url_out[i];
+        EXPECT_EQ(*d2, in[i]);
+    }
+}
+
+TEST(Crypto, Base64UrlAlphabet) {
+    std::string bytes("\xfb\xff\xbf", 3);
+    EXPECT_EQ(wa::base64_encode(bytes), "+/+/");
+    EXPECT_EQ(wa::base64url_encode(bytes), "-_-_");
+}
+
+TEST(Crypto, Base64RoundTripAllBytes) {
+    std::string all;
+    for (int i = 0; i < 256; i++) {
+        all.push_back(static_cast<char>(i));
+    }
+    auto d = wa::base64_decode(wa::base64_encode(all));
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(*d, all);
+}
+
+TEST(Crypto, Base64DecodeRejectsInvalid) {
+    for (const char* s : {"Zm9v!", "Zm 9v", "Zm9v\n", "-_-_", "Z", "Zm9vY", "Zm=v",
+                          "Zg=", "Zg===", "=", "====", "Zm9vYg==="}) {
+        auto d = wa::base64_decode(s);
+        EXPECT_FALSE(d.ok()) << s;
+        if (!d.ok()) {
+            EXPECT_FALSE(d.error().code.empty());
+        }
+    }
+}
+
+TEST(Crypto, ConstantTimeEqual) {
+    EXPECT_TRUE(wa::constant_time_equal("", ""));
+    EXPECT_TRUE(wa::constant_time_equal("abc", "abc"));
+    EXPECT_FALSE(wa::constant_time_equal("abc", "abd"));
+    EXPECT_FALSE(wa::constant_time_equal("abc", "abcd"));
+    EXPECT_FALSE(wa::constant_time_equal("", "a"));
+}
+
+TEST(HubSignature, FormatAndRoundTrip) {
+    std::string sig = wa::hub_signature(kSecret, kBody);
+    ASSERT_EQ(sig.size(), 7u + 64u);
+    EXPECT_EQ(sig.substr(0, 7), "sha256=");
+    EXPECT_EQ(sig.substr(7), wa::hex_lower(wa::hmac_sha256(kSecret, kBody)));
+    EXPECT_TRUE(wa::verify_hub_signature(kSecret, kBody, sig));
+}
+
+TEST(HubSignature, AcceptsUppercaseHex) {
+    std::string sig = wa::hub_signature(kSecret, kBody);
+    std::string upper = "sha256=";
+    for (char c : sig.substr(7)) {
+        upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    }
+    EXPECT_TRUE(wa::verify_hub_signature(kSecret, kBody, upper));
+}
+
+TEST(HubSignature, RejectsWrongDigest) {
+    std::string sig = wa::hub_signature(kSecret, kBody);
+    std::string flipped = sig;
+    flipped.back() = flipped.back() == '0' ? '1' : '0';
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, flipped));
+    EXPECT_FALSE(wa::verify_hub_signature("other-secret", kBody, sig));
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody + " ", sig));
+}
+
+TEST(HubSignature, RejectsMalformedHeaders) {
+    std::string sig = wa::hub_signature(kSecret, kBody);
+    std::string hex = sig.substr(7);
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, ""));
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, hex));               // missing prefix
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha1=" + hex));     // wrong prefix
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha256:" + hex));   // wrong separator
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "SHA256=" + hex));   // prefix is case-sensitive
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha256=" + hex.substr(0, 63)));  // short
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha256=" + hex.substr(0, 62)));
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, sig + "0"));         // long
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, " " + sig));
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, sig + " "));
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha256="));
+    std::string bad_hex = sig;
+    bad_hex[10] = 'g';
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, bad_hex));
+}
+
+TEST(HubSignature, SignsRawBytesNotDecodedJson) {
+    // Meta signs the body as sent, with \u escapes; re-serialized JSON with
+    // the decoded character must not verify.
+    std::string escaped = R"({"text":"caf\u00e9"})";
+    std::string decoded = "{\"text\":\"caf\xc3\xa9\"}";
+    std::string sig_escaped = wa::hub_signature(kSecret, escaped);
+    std::string sig_decoded = wa::hub_signature(kSecret, decoded);
+    EXPECT_NE(sig_escaped, sig_decoded);
+    EXPECT_TRUE(wa::verify_hub_signature(kSecret, escaped, sig_escaped));
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, decoded, sig_escaped));
+}
+
+TEST(HubSignature, BodyWithNulBytes) {
+    std::string body("a\0b", 3);
+    std::string sig = wa::hub_signature(kSecret, body);
+    EXPECT_TRUE(wa::verify_hub_signature(kSecret, body, sig));
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, std::string("a"), sig));
+}
+
+}  // namespace

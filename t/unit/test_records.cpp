@@ -1,0 +1,253 @@
+// Record encoding round trips, corruption detection, and key layouts.
+#include <gtest/gtest.h>
+
+#include "records.hpp"
+
+namespace {
+
+using namespace wa;
+
+Uuid make_uuid(std::uint8_t seed) {
+    Uuid u{};
+    for (std::size_t i = 0; i < u.size(); i++) u[i] = static_cast<std::uint8_t>(seed + i);
+    return u;
+}
+
+Conversation sample_conversation() {
+    Conversation c;
+    c.id = make_uuid(1);
+    c.business_number = "+14155551234";
+    c.phone_number_id = "106540352242922";
+    c.tenant = "acme";
+    c.customer = "+33612345678";
+    c.customer_name = "Zoë Ünicode 👍";
+    c.created_at_ns = 1729760350736925502LL;
+    c.window_expires_at_ns = 1729846750000000000LL;
+    c.last_inbound_ts = 1729760350;
+    c.last_inbound_at_ns = 1729760350736925502LL;
+    c.last_outbound_at_ns = -5;
+    c.next_event_seq = 0xfffffffffffffffeULL;
+    c.unread_count = 7;
+    c.status = "pending_customer";
+    c.mode = "human";
+    c.assignee = "agent@example.com";
+    return c;
+}
+
+Message sample_message() {
+    Message m;
+    m.id = make_uuid(2);
+    m.direction = Direction::outbound;
+    m.conversation_id = make_uuid(3);
+    m.wamid = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=";
+    m.type = "text";
+    m.text = "héllo\nwörld";
+    m.content_json = R"({"type":"text","text":"héllo"})";
+    m.meta_timestamp = 1729760350;
+    m.created_at_ns = 42;
+    m.status = "delivered";
+    m.reply_to = "im_01h455vb4pex5vsknk084sn02q";
+    return m;
+}
+
+Event sample_event() {
+    Event e;
+    e.id = make_uuid(4);
+    e.conversation_id = make_uuid(5);
+    e.seq = 3;
+    e.type = "inbound.message.received";
+    e.number = "+14155551234";
+    e.callback_url = "https://app.example.com/hook";
+    e.body = std::string("{\"a\":1}\0binary", 14);
+    e.state = EventState::dead;
+    e.attempts = 12;
+    e.created_at_ns = 100;
+    e.next_attempt_ns = 200;
+    e.lease_until_ns = 300;
+    e.last_status = -1;
+    e.last_error = "timeout";
+    return e;
+}
+
+void expect_eq(const Conversation& a, const Conversation& b) {
+    EXPECT_EQ(a.id, b.id);
+    EXPECT_EQ(a.business_number, b.business_number);
+    EXPECT_EQ(a.phone_number_id, b.phone_number_id);
+    EXPECT_EQ(a.tenant, b.tenant);
+    EXPECT_EQ(a.customer, b.customer);
+    EXPECT_EQ(a.customer_name, b.customer_name);
+    EXPECT_EQ(a.created_at_ns, b.created_at_ns);
+    EXPECT_EQ(a.window_expires_at_ns, b.window_expires_at_ns);
+    EXPECT_EQ(a.last_inbound_ts, b.last_inbound_ts);
+    EXPECT_EQ(a.last_inbound_at_ns, b.last_inbound_at_ns);
+    EXPECT_EQ(a.last_outbound_at_ns, b.last_outbound_at_ns);
+    EXPECT_EQ(a.next_event_seq, b.next_event_seq);
+    EXPECT_EQ(a.unread_count, b.unread_count);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.mode, b.mode);
+    EXPECT_EQ(a.assignee, b.assignee);
+}
+
+void expect_eq(const Message& a, const Message& b) {
+    EXPECT_EQ(a.id, b.id);
+    EXPECT_EQ(a.direction, b.direction);
+    EXPECT_EQ(a.conversation_id, b.conversation_id);
+    EXPECT_EQ(a.wamid, b.wamid);
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.text, b.text);
+    EXPECT_EQ(a.content_json, b.content_json);
+    EXPECT_EQ(a.meta_timestamp, b.meta_timestamp);
+    EXPECT_EQ(a.created_at_ns, b.created_at_ns);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.reply_to, b.reply_to);
+}
+
+void expect_eq(const Event& a, const Event& b) {
+    EXPECT_EQ(a.id, b.id);
+    EXPECT_EQ(a.conversation_id, b.conversation_id);
+    EXPECT_EQ(a.seq, b.seq);
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.number, b.number);
+    EXPECT_EQ(a.callback_url, b.callback_url);
+    EXPECT_EQ(a.body, b.body);
+    EXPECT_EQ(a.state, b.state);
+    EXPECT_EQ(a.attempts, b.attempts);
+    EXPECT_EQ(a.created_at_ns, b.created_at_ns);
+    EXPECT_EQ(a.next_attempt_ns, b.next_attempt_ns);
+    EXPECT_EQ(a.lease_until_ns, b.lease_until_ns);
+    EXPECT_EQ(a.last_status, b.last_status);
+    EXPECT_EQ(a.last_error, b.last_error);
+}
+
+TEST(Records, ConversationRoundTrip) {
+    auto c = sample_conversation();
+    auto d = decode_conversation(encode(c));
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    expect_eq(c, *d);
+}
+
+TEST(Records, ConversationDefaultsRoundTrip) {
+    Conversation c;  // every string empty except the defaults
+    c.status.clear();
+    auto d = decode_conversation(encode(c));
+    ASSERT_TRUE(d.ok());
+    expect_eq(c, *d);
+}
+
+TEST(Records, MessageRoundTrip) {
+    auto m = sample_message();
+    auto d = decode_message(encode(m));
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    expect_eq(m, *d);
+
+    Message empty;
+    auto e = decode_message(encode(empty));
+    ASSERT_TRUE(e.ok());
+    expect_eq(empty, *e);
+}
+
+TEST(Records, EventRoundTrip) {
+    auto ev = sample_event();
+    auto d = decode_event(encode(ev));
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    expect_eq(ev, *d);
+
+    Event empty;
+    auto e = decode_event(encode(empty));
+    ASSERT_TRUE(e.ok());
+    expect_eq(empty, *e);
+}
+
+TEST(Records, EveryTruncationIsCorrupt) {
+    std::string bytes[] = {encode(sample_conversation()), encode(sample_message()),
+                           encode(sample_event())};
+    for (std::size_t n = 0; n < bytes[0].size(); n++) {
+        auto r = decode_conversation(std::string_view(bytes[0]).substr(0, n));
+        ASSERT_FALSE(r.ok()) << n;
+        EXPECT_EQ(r.error().code, "store_corrupt");
+    }
+    for (std::size_t n = 0; n < bytes[1].size(); n++) {
+        auto r = decode_message(std::string_view(bytes[1]).substr(0, n));
+        ASSERT_FALSE(r.ok()) << n;
+        EXPECT_EQ(r.error().code, "store_corrupt");
+    }
+    for (std::size_t n = 0; n < bytes[2].size(); n++) {
+        auto r = decode_event(std::string_view(bytes[2]).substr(0, n));
+        ASSERT_FALSE(r.ok()) << n;
+        EXPECT_EQ(r.error().code, "store_corrupt");
+    }
+}
+
+TEST(Records, TrailingBytesAreCorrupt) {
+    auto b = encode(sample_event()) + "x";
+    auto r = decode_event(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "store_corrupt");
+    EXPECT_FALSE(decode_conversation(encode(sample_conversation()) + '\0').ok());
+    EXPECT_FALSE(decode_message(encode(sample_message()) + '\0').ok());
+}
+
+TEST(Records, UnknownVersionIsCorrupt) {
+    auto b = encode(sample_message());
+    b[0] = 99;
+    auto r = decode_message(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "store_corrupt");
+    EXPECT_NE(r.error().message.find("version"), std::string::npos);
+}
+
+TEST(Records, HugeLengthIsCorruptNotACrash) {
+    auto b = encode(sample_conversation());
+    // The first string length follows the version byte and the 16-byte id.
+    b[17] = b[18] = b[19] = b[20] = '\xff';
+    auto r = decode_conversation(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "store_corrupt");
+}
+
+TEST(Records, BadEnumsAreCorrupt) {
+    auto m = encode(sample_message());
+    m[17] = 9;  // direction follows version + id
+    EXPECT_FALSE(decode_message(m).ok());
+
+    Event e;
+    e.type = "t";
+    auto b = encode(e);
+    // state sits after version, 2 ids, seq and four empty-or-short strings.
+    std::size_t state_at = 1 + 16 + 16 + 8 + (4 + 1) + 4 + 4 + 4;
+    ASSERT_EQ(static_cast<std::uint8_t>(b[state_at]), 1);
+    b[state_at] = 0;
+    EXPECT_FALSE(decode_event(b).ok());
+    b[state_at] = 4;
+    EXPECT_FALSE(decode_event(b).ok());
+}
+
+TEST(Records, PairKey) {
+    auto k = pair_key("+14155551234", "+33612345678");
+    EXPECT_EQ(k, std::string("+14155551234\0+33612345678", 25));
+    EXPECT_NE(pair_key("+1", "23"), pair_key("+12", "3"));
+}
+
+TEST(Records, QueueKeyOrdersBySeq) {
+    Uuid c = make_uuid(9);
+    auto k1 = queue_key(c, 1);
+    auto k2 = queue_key(c, 2);
+    auto k256 = queue_key(c, 256);
+    ASSERT_EQ(k1.size(), 24u);
+    EXPECT_LT(k1, k2);
+    EXPECT_LT(k2, k256);
+    EXPECT_EQ(k256.substr(16), std::string("\0\0\0\0\0\0\x01\0", 8));
+    EXPECT_EQ(uuid_from_key(k1), c);
+}
+
+TEST(Records, DueKeyOrdersByTime) {
+    Uuid a = make_uuid(200), b = make_uuid(1);
+    auto k1 = due_key(1000, a);
+    auto k2 = due_key(1001, b);
+    ASSERT_EQ(k1.size(), 24u);
+    EXPECT_LT(k1, k2);
+    EXPECT_EQ(uuid_from_key(std::string_view(k1).substr(8)), a);
+    EXPECT_LT(due_key(1LL << 40, a), due_key(1LL << 41, a));
+}
+
+}  // namespace
