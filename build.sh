@@ -120,7 +120,7 @@ run_tests() {
 
 serve() {
     build_all
-    mkdir -p "$ROOT/var"
+    mkdir -p "$ROOT/var/tmp"
     log "starting the Cloud API simulator (Graph stand-in) on 127.0.0.1:8091"
     "$PY" "$ROOT/tools/cloudapi_sim.py" serve --port 8091 &
     local sim=$!

@@ -2,48 +2,37 @@
 
 namespace wa {
 
-GroupCommit::~GroupCommit() {
-    // Nothing acknowledged may depend on an uncommitted batch: callers flush
-    // before destruction; an unflushed batch is aborted, never half kept.
-    batch_.reset();
+void GroupCommit::submit(Work work, Done done) {
+    queue_.push_back(Item{std::move(work), std::move(done), {}});
 }
 
-void GroupCommit::submit(const Work& work, Done done) {
-    if (!batch_) {
-        auto txn = store_.begin_write();
-        if (!txn) {
-            done_.emplace_back(std::move(done), txn.error());
-            return;
-        }
-        batch_.emplace(std::move(txn.value()));
-    }
-    auto child = store_.begin_write(&*batch_);
-    if (!child) {
-        done_.emplace_back(std::move(done), child.error());
-        return;
-    }
-    Result<void> r = work(*child);
-    if (r) r = child->commit();
-    else child->abort();
-    if (!r) stats_.failed++;
-    done_.emplace_back(std::move(done), std::move(r));
+Result<void> GroupCommit::apply(Txn& batch, Item& item) {
+    auto child = store_.begin_write(&batch);
+    if (!child) return child.error();
+    Result<void> r = item.work(*child);
+    if (!r) return r;  // child aborts on destruction: nothing of it is kept
+    return child->commit();
 }
 
 void GroupCommit::flush() {
-    if (done_.empty() && !batch_) return;
+    if (queue_.empty()) return;
+    std::vector<Item> items = std::move(queue_);
+    queue_.clear();
+
     Result<void> committed;
-    if (batch_) {
-        committed = batch_->commit();
-        batch_.reset();
-        stats_.batches++;
+    if (auto batch = store_.begin_write(); !batch) {
+        committed = batch.error();
+    } else {
+        for (Item& item : items) {
+            item.result = apply(*batch, item);
+            if (!item.result) stats_.failed++;
+        }
+        committed = batch->commit();
     }
-    // Completions may submit new work (e.g. the next delivery): they go
-    // into the next batch, so take the list first.
-    auto done = std::move(done_);
-    done_.clear();
-    stats_.items += done.size();
-    for (auto& [fn, r] : done) {
-        fn(r.ok() && !committed.ok() ? Result<void>(committed.error()) : r);
+    stats_.batches++;
+    stats_.items += items.size();
+    for (Item& item : items) {
+        item.done(item.result && !committed ? Result<void>(committed.error()) : item.result);
     }
 }
 

@@ -257,6 +257,16 @@ Result<std::vector<Delivery>> outbox_claim_due(Txn& txn, std::int64_t now_ns, st
     return out;
 }
 
+Result<std::optional<std::int64_t>> outbox_next_due(Txn& txn) {
+    std::optional<std::int64_t> when;
+    auto scanned = txn.scan(Db::outbox_due, {}, [&](const Txn::Entry& en) {
+        when = due_key_time(en.key);
+        return false;
+    });
+    if (!scanned) return scanned.error();
+    return when;
+}
+
 Result<OutboxStats> outbox_stats(Txn& txn) {
     OutboxStats st;
     // Within a conversation seq follows creation, so the oldest pending

@@ -67,6 +67,10 @@ Result<std::vector<Delivery>> outbox_claim_due(Txn& txn, std::int64_t now_ns, st
 
 // pending: queued events; dead: the "dead_count" meta counter (u64 LE);
 // oldest_pending_ns: created_at of the oldest pending event (0: none).
+// When the earliest pending head is due (a read-only peek, so an idle timer
+// costs no write transaction); nullopt when nothing is pending.
+Result<std::optional<std::int64_t>> outbox_next_due(Txn& txn);
+
 struct OutboxStats {
     std::uint64_t pending = 0;
     std::uint64_t dead = 0;

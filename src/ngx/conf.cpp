@@ -77,14 +77,14 @@ char* number_field(ngx_conf_t* cf, NumberBlock& b, std::string_view name, ngx_st
         n.tenant = v;
     } else if (name == "app_secret_file") {
         b.has_secret_file = true;
-        return conf_read_secret(cf, value, &n.app_secret);
+        return conf_read_secret(cf, name, value, &n.app_secret);
     } else if (name == "access_token_file") {
-        return conf_read_secret(cf, value, &n.access_token);
+        return conf_read_secret(cf, name, value, &n.access_token);
     } else if (name == "signing_key_file") {
-        return conf_read_secret(cf, value, &n.signing_key_pem);
+        return conf_read_secret(cf, name, value, &n.signing_key_pem);
     } else if (name == "signing_secret_file") {
         std::string text;
-        if (char* rv = conf_read_secret(cf, value, &text); rv != NGX_CONF_OK) return rv;
+        if (char* rv = conf_read_secret(cf, name, value, &text); rv != NGX_CONF_OK) return rv;
         auto key = std::string_view(text).starts_with("whsec_")
                        ? base64_decode(std::string_view(text).substr(6))
                        : Result<std::string>(make_error("invalid", "missing whsec_ prefix"));
@@ -155,13 +155,15 @@ char* missing(ngx_conf_t* cf, const NumberBlock& b, const char* field) {
 
 }  // namespace
 
-char* conf_read_secret(ngx_conf_t* cf, ngx_str_t* path, std::string* out) {
+char* conf_read_secret(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,
+                       std::string* out) {
     ngx_str_t full = *path;
     if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) return conf_error();
     std::string name(view(full));
     int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "cannot read \"%s\"", name.c_str());
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "\"%*s\": cannot read \"%s\"",
+                           directive.size(), directive.data(), name.c_str());
         return conf_error();
     }
     std::string text(kMaxSecretBytes + 1, '\0');
@@ -169,8 +171,9 @@ char* conf_read_secret(ngx_conf_t* cf, ngx_str_t* path, std::string* out) {
     close(fd);
     if (n < 0 || static_cast<size_t>(n) > kMaxSecretBytes) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, n < 0 ? ngx_errno : 0,
-                           n < 0 ? "cannot read \"%s\"" : "\"%s\" is larger than 64k",
-                           name.c_str());
+                           n < 0 ? "\"%*s\": cannot read \"%s\""
+                                 : "\"%*s\": \"%s\" is larger than 64k",
+                           directive.size(), directive.data(), name.c_str());
         return conf_error();
     }
     text.resize(static_cast<size_t>(n));
@@ -179,7 +182,8 @@ char* conf_read_secret(ngx_conf_t* cf, ngx_str_t* path, std::string* out) {
         text.pop_back();
     }
     if (text.empty()) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%s\" is empty", name.c_str());
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%*s\": \"%s\" is empty", directive.size(),
+                           directive.data(), name.c_str());
         return conf_error();
     }
     *out = std::move(text);
@@ -195,14 +199,16 @@ char* conf_store(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     for (ngx_uint_t i = 2; i < cf->args->nelts; i++) {
         std::string_view arg = view(a[i]);
         if (!arg.starts_with("max_size=")) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &a[i]);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_store\": invalid parameter \"%V\"",
+                               &a[i]);
             return conf_error();
         }
         ngx_str_t size{a[i].len - 9, a[i].data + 9};
-        ssize_t v = ngx_parse_size(&size);
+        off_t v = ngx_parse_offset(&size);  // unlike ngx_parse_size, knows "g"
         if (v == NGX_ERROR || static_cast<size_t>(v) < kMinStoreSize) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid max_size \"%V\": a size of at least 64k expected", &size);
+                               "\"whatsapp_store\": invalid max_size \"%V\": a size of at "
+                               "least 64k expected", &size);
             return conf_error();
         }
         mcf->max_size = static_cast<size_t>(v);
@@ -215,7 +221,8 @@ char* conf_window(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     if (mcf->window != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
     time_t t = ngx_parse_time(&args(cf)[1], 1);
     if (t == NGX_ERROR || t <= 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid time \"%V\"", &args(cf)[1]);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_window\": invalid time \"%V\"",
+                           &args(cf)[1]);
         return conf_error();
     }
     mcf->window = t;
@@ -227,7 +234,8 @@ char* conf_uri(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
     if (field->len) return const_cast<char*>("is duplicate");
     ngx_str_t v = args(cf)[1];
     if (v.len == 0 || v.data[0] != '/') {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid URI \"%V\": must start with /", &v);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid URI \"%V\": must start with /",
+                           &cmd->name, &v);
         return conf_error();
     }
     *field = v;
@@ -246,13 +254,15 @@ char* conf_delivery(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
                                : key == "timeout"      ? &mcf->policy.lease_ns
                                                        : nullptr;
         if (target == nullptr || eq == std::string_view::npos) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &a[i]);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_delivery\": invalid parameter \"%V\"",
+                               &a[i]);
             return conf_error();
         }
         ngx_str_t value{a[i].len - eq - 1, a[i].data + eq + 1};
         ngx_msec_t ms = ngx_parse_time(&value, 0);
         if (ms == static_cast<ngx_msec_t>(NGX_ERROR) || ms == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid time in \"%V\"", &a[i]);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_delivery\": invalid time in \"%V\"",
+                               &a[i]);
             return conf_error();
         }
         *target = static_cast<std::int64_t>(ms) * 1'000'000;

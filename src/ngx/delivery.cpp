@@ -54,7 +54,7 @@ void record_attempt(const Uuid& id, AttemptResult result) {
     DeliveryPolicy policy = w->conf->policy;
     auto outcome = std::make_shared<AttemptOutcome>();
     submit(
-        [&](Txn& txn) -> Result<void> {
+        [id, result = std::move(result), policy, outcome](Txn& txn) -> Result<void> {
             auto o = outbox_record_attempt(txn, id, result, policy, now_ns());
             if (!o) return o.error();
             *outcome = std::move(o.value());
@@ -192,9 +192,56 @@ bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d) {
     return true;
 }
 
+// Retries and crashed workers' leases: a per-worker timer claims due events.
+constexpr ngx_msec_t kRetryTick = 1000;
+constexpr std::size_t kClaimBatch = 256;
+ngx_event_t g_retry_timer;
+ngx_connection_t g_retry_conn;
+
+bool something_due(Worker* w, std::int64_t now) {
+    auto txn = w->store->begin_read();
+    if (!txn) return false;
+    auto next = outbox_next_due(*txn);
+    return next && *next && **next <= now;
+}
+
+void retry_tick(ngx_event_t* ev) noexcept {
+    if (ngx_exiting || ngx_terminate) return;
+    Worker* w = worker();
+    try {
+        std::int64_t now = now_ns();
+        if (w && something_due(w, now)) {
+            auto claimed = std::make_shared<std::vector<Delivery>>();
+            DeliveryPolicy policy = w->conf->policy;
+            submit(
+                [now, policy, claimed](Txn& txn) -> Result<void> {
+                    auto c = outbox_claim_due(txn, now, kClaimBatch, policy);
+                    if (!c) return c.error();
+                    *claimed = std::move(c.value());
+                    return {};
+                },
+                [claimed](const Result<void>& committed) {
+                    if (!committed) return;
+                    for (const Delivery& d : *claimed) deliver(d);
+                });
+        }
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0, "whatsapp retry: %s", e.what());
+    }
+    ngx_add_timer(ev, kRetryTick);
+}
+
 }  // namespace
 
-ngx_int_t delivery_init_process(ngx_cycle_t*) { return NGX_OK; }
+ngx_int_t delivery_init_process(ngx_cycle_t* cycle) {
+    g_retry_conn.fd = static_cast<ngx_socket_t>(-1);
+    g_retry_timer.data = &g_retry_conn;
+    g_retry_timer.log = cycle->log;
+    g_retry_timer.handler = retry_tick;
+    g_retry_timer.cancelable = 1;  // graceful shutdown does not wait for it
+    ngx_add_timer(&g_retry_timer, kRetryTick);
+    return NGX_OK;
+}
 
 void deliver(const Delivery& d) {
     Worker* w = worker();

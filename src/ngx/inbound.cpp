@@ -39,17 +39,17 @@ ngx_int_t verify_subscription(ngx_http_request_t* r) {
     std::string_view token = arg(r, "hub.verify_token", 16);
     std::string_view challenge = arg(r, "hub.challenge", 13);
     auto unescape = [r](std::string_view in) {
-        auto* dst = static_cast<u_char*>(ngx_pnalloc(r->pool, in.size() + 1));
-        if (dst == nullptr) return std::string{};
-        u_char* end = dst;
-        auto* src = reinterpret_cast<u_char*>(const_cast<char*>(in.data()));
-        ngx_unescape_uri(&end, &src, in.size(), 0);
-        // '+' means space in a query string
-        std::string out(reinterpret_cast<char*>(dst), static_cast<size_t>(end - dst));
-        for (char& c : out) {
+        // '+' means space in a query string; a literal '+' arrives as %2B.
+        std::string raw(in);
+        for (char& c : raw) {
             if (c == '+') c = ' ';
         }
-        return out;
+        auto* dst = static_cast<u_char*>(ngx_pnalloc(r->pool, raw.size() + 1));
+        if (dst == nullptr) return std::string{};
+        u_char* end = dst;
+        auto* src = reinterpret_cast<u_char*>(raw.data());
+        ngx_unescape_uri(&end, &src, raw.size(), 0);
+        return std::string(reinterpret_cast<char*>(dst), static_cast<size_t>(end - dst));
     };
     std::string token_text = unescape(token);
     bool ok = lcf->verify_token.len > 0 && unescape(mode) == "subscribe" &&
@@ -133,10 +133,12 @@ void ingest(ngx_http_request_t* r, std::vector<bool> signed_by, WebhookBatch bat
     IngestOptions opts;
     opts.window_ns = static_cast<std::int64_t>(w->conf->window) * kNsPerSec;
     opts.lease_ns = w->conf->policy.lease_ns;
-    const NumberDirectory& numbers = w->conf->numbers;
+    const NumberDirectory* numbers = &w->conf->numbers;
+    auto input = std::make_shared<std::pair<WebhookBatch, std::vector<bool>>>(
+        std::move(batch), std::move(signed_by));
     submit(
-        [&](Txn& txn) -> Result<void> {
-            auto o = ingest_webhook(txn, batch, numbers, signed_by, opts, now_ns());
+        [input, numbers, opts, outcome](Txn& txn) -> Result<void> {
+            auto o = ingest_webhook(txn, input->first, *numbers, input->second, opts, now_ns());
             if (!o) return o.error();
             *outcome = std::move(o.value());
             return {};

@@ -202,9 +202,9 @@ MainConf* main_conf(ngx_http_request_t* r) {
 
 Worker* worker() { return g_worker && g_worker->commit ? g_worker : nullptr; }
 
-void submit(const GroupCommit::Work& work, GroupCommit::Done done) {
+void submit(GroupCommit::Work work, GroupCommit::Done done) {
     Worker* w = worker();
-    w->commit->submit(work, std::move(done));
+    w->commit->submit(std::move(work), std::move(done));
     // One commit per event-loop turn: posted events run after all I/O of the turn.
     if (!w->flush_event.posted) {
         ngx_post_event(&w->flush_event, &ngx_posted_events);

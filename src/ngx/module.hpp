@@ -48,9 +48,10 @@ struct Worker {
 Worker* worker();
 
 // Queues work into this loop turn's group commit; done runs after it.
-void submit(const GroupCommit::Work& work, GroupCommit::Done done);
+void submit(GroupCommit::Work work, GroupCommit::Done done);
 
 // Conf helpers shared by directive handlers.
-char* conf_read_secret(ngx_conf_t* cf, ngx_str_t* path, std::string* out);
+char* conf_read_secret(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,
+                       std::string* out);
 
 }  // namespace wa::ngx
