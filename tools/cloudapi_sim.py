@@ -1,0 +1,569 @@
+#!/usr/bin/python3
+"""WhatsApp Cloud API simulator for ngx_whatsapp (library and CLI).
+
+Library:
+  * payload builders that produce Meta-shaped webhook JSON (text_message, image_message, ...,
+    webhook / change / entry / envelope);
+  * body_bytes(): serialise like Meta does (compact, non-ASCII escaped as \\uXXXX);
+  * sign() / post_webhook(): X-Hub-Signature-256 and a signed POST;
+  * GraphSim: an in-process stand-in for POST /<version>/<phone_number_id>/messages.
+
+CLI:
+  cloudapi_sim.py send --url URL --secret-file F --phone-number-id ID --display-phone 15550783881 \\
+                       --from 33612345678 --text "hello" [--wamid W] [--name N]
+  cloudapi_sim.py serve [--host 127.0.0.1] --port P
+
+Only the Python standard library is used.
+"""
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import re
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+WABA_ID = "102290129340398"
+
+_wamid_counter = itertools.count(1)
+
+
+def new_wamid():
+    """A fresh, unique wamid-looking id."""
+    return "wamid.HBgL%s%06d" % (uuid.uuid4().hex.upper(), next(_wamid_counter))
+
+
+# ---------------------------------------------------------------------------------------------
+# Payload builders (WHATSAPP.md §2)
+# ---------------------------------------------------------------------------------------------
+
+def _ts(timestamp):
+    if timestamp is None:
+        timestamp = int(time.time())
+    return str(int(timestamp))
+
+
+def message(wamid, from_, type_, body=None, timestamp=None, name=None, context=None, **extra):
+    """Generic message: {"from","id","timestamp","type", <type>: body}.
+
+    from_=None omits "from" (username users; pass from_user_id=... in extra).
+    name is remembered (key "_name") so webhook() can build value.contacts; it never reaches
+    the wire."""
+    m = {}
+    if from_ is not None:
+        m["from"] = from_
+    m["id"] = wamid or new_wamid()
+    m["timestamp"] = _ts(timestamp)
+    m["type"] = type_
+    if context is not None:
+        m["context"] = context
+    if body is not None:
+        m[type_] = body
+    m.update(extra)
+    if name is not None:
+        m["_name"] = name
+    return m
+
+
+def text_message(wamid, from_, text, timestamp=None, name=None, context=None, **extra):
+    return message(wamid, from_, "text", {"body": text}, timestamp, name, context, **extra)
+
+
+def _media(kind, wamid, from_, media_id, mime_type, sha256, caption, filename, timestamp, name,
+           extra_fields):
+    body = {}
+    if caption is not None:
+        body["caption"] = caption
+    if filename is not None:
+        body["filename"] = filename
+    body["mime_type"] = mime_type
+    body["sha256"] = sha256
+    body["id"] = media_id
+    body.update(extra_fields)
+    return message(wamid, from_, kind, body, timestamp, name)
+
+
+def image_message(wamid, from_, media_id="1003383421387256", mime_type="image/jpeg",
+                  sha256="SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=", caption=None,
+                  timestamp=None, name=None, url=None):
+    extra = {"url": url} if url else {}
+    return _media("image", wamid, from_, media_id, mime_type, sha256, caption, None, timestamp,
+                  name, extra)
+
+
+def video_message(wamid, from_, media_id="1003383421387257", mime_type="video/mp4",
+                  sha256="dmlkZW8tc2hhMjU2LWRpZ2VzdC1wbGFjZWhvbGRlcg==", caption=None,
+                  timestamp=None, name=None):
+    return _media("video", wamid, from_, media_id, mime_type, sha256, caption, None, timestamp,
+                  name, {})
+
+
+def audio_message(wamid, from_, media_id="1003383421387258", mime_type="audio/ogg; codecs=opus",
+                  sha256="YXVkaW8tc2hhMjU2LWRpZ2VzdC1wbGFjZWhvbGRlcg==", voice=True,
+                  timestamp=None, name=None):
+    return _media("audio", wamid, from_, media_id, mime_type, sha256, None, None, timestamp,
+                  name, {"voice": voice})
+
+
+def document_message(wamid, from_, media_id="622684793477189", mime_type="application/pdf",
+                     sha256="ZG9jLXNoYTI1Ni1kaWdlc3QtcGxhY2Vob2xkZXI=", caption=None,
+                     filename="receipt.pdf", timestamp=None, name=None):
+    return _media("document", wamid, from_, media_id, mime_type, sha256, caption, filename,
+                  timestamp, name, {})
+
+
+def sticker_message(wamid, from_, media_id="1003383421387259", mime_type="image/webp",
+                    sha256="c3RpY2tlci1zaGEyNTYtZGlnZXN0LXBsYWNlaG9sZGVy", animated=False,
+                    timestamp=None, name=None):
+    return _media("sticker", wamid, from_, media_id, mime_type, sha256, None, None, timestamp,
+                  name, {"animated": animated})
+
+
+def location_message(wamid, from_, latitude=37.44221496582, longitude=-122.16165924072,
+                     loc_name=None, address=None, url=None, timestamp=None, name=None):
+    body = {"latitude": latitude, "longitude": longitude}
+    if loc_name is not None:
+        body["name"] = loc_name
+    if address is not None:
+        body["address"] = address
+    if url is not None:
+        body["url"] = url
+    return message(wamid, from_, "location", body, timestamp, name)
+
+
+def reaction_message(wamid, from_, reacted_wamid, emoji="\U0001F44D", timestamp=None, name=None):
+    body = {"message_id": reacted_wamid}
+    if emoji is not None:  # omitted when the user removes the reaction
+        body["emoji"] = emoji
+    return message(wamid, from_, "reaction", body, timestamp, name)
+
+
+def button_reply_message(wamid, from_, button_id, title, context_wamid=None,
+                         business_display="15550783881", timestamp=None, name=None):
+    ctx = {"from": business_display, "id": context_wamid or new_wamid()}
+    body = {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}
+    return message(wamid, from_, "interactive", body, timestamp, name, ctx)
+
+
+def list_reply_message(wamid, from_, row_id, title, description=None, context_wamid=None,
+                       business_display="15550783881", timestamp=None, name=None):
+    ctx = {"from": business_display, "id": context_wamid or new_wamid()}
+    reply = {"id": row_id, "title": title}
+    if description is not None:
+        reply["description"] = description
+    body = {"type": "list_reply", "list_reply": reply}
+    return message(wamid, from_, "interactive", body, timestamp, name, ctx)
+
+
+def template_button_message(wamid, from_, payload, text=None, context_wamid=None,
+                            business_display="15550783881", timestamp=None, name=None):
+    ctx = {"from": business_display, "id": context_wamid or new_wamid()}
+    return message(wamid, from_, "button", {"payload": payload, "text": text or payload},
+                   timestamp, name, ctx)
+
+
+def contacts_message(wamid, from_, formatted_name="Barbara J. Johnson",
+                     phone="+1 (415) 555-0829", phone_wa_id="14155550829", timestamp=None,
+                     name=None):
+    card = {
+        "name": {"formatted_name": formatted_name, "first_name": formatted_name.split()[0],
+                 "last_name": formatted_name.split()[-1]},
+        "phones": [{"phone": phone, "wa_id": phone_wa_id, "type": "MOBILE"}],
+    }
+    return message(wamid, from_, "contacts", [card], timestamp, name)
+
+
+def system_message(wamid, from_, new_wa_id, body=None, timestamp=None):
+    body = body or "User changed from %s to %s" % (from_, new_wa_id)
+    m = message(wamid, from_, "system",
+                {"body": body, "wa_id": new_wa_id, "type": "user_changed_number"}, timestamp)
+    m["_no_contact"] = True  # system messages carry no value.contacts
+    return m
+
+
+def unsupported_message(wamid, from_, inner_type="edit", timestamp=None, name=None):
+    errors = [{"code": 131051, "title": "Message type unknown", "message": "Message type unknown",
+               "error_data": {"details": "Message type is currently not supported."}}]
+    return message(wamid, from_, "unsupported", {"type": inner_type}, timestamp, name,
+                   errors=errors)
+
+
+def status(wamid, recipient_id, status_="sent", timestamp=None, errors=None):
+    s = {"id": wamid, "status": status_, "timestamp": _ts(timestamp), "recipient_id": recipient_id}
+    if errors is not None:
+        s["errors"] = errors
+    return s
+
+
+def _contacts_for(messages):
+    seen = {}
+    for m in messages:
+        if m.get("_no_contact") or "from" not in m:
+            continue
+        wa_id = m["from"].lstrip("+")
+        name = m.get("_name")
+        if wa_id not in seen or (name and not seen[wa_id]):
+            seen[wa_id] = name
+    return [{"profile": {"name": n or "Test User %s" % w[-4:]}, "wa_id": w}
+            for w, n in seen.items()]
+
+
+def _clean(messages):
+    return [{k: v for k, v in m.items() if not k.startswith("_")} for m in messages]
+
+
+def change(phone_number_id, display_phone_number, messages=None, contacts=None, statuses=None,
+           errors=None, field="messages"):
+    """One entry[].changes[] element."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": display_phone_number.lstrip("+"),
+                     "phone_number_id": str(phone_number_id)},
+    }
+    messages = list(messages or [])
+    if messages:
+        if contacts is None:
+            contacts = _contacts_for(messages)
+        if contacts:
+            value["contacts"] = contacts
+        value["messages"] = _clean(messages)
+    elif contacts:
+        value["contacts"] = contacts
+    if statuses:
+        value["statuses"] = list(statuses)
+    if errors:
+        value["errors"] = list(errors)
+    return {"value": value, "field": field}
+
+
+def entry(changes, waba_id=WABA_ID):
+    return {"id": waba_id, "changes": list(changes)}
+
+
+def envelope(entries):
+    return {"object": "whatsapp_business_account", "entry": list(entries)}
+
+
+def webhook(phone_number_id, display_phone_number, messages, contacts=None, statuses=None,
+            errors=None, waba_id=WABA_ID):
+    """The usual single-entry, single-change webhook."""
+    return envelope([entry([change(phone_number_id, display_phone_number, messages, contacts,
+                                   statuses, errors)], waba_id)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Serialisation, signing, posting (WHATSAPP.md §3)
+# ---------------------------------------------------------------------------------------------
+
+def body_bytes(payload, ensure_ascii=True):
+    """Serialise like Meta: compact, non-ASCII as lowercase \\uXXXX (surrogate pairs)."""
+    if isinstance(payload, (bytes, bytearray)):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return json.dumps(payload, ensure_ascii=ensure_ascii, separators=(",", ":")).encode("utf-8")
+
+
+def _secret_bytes(secret):
+    return secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+
+
+def sign(secret, body):
+    """X-Hub-Signature-256 value: "sha256=" + hex(HMAC-SHA256(secret, body))."""
+    body = body_bytes(body)
+    return "sha256=" + hmac.new(_secret_bytes(secret), body, hashlib.sha256).hexdigest()
+
+
+def http_request(method, url, body=None, headers=None, timeout=30.0):
+    """Minimal HTTP client over http.client (no proxies, ever). Returns (status, headers, bytes).
+
+    Survives a server that answers early (e.g. 413) and closes while the body is still being
+    sent: the response already sent is read anyway."""
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "http":
+        raise ValueError("only http:// URLs are supported: %r" % url)
+    path = u.path or "/"
+    if u.query:
+        path += "?" + u.query
+    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+    try:
+        hdrs = dict(headers or {})
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def post_webhook(url, secret, body, signature=None, headers=None, timeout=30.0):
+    """POST a webhook body signed with secret (or with an explicit signature header value;
+    signature=False sends no signature). Returns (status, response_text)."""
+    body = body_bytes(body)
+    hdrs = {"Content-Type": "application/json", "User-Agent": "facebookexternalua"}
+    if signature is None:
+        hdrs["X-Hub-Signature-256"] = sign(secret, body)
+    elif signature is not False:
+        hdrs["X-Hub-Signature-256"] = signature
+    if headers:
+        hdrs.update(headers)
+    status_code, _, data = http_request("POST", url, body, hdrs, timeout)
+    return status_code, data.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------------------------
+# Graph API stand-in
+# ---------------------------------------------------------------------------------------------
+
+_SEND_PATH = re.compile(r"^/(v\d+\.\d+)/([^/]+)/messages/?$")
+
+
+class GraphSim:
+    """Graph stand-in: POST /<version>/<phone_number_id>/messages answers 200 with a wamid.
+
+    Control (HTTP and methods): GET /_sim/requests, POST /_sim/reset, POST /_sim/fail
+    {"http_status":400,"code":131047,"count":1}."""
+
+    def __init__(self, port=0, host="127.0.0.1", verbose=False):
+        self.host = host
+        self._want_port = port
+        self.verbose = verbose
+        self._lock = threading.Condition()
+        self._requests = []
+        self._counter = 0
+        self._failures = []  # list of [http_status, code, remaining, message]
+        self._server = None
+        self._thread = None
+        self.timeout_scale = 1.0
+
+    # -- knobs --------------------------------------------------------------------------------
+    @property
+    def port(self):
+        return self._server.server_address[1]
+
+    @property
+    def url(self):
+        return "http://%s:%d" % (self.host, self.port)
+
+    @property
+    def requests(self):
+        with self._lock:
+            return list(self._requests)
+
+    def reset(self):
+        with self._lock:
+            self._requests.clear()
+            self._failures.clear()
+
+    def fail(self, http_status=400, code=131047, count=1, message=None):
+        with self._lock:
+            self._failures.append([int(http_status), int(code), int(count), message])
+
+    def wait_for(self, n, timeout=10.0):
+        timeout *= self.timeout_scale
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self._requests) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("GraphSim: %d sends recorded, wanted %d"
+                                       % (len(self._requests), n))
+                self._lock.wait(left)
+            return list(self._requests)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self):
+        sim = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def _body(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n) if n else b""
+
+            def _reply(self, code, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path.split("?")[0] == "/_sim/requests":
+                    self._reply(200, sim.requests)
+                else:
+                    self._reply(404, {"error": "not found"})
+
+            def do_POST(self):
+                raw = self._body()
+                path = self.path.split("?")[0]
+                if path == "/_sim/reset":
+                    sim.reset()
+                    return self._reply(200, {"ok": True})
+                if path == "/_sim/fail":
+                    try:
+                        cfg = json.loads(raw or b"{}")
+                    except ValueError:
+                        return self._reply(400, {"error": "bad json"})
+                    sim.fail(cfg.get("http_status", 400), cfg.get("code", 131047),
+                             cfg.get("count", 1), cfg.get("message"))
+                    return self._reply(200, {"ok": True})
+                m = _SEND_PATH.match(path)
+                if not m:
+                    return self._reply(404, {"error": {"message": "Unknown path " + path,
+                                                       "type": "OAuthException", "code": 803}})
+                code, obj = sim._handle_send(m.group(1), m.group(2), self.path,
+                                             {k: v for k, v in self.headers.items()}, raw)
+                self._reply(code, obj)
+
+        self._server = ThreadingHTTPServer((self.host, self._want_port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, name="GraphSim",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- behaviour ----------------------------------------------------------------------------
+    def _handle_send(self, version, phone_number_id, path, headers, raw):
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        rec = {"path": path, "version": version, "phone_number_id": phone_number_id,
+               "headers": headers, "body": body, "raw": raw.decode("utf-8", "replace")}
+        with self._lock:
+            failure = None
+            if self._failures:
+                f = self._failures[0]
+                f[2] -= 1
+                if f[2] <= 0:
+                    self._failures.pop(0)
+                failure = f
+            if failure is None:
+                self._counter += 1
+                wamid = "wamid.SIM%d" % self._counter
+                rec["wamid"] = wamid
+            rec["failed"] = failure is not None
+            self._requests.append(rec)
+            self._lock.notify_all()
+        if self.verbose:
+            to = (body or {}).get("to") if isinstance(body, dict) else None
+            print("graph send %s to=%s %s" % (path, to, "FAILED" if failure else rec["wamid"]),
+                  flush=True)
+            print("  " + rec["raw"], flush=True)
+        if body is None or not isinstance(body, dict):
+            return 400, _graph_error(100, "Invalid parameter", 400)
+        if failure is not None:
+            http_status, code, _, msg = failure
+            return http_status, _graph_error(code, msg, http_status)
+        to = str(body.get("to", ""))
+        return 200, {"messaging_product": "whatsapp",
+                     "contacts": [{"input": to, "wa_id": re.sub(r"\D", "", to)}],
+                     "messages": [{"id": rec["wamid"]}]}
+
+
+_GRAPH_TITLES = {
+    131047: "Re-engagement message",
+    131026: "Message undeliverable",
+    131030: "Recipient phone number not in allowed list",
+    130429: "Rate limit hit",
+    131056: "(Business Account, Consumer Account) pair rate limit hit",
+    131000: "Something went wrong",
+    190: "Invalid OAuth access token",
+    100: "Invalid parameter",
+}
+
+
+def _graph_error(code, message=None, http_status=400):
+    title = message or _GRAPH_TITLES.get(code, "Error")
+    return {"error": {
+        "message": "(#%d) %s" % (code, title),
+        "type": "OAuthException",
+        "code": code,
+        "error_data": {"messaging_product": "whatsapp", "details": title},
+        "fbtrace_id": "ASIM%08d" % (int(time.time()) % 100000000),
+    }}
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------
+
+def _cmd_send(a):
+    with open(a.secret_file, "rb") as f:
+        secret = f.read().strip()
+    msg = text_message(a.wamid or new_wamid(), a.from_, a.text, timestamp=a.timestamp,
+                       name=a.name)
+    payload = webhook(a.phone_number_id, a.display_phone, [msg])
+    body = body_bytes(payload)
+    status_code, text = post_webhook(a.url, secret, body)
+    print(status_code)
+    print(text)
+    return 0 if status_code == 200 else 1
+
+
+def _cmd_serve(a):
+    sim = GraphSim(port=a.port, host=a.host, verbose=True).start()
+    print("Graph API simulator on http://%s:%d (POST /<version>/<phone_number_id>/messages)"
+          % (a.host, sim.port), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="WhatsApp Cloud API simulator")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("send", help="POST a signed inbound text webhook")
+    s.add_argument("--url", required=True)
+    s.add_argument("--secret-file", required=True)
+    s.add_argument("--phone-number-id", required=True)
+    s.add_argument("--display-phone", default="15550783881")
+    s.add_argument("--from", dest="from_", required=True)
+    s.add_argument("--text", required=True)
+    s.add_argument("--wamid")
+    s.add_argument("--name")
+    s.add_argument("--timestamp", type=int)
+    s.set_defaults(fn=_cmd_send)
+    v = sub.add_parser("serve", help="run the Graph API stand-in in the foreground")
+    v.add_argument("--host", default="127.0.0.1")
+    v.add_argument("--port", type=int, default=8081)
+    v.set_defaults(fn=_cmd_serve)
+    a = p.parse_args(argv)
+    return a.fn(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
