@@ -172,7 +172,8 @@ Result<MDB_cursor*> Txn::cursor(Db db) {
 Result<std::optional<Txn::Entry>> Txn::first_with_prefix(Db db, std::string_view prefix,
                                                          std::string_view from) {
     std::optional<Entry> found;
-    std::string_view start = from.empty() ? prefix : from;
+    // Keys with the prefix are >= prefix: a from below it starts at prefix.
+    std::string_view start = from < prefix ? prefix : from;
     auto r = scan(db, start, [&](const Entry& e) {
         if (e.key.substr(0, prefix.size()) == prefix) found = e;
         return false;

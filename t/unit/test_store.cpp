@@ -1,0 +1,368 @@
+// Store: no-overwrite insert, delete, prefix lookup, ordered scan, reopen,
+// error mapping, and reader slots left behind by a killed process.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "store_fixture.hpp"
+
+namespace {
+
+using namespace wa;
+
+class StoreTest : public wa::unit::StoreFixture {
+protected:
+    void put(Db db, std::string_view k, std::string_view v) {
+        Txn t = write();
+        ASSERT_TRUE(t.put(db, k, v).ok());
+        ASSERT_TRUE(t.commit().ok());
+    }
+
+    void reopen() {
+        store_.reset();
+        Store::Options opts;
+        opts.path = dir_;
+        opts.map_size = map_size();
+        auto s = Store::open(opts);
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        store_ = std::move(*s);
+    }
+
+    // Reader slots currently held by pid, as listed by mdb_reader_list.
+    int reader_slots_of(pid_t pid) {
+        struct Ctx { pid_t pid; int n; } ctx{pid, 0};
+        mdb_reader_list(
+            store_->env(),
+            [](const char* line, void* p) -> int {
+                auto* c = static_cast<Ctx*>(p);
+                // "%10d %zx %s\n" per slot, after a header line
+                int got = 0;
+                if (std::sscanf(line, "%d", &got) == 1 && got == c->pid) c->n++;
+                return 0;
+            },
+            &ctx);
+        return ctx.n;
+    }
+
+    // Forks a child that opens the store, begins a read transaction, reports
+    // back over a pipe and waits; then kills it with SIGKILL and reaps it.
+    // Returns the dead child's pid (its reader slot is now stale).
+    pid_t leave_stale_reader() {
+        int fds[2];
+        EXPECT_EQ(pipe(fds), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            // Child: never return into gtest; fresh LMDB handles only.
+            close(fds[0]);
+            Store::Options opts;
+            opts.path = dir_;
+            opts.map_size = map_size();
+            auto s = Store::open(opts);
+            char c = 'n';
+            if (s.ok()) {
+                auto t = (*s)->begin_read();
+                if (t.ok()) {
+                    c = 'y';
+                    (void)write_byte(fds[1], c);
+                    for (;;) pause();  // holds the read transaction until killed
+                }
+            }
+            (void)write_byte(fds[1], c);
+            _exit(1);
+        }
+        close(fds[1]);
+        EXPECT_GT(pid, 0);
+        char c = 0;
+        ssize_t n;
+        do {
+            n = ::read(fds[0], &c, 1);
+        } while (n < 0 && errno == EINTR);
+        close(fds[0]);
+        EXPECT_EQ(n, 1);
+        EXPECT_EQ(c, 'y') << "child could not open a read transaction";
+        EXPECT_EQ(kill(pid, SIGKILL), 0);
+        int status = 0;
+        EXPECT_EQ(waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        return pid;
+    }
+
+    static ssize_t write_byte(int fd, char c) {
+        ssize_t n;
+        do {
+            n = ::write(fd, &c, 1);
+        } while (n < 0 && errno == EINTR);
+        return n;
+    }
+};
+
+TEST_F(StoreTest, InsertDoesNotOverwrite) {
+    Txn t = write();
+    auto a = t.insert(Db::meta, "k", "first");
+    ASSERT_TRUE(a.ok());
+    EXPECT_TRUE(*a);
+    auto b = t.insert(Db::meta, "k", "second");
+    ASSERT_TRUE(b.ok());
+    EXPECT_FALSE(*b);
+    auto got = t.get(Db::meta, "k");
+    ASSERT_TRUE(got.ok() && *got);
+    EXPECT_EQ(**got, "first");
+    ASSERT_TRUE(t.commit().ok());
+
+    Txn r = read();
+    got = r.get(Db::meta, "k");
+    ASSERT_TRUE(got.ok() && *got);
+    EXPECT_EQ(**got, "first");
+}
+
+TEST_F(StoreTest, PutOverwritesAndGetMissingIsNullopt) {
+    put(Db::meta, "k", "1");
+    put(Db::meta, "k", "2");
+    Txn r = read();
+    auto got = r.get(Db::meta, "k");
+    ASSERT_TRUE(got.ok() && *got);
+    EXPECT_EQ(**got, "2");
+    auto missing = r.get(Db::meta, "nope");
+    ASSERT_TRUE(missing.ok());
+    EXPECT_FALSE(*missing);
+}
+
+TEST_F(StoreTest, DelReportsWhetherTheKeyExisted) {
+    put(Db::meta, "k", "v");
+    Txn t = write();
+    auto d = t.del(Db::meta, "k");
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(*d);
+    d = t.del(Db::meta, "k");
+    ASSERT_TRUE(d.ok());
+    EXPECT_FALSE(*d);
+    d = t.del(Db::meta, "never");
+    ASSERT_TRUE(d.ok());
+    EXPECT_FALSE(*d);
+    ASSERT_TRUE(t.commit().ok());
+    Txn r = read();
+    auto got = r.get(Db::meta, "k");
+    ASSERT_TRUE(got.ok());
+    EXPECT_FALSE(*got);
+}
+
+TEST_F(StoreTest, DatabasesAreSeparate) {
+    put(Db::meta, "k", "meta");
+    put(Db::messages, "k", "messages");
+    Txn r = read();
+    auto a = r.get(Db::meta, "k");
+    auto b = r.get(Db::messages, "k");
+    auto c = r.get(Db::outbox, "k");
+    ASSERT_TRUE(a.ok() && *a && b.ok() && *b && c.ok());
+    EXPECT_EQ(**a, "meta");
+    EXPECT_EQ(**b, "messages");
+    EXPECT_FALSE(*c);
+}
+
+TEST_F(StoreTest, FirstWithPrefix) {
+    put(Db::outbox_queue, "a9", "x");
+    put(Db::outbox_queue, "b2", "two");
+    put(Db::outbox_queue, "b1", "one");
+    put(Db::outbox_queue, "b3", "three");
+    put(Db::outbox_queue, "c0", "y");
+    Txn r = read();
+
+    auto f = r.first_with_prefix(Db::outbox_queue, "b");
+    ASSERT_TRUE(f.ok() && *f);
+    EXPECT_EQ((*f)->key, "b1");
+    EXPECT_EQ((*f)->value, "one");
+
+    // from: the first key >= from that still has the prefix
+    f = r.first_with_prefix(Db::outbox_queue, "b", "b2");
+    ASSERT_TRUE(f.ok() && *f);
+    EXPECT_EQ((*f)->key, "b2");
+    f = r.first_with_prefix(Db::outbox_queue, "b", "b25");
+    ASSERT_TRUE(f.ok() && *f);
+    EXPECT_EQ((*f)->key, "b3");
+    f = r.first_with_prefix(Db::outbox_queue, "b", "b4");
+    ASSERT_TRUE(f.ok());
+    EXPECT_FALSE(*f) << "c0 is past the prefix";
+
+    // from before the prefix: still the first key with the prefix
+    f = r.first_with_prefix(Db::outbox_queue, "b", "a");
+    ASSERT_TRUE(f.ok() && *f);
+    EXPECT_EQ((*f)->key, "b1");
+
+    f = r.first_with_prefix(Db::outbox_queue, "bb");
+    ASSERT_TRUE(f.ok());
+    EXPECT_FALSE(*f);
+    f = r.first_with_prefix(Db::outbox_queue, "d");
+    ASSERT_TRUE(f.ok());
+    EXPECT_FALSE(*f) << "past the last key";
+    f = r.first_with_prefix(Db::outbox, "b");
+    ASSERT_TRUE(f.ok());
+    EXPECT_FALSE(*f) << "empty database";
+}
+
+TEST_F(StoreTest, ScanIsInByteOrderAndStops) {
+    // Big-endian sequence numbers sort numerically under byte order.
+    auto be = [](std::uint64_t v) {
+        std::string s(8, '\0');
+        for (int i = 7; i >= 0; i--, v >>= 8) s[i] = static_cast<char>(v & 0xff);
+        return s;
+    };
+    for (std::uint64_t v : {300u, 2u, 256u, 1u, 65536u}) put(Db::outbox_queue, be(v), "v");
+    put(Db::outbox_queue, std::string("\xff", 1), "high");
+
+    Txn r = read();
+    std::vector<std::string> keys;
+    auto s = r.scan(Db::outbox_queue, {}, [&](const Txn::Entry& e) {
+        keys.emplace_back(e.key);
+        return true;
+    });
+    ASSERT_TRUE(s.ok());
+    std::vector<std::string> want = {be(1), be(2), be(256), be(300), be(65536),
+                                     std::string("\xff", 1)};
+    EXPECT_EQ(keys, want);
+
+    // from: starts at the first key >= from; false stops the scan
+    keys.clear();
+    s = r.scan(Db::outbox_queue, be(200), [&](const Txn::Entry& e) {
+        keys.emplace_back(e.key);
+        return keys.size() < 2;
+    });
+    ASSERT_TRUE(s.ok());
+    want = {be(256), be(300)};
+    EXPECT_EQ(keys, want);
+
+    // from past the end: nothing visited, not an error
+    int n = 0;
+    s = r.scan(Db::outbox_queue, std::string("\xff\xff", 2), [&](const Txn::Entry&) {
+        n++;
+        return true;
+    });
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(n, 0);
+}
+
+TEST_F(StoreTest, AbortedWriteLeavesNothing) {
+    {
+        Txn t = write();
+        ASSERT_TRUE(t.put(Db::meta, "k", "v").ok());
+        // destroyed without commit: aborted
+    }
+    Txn t = write();
+    ASSERT_TRUE(t.put(Db::meta, "j", "v").ok());
+    t.abort();
+    EXPECT_FALSE(t.open());
+    Txn r = read();
+    auto a = r.get(Db::meta, "k");
+    auto b = r.get(Db::meta, "j");
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_FALSE(*a);
+    EXPECT_FALSE(*b);
+}
+
+TEST_F(StoreTest, NestedTransactionAbortKeepsParent) {
+    Txn parent = write();
+    ASSERT_TRUE(parent.put(Db::meta, "p", "1").ok());
+    {
+        auto child = store_->begin_write(&parent);
+        ASSERT_TRUE(child.ok()) << child.error().message;
+        ASSERT_TRUE(child->put(Db::meta, "c", "1").ok());
+    }
+    {
+        auto child = store_->begin_write(&parent);
+        ASSERT_TRUE(child.ok());
+        ASSERT_TRUE(child->put(Db::meta, "d", "1").ok());
+        ASSERT_TRUE(child->commit().ok());
+    }
+    ASSERT_TRUE(parent.commit().ok());
+    Txn r = read();
+    auto p = r.get(Db::meta, "p");
+    auto c = r.get(Db::meta, "c");
+    auto d = r.get(Db::meta, "d");
+    ASSERT_TRUE(p.ok() && c.ok() && d.ok());
+    EXPECT_TRUE(*p);
+    EXPECT_FALSE(*c);
+    EXPECT_TRUE(*d);
+}
+
+TEST_F(StoreTest, ReopenKeepsData) {
+    put(Db::messages, "m1", "hello");
+    put(Db::wamids, "wamid.1", "m1");
+    reopen();
+    Txn r = read();
+    auto a = r.get(Db::messages, "m1");
+    auto b = r.get(Db::wamids, "wamid.1");
+    ASSERT_TRUE(a.ok() && *a && b.ok() && *b);
+    EXPECT_EQ(**a, "hello");
+    EXPECT_EQ(**b, "m1");
+}
+
+TEST_F(StoreTest, ReadOnlyOpenSeesData) {
+    put(Db::meta, "k", "v");
+    store_.reset();
+    Store::Options opts;
+    opts.path = dir_;
+    opts.map_size = map_size();
+    opts.read_only = true;
+    auto s = Store::open(opts);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store_ = std::move(*s);
+    Txn r = read();
+    auto got = r.get(Db::meta, "k");
+    ASSERT_TRUE(got.ok() && *got);
+    EXPECT_EQ(**got, "v");
+}
+
+TEST_F(StoreTest, UsageReportsMapSize) {
+    auto u = store_->usage();
+    EXPECT_EQ(u.map_size, map_size());
+    EXPECT_GT(u.used_bytes, 0u);
+    EXPECT_LE(u.used_bytes, u.map_size);
+}
+
+TEST(StoreError, MapsMapFullToStoreFull) {
+    Error e = store_error(MDB_MAP_FULL, "put");
+    EXPECT_EQ(e.code, "store_full");
+    EXPECT_NE(e.message.find("put"), std::string::npos);
+    EXPECT_EQ(store_error(MDB_TXN_FULL, "put").code, "store_error");
+    EXPECT_EQ(store_error(MDB_CORRUPTED, "get").code, "store_error");
+    EXPECT_EQ(store_error(EIO, "commit").code, "store_error");
+}
+
+TEST(StoreOpen, BadPathIsAnError) {
+    Store::Options opts;
+    opts.path = "/proc/definitely/not/here";
+    auto s = Store::open(opts);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, "store_error");
+}
+
+TEST_F(StoreTest, ClearStaleReadersFreesAKilledProcessSlot) {
+    pid_t dead = leave_stale_reader();
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(reader_slots_of(dead), 1) << "the killed child's slot is still registered";
+    EXPECT_GE(store_->clear_stale_readers(), 1);
+    EXPECT_EQ(reader_slots_of(dead), 0);
+    EXPECT_EQ(store_->clear_stale_readers(), 0) << "nothing left to clear";
+    // Our own live readers are never cleared.
+    Txn r = read();
+    EXPECT_EQ(store_->clear_stale_readers(), 0);
+    EXPECT_EQ(reader_slots_of(getpid()), 1);
+}
+
+TEST_F(StoreTest, OpeningClearsStaleReaders) {
+    pid_t dead = leave_stale_reader();
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(reader_slots_of(dead), 1);
+    reopen();
+    EXPECT_EQ(reader_slots_of(dead), 0) << "Store::open cleared the slot";
+    EXPECT_EQ(store_->clear_stale_readers(), 0);
+}
+
+}  // namespace
