@@ -2,6 +2,25 @@
 
 namespace wa {
 
+GroupCommit::~GroupCommit() { stop(); }
+
+void GroupCommit::start(std::function<void()> notify) {
+    notify_ = std::move(notify);
+    writer_ = std::thread([this] { writer_loop(); });
+}
+
+void GroupCommit::stop() {
+    if (!writer_.joinable()) return;
+    flush();
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();
+    complete();
+}
+
 void GroupCommit::submit(Work work, Done done) {
     queue_.push_back(Item{std::move(work), std::move(done), {}});
 }
@@ -10,30 +29,83 @@ Result<void> GroupCommit::apply(Txn& batch, Item& item) {
     auto child = store_.begin_write(&batch);
     if (!child) return child.error();
     Result<void> r = item.work(*child);
-    if (!r) return r;  // child aborts on destruction: nothing of it is kept
+    if (!r) return r;  // the child aborts on destruction: nothing of it is kept
     return child->commit();
 }
 
-void GroupCommit::flush() {
-    if (queue_.empty()) return;
-    std::vector<Item> items = std::move(queue_);
-    queue_.clear();
-
+void GroupCommit::commit(Batch& items) {
     Result<void> committed;
+    unsigned long long failed = 0;
     if (auto batch = store_.begin_write(); !batch) {
         committed = batch.error();
     } else {
         for (Item& item : items) {
             item.result = apply(*batch, item);
-            if (!item.result) stats_.failed++;
+            if (!item.result) failed++;
         }
         committed = batch->commit();
     }
+    if (!committed) {
+        for (Item& item : items) {
+            if (item.result) item.result = committed.error();
+        }
+    }
+    std::lock_guard lock(mu_);
     stats_.batches++;
     stats_.items += items.size();
-    for (Item& item : items) {
-        item.done(item.result && !committed ? Result<void>(committed.error()) : item.result);
+    stats_.failed += failed;
+}
+
+void GroupCommit::finish(Batch& items) {
+    for (Item& item : items) item.done(item.result);
+}
+
+void GroupCommit::flush() {
+    if (queue_.empty()) return;
+    Batch items = std::move(queue_);
+    queue_.clear();
+    if (!writer_.joinable()) {
+        commit(items);
+        finish(items);  // completions may submit again: into the next batch
+        return;
     }
+    {
+        std::lock_guard lock(mu_);
+        for (Item& item : items) incoming_.push_back(std::move(item));
+    }
+    wake_.notify_one();
+}
+
+void GroupCommit::complete() {
+    std::vector<Batch> done;
+    {
+        std::lock_guard lock(mu_);
+        done.swap(committed_);
+    }
+    for (Batch& b : done) finish(b);
+}
+
+void GroupCommit::writer_loop() {
+    for (;;) {
+        Batch items;
+        {
+            std::unique_lock lock(mu_);
+            wake_.wait(lock, [this] { return stopping_ || !incoming_.empty(); });
+            if (incoming_.empty()) return;  // stopping, nothing left
+            items.swap(incoming_);
+        }
+        commit(items);
+        {
+            std::lock_guard lock(mu_);
+            committed_.push_back(std::move(items));
+        }
+        if (notify_) notify_();
+    }
+}
+
+GroupCommit::Stats GroupCommit::stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
 }
 
 }  // namespace wa

@@ -1,11 +1,19 @@
-// Group commit: the writes of one event-loop turn are queued and applied in
-// one LMDB write transaction at the end of the turn, each in its own nested
-// transaction so a failing request leaves nothing behind; completions run
-// after the commit. The write lock (shared by all workers) is held only for
-// apply + commit, never while requests are being read and parsed.
+// Group commit: writes are queued and applied in one LMDB write transaction,
+// each in its own nested transaction so a failing request leaves nothing
+// behind; completions run after the commit, on the caller's thread.
+//
+// Two ways to run it:
+//  - synchronous: flush() applies and commits the queue, then completes it;
+//  - with a writer thread (start()): flush() hands the queue to the thread,
+//    which commits whatever has accumulated while the previous commit was
+//    syncing; the event loop is never blocked by the writer lock or fsync,
+//    and calls complete() when notified.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "result.hpp"
@@ -15,23 +23,31 @@ namespace wa {
 
 class GroupCommit {
 public:
-    // Work owns what it needs (it runs later, from flush()).
+    // Work owns what it needs: it runs later, possibly on the writer thread,
+    // so it must touch nothing but its captures and the transaction.
     using Work = std::function<Result<void>(Txn&)>;
     using Done = std::function<void(const Result<void>&)>;
 
     explicit GroupCommit(Store& store) : store_(store) {}
+    ~GroupCommit();  // stops the writer thread after it committed what it has
+
+    // Starts the writer thread; notify is called from it after each batch
+    // (it must only wake the owner's loop, e.g. write an eventfd).
+    void start(std::function<void()> notify);
+    void stop();
 
     void submit(Work work, Done done);
     bool pending() const { return !queue_.empty(); }
 
-    // Applies every queued work in one transaction, commits, then runs every
-    // completion: ok when durable, else the work's error or the commit's.
-    // Work whose nested transaction fails is dropped alone. Completions may
-    // submit again: that goes into the next batch.
+    // Synchronous mode: applies, commits and completes the queue.
+    // Thread mode: hands the queue to the writer.
     void flush();
 
+    // Thread mode: runs the completions of every committed batch.
+    void complete();
+
     struct Stats { unsigned long long batches = 0, items = 0, failed = 0; };
-    const Stats& stats() const { return stats_; }
+    Stats stats() const;
 
 private:
     struct Item {
@@ -39,10 +55,23 @@ private:
         Done done;
         Result<void> result;
     };
+    using Batch = std::vector<Item>;
+
+    void commit(Batch& items);           // apply + commit, sets each result
     Result<void> apply(Txn& batch, Item& item);
+    static void finish(Batch& items);    // run completions
+    void writer_loop();
 
     Store& store_;
-    std::vector<Item> queue_;
+    Batch queue_;  // owner thread only
+
+    mutable std::mutex mu_;
+    std::condition_variable wake_;
+    Batch incoming_;                  // owner -> writer
+    std::vector<Batch> committed_;    // writer -> owner
+    std::function<void()> notify_;
+    std::thread writer_;
+    bool stopping_ = false;
     Stats stats_;
 };
 

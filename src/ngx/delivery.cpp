@@ -4,6 +4,7 @@
 
 #include "clock.hpp"
 #include "metrics.hpp"
+#include "commit.hpp"
 #include "module.hpp"
 #include "variables.hpp"
 
@@ -161,7 +162,6 @@ ngx_http_request_t* create_request(Attempt* a, ngx_http_conf_ctx_t* conf_ctx) {
 bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d) {
     sr->method = NGX_HTTP_POST;
     sr->method_name = kPost;
-    sr->header_only = 1;  // the callback's response body is not needed
     auto* rb = static_cast<ngx_http_request_body_t*>(
         ngx_pcalloc(sr->pool, sizeof(ngx_http_request_body_t)));
     ngx_chain_t* cl = ngx_alloc_chain_link(sr->pool);
@@ -189,6 +189,8 @@ bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d) {
     RequestCtx* ctx = request_ctx(sr);
     if (ctx == nullptr) return false;
     ctx->callback_url = pool_str(sr->pool, d.url);
+    // The body is read (so the upstream connection can be kept alive) and dropped.
+    ctx->discard_output = true;
     return true;
 }
 
@@ -233,6 +235,29 @@ void retry_tick(ngx_event_t* ev) noexcept {
 
 }  // namespace
 
+namespace {
+
+ngx_http_output_body_filter_pt g_next_body_filter;
+
+// Swallows what a callback answers: there is no client to send it to.
+ngx_int_t discard_body_filter(ngx_http_request_t* r, ngx_chain_t* in) noexcept {
+    auto* ctx = static_cast<RequestCtx*>(ngx_http_get_module_ctx(r, ngx_http_whatsapp_module));
+    if (ctx == nullptr || !ctx->discard_output) return g_next_body_filter(r, in);
+    for (ngx_chain_t* cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+    return NGX_OK;
+}
+
+}  // namespace
+
+ngx_int_t delivery_init_filters(ngx_conf_t*) {
+    g_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = discard_body_filter;
+    return NGX_OK;
+}
+
 ngx_int_t delivery_init_process(ngx_cycle_t* cycle) {
     g_retry_conn.fd = static_cast<ngx_socket_t>(-1);
     g_retry_timer.data = &g_retry_conn;
@@ -245,7 +270,9 @@ ngx_int_t delivery_init_process(ngx_cycle_t* cycle) {
 
 void deliver(const Delivery& d) {
     Worker* w = worker();
-    if (w == nullptr || w->conf->dispatch_ctx == nullptr) return;
+    // While exiting, a delivery is not started: its lease expires and
+    // another worker (or the next start) sends it.
+    if (w == nullptr || w->exiting || w->conf->dispatch_ctx == nullptr) return;
     auto* a = new Attempt{d};
     ngx_http_request_t* r = create_request(a, w->conf->dispatch_ctx);
     auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(

@@ -8,6 +8,7 @@
 
 namespace wa::ngx {
 
+ngx_int_t delivery_init_filters(ngx_conf_t* cf);  // postconfiguration
 ngx_int_t delivery_init_process(ngx_cycle_t* cycle);
 
 // Sends one leased event; the result is recorded in the outbox, and the

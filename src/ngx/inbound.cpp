@@ -12,6 +12,7 @@
 #include "ids.hpp"
 #include "ingest.hpp"
 #include "metrics.hpp"
+#include "commit.hpp"
 #include "module.hpp"
 #include "variables.hpp"
 #include "webhook.hpp"

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "commit.hpp"
 #include "conf.hpp"
 #include "delivery.hpp"
 #include "metrics.hpp"
@@ -56,6 +57,7 @@ char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
 ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return add_variables(cf); }
 
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
+    if (delivery_init_filters(cf) != NGX_OK) return NGX_ERROR;
     auto* mcf = static_cast<MainConf*>(
         ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
     if (mcf->store_path.len == 0) return NGX_OK;
@@ -109,20 +111,6 @@ ngx_int_t init_module(ngx_cycle_t* cycle) noexcept {
     return NGX_OK;
 }
 
-void flush_handler(ngx_event_t*) noexcept {
-    if (g_worker && g_worker->commit) {
-        try {
-            GroupCommit::Stats before = g_worker->commit->stats();
-            g_worker->commit->flush();
-            const GroupCommit::Stats& after = g_worker->commit->stats();
-            count(Counter::commit_batches, after.batches - before.batches);
-            count(Counter::commit_items, after.items - before.items);
-        } catch (const std::exception& e) {
-            ngx_log_error(NGX_LOG_ALERT, g_worker->log, 0, "whatsapp commit: %s", e.what());
-        }
-    }
-}
-
 ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
     if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) return NGX_OK;
     auto* ctx = reinterpret_cast<ngx_http_conf_ctx_t*>(cycle->conf_ctx[ngx_http_module.index]);
@@ -142,10 +130,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         }
         g_worker->store = std::move(store.value());
         g_worker->commit = std::make_unique<GroupCommit>(*g_worker->store);
-        g_worker->flush_conn.fd = static_cast<ngx_socket_t>(-1);
-        g_worker->flush_event.data = &g_worker->flush_conn;
-        g_worker->flush_event.log = cycle->log;
-        g_worker->flush_event.handler = flush_handler;
+        if (commit_init_process(cycle, *g_worker) != NGX_OK) return NGX_ERROR;
         return delivery_init_process(cycle);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp init: %s", e.what());
@@ -155,7 +140,12 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
 
 void exit_process(ngx_cycle_t*) noexcept {
     if (g_worker == nullptr) return;
-    flush_handler(nullptr);
+    g_worker->exiting = true;  // what completes now starts no new delivery
+    try {
+        commit_exit_process(*g_worker);
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ALERT, g_worker->log, 0, "whatsapp exit: %s", e.what());
+    }
     delete g_worker;
     g_worker = nullptr;
 }
@@ -201,15 +191,6 @@ MainConf* main_conf(ngx_http_request_t* r) {
 }
 
 Worker* worker() { return g_worker && g_worker->commit ? g_worker : nullptr; }
-
-void submit(GroupCommit::Work work, GroupCommit::Done done) {
-    Worker* w = worker();
-    w->commit->submit(std::move(work), std::move(done));
-    // One commit per event-loop turn: posted events run after all I/O of the turn.
-    if (!w->flush_event.posted) {
-        ngx_post_event(&w->flush_event, &ngx_posted_events);
-    }
-}
 
 }  // namespace wa::ngx
 

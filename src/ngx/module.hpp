@@ -40,15 +40,11 @@ struct Worker {
     ngx_log_t* log = nullptr;
     std::unique_ptr<Store> store;
     std::unique_ptr<GroupCommit> commit;
-    ngx_event_t flush_event{};
-    ngx_connection_t flush_conn{};  // events need a data pointer for debug logs
+    bool exiting = false;
 };
 
 // nullptr in the master, in helper processes, or when the store failed to open.
 Worker* worker();
-
-// Queues work into this loop turn's group commit; done runs after it.
-void submit(GroupCommit::Work work, GroupCommit::Done done);
 
 // Conf helpers shared by directive handlers.
 char* conf_read_secret(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,

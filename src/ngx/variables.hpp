@@ -13,6 +13,7 @@ struct RequestCtx {
     ngx_str_t window_expires_at;
     ngx_str_t error;
     ngx_str_t callback_url;  // on delivery subrequests
+    bool discard_output;     // delivery subrequests: the callback's answer body
 };
 
 RequestCtx* request_ctx(ngx_http_request_t* r);  // creates on first use; nullptr on OOM
