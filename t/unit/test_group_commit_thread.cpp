@@ -1,0 +1,115 @@
+// GroupCommit with its writer thread: work runs off the owner's thread,
+// completions run only in complete(), on the owner's thread.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "group_commit.hpp"
+#include "store_fixture.hpp"
+
+namespace wa::unit {
+namespace {
+
+class GroupCommitThread : public StoreFixture {
+protected:
+    // The notify callback as the event loop sees it: a counter to wait on.
+    void start(GroupCommit& gc) {
+        gc.start([this] {
+            std::lock_guard lock(mu_);
+            notified_++;
+            cv_.notify_all();
+        });
+    }
+    bool wait_notified(int n) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return notified_ >= n; });
+    }
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    int notified_ = 0;
+};
+
+TEST_F(GroupCommitThread, WorkRunsOnWriterAndDoneOnOwner) {
+    GroupCommit gc(*store_);
+    start(gc);
+    std::thread::id work_thread, done_thread;
+    bool done = false;
+    gc.submit(
+        [&](Txn& t) -> Result<void> {
+            work_thread = std::this_thread::get_id();
+            return t.put(Db::meta, "k", "v");
+        },
+        [&](const Result<void>& r) {
+            EXPECT_TRUE(r.ok());
+            done_thread = std::this_thread::get_id();
+            done = true;
+        });
+    gc.flush();
+    ASSERT_TRUE(wait_notified(1));
+    EXPECT_FALSE(done);  // not before complete()
+    gc.complete();
+    EXPECT_TRUE(done);
+    EXPECT_NE(work_thread, std::this_thread::get_id());
+    EXPECT_EQ(done_thread, std::this_thread::get_id());
+
+    auto t = read();
+    auto v = t.get(Db::meta, "k");
+    ASSERT_TRUE(v.ok());
+    ASSERT_TRUE(v->has_value());
+    EXPECT_EQ(**v, "v");
+}
+
+TEST_F(GroupCommitThread, StopCommitsWhatIsQueuedAndCompletesIt) {
+    int done = 0;
+    {
+        GroupCommit gc(*store_);
+        start(gc);
+        for (int i = 0; i < 100; i++) {
+            gc.submit([i](Txn& t) { return t.put(Db::meta, "k" + std::to_string(i), "v"); },
+                      [&](const Result<void>& r) { done += r.ok(); });
+        }
+        gc.stop();  // also flushes the queue
+    }
+    EXPECT_EQ(done, 100);
+    auto t = read();
+    for (int i = 0; i < 100; i++) {
+        auto v = t.get(Db::meta, "k" + std::to_string(i));
+        ASSERT_TRUE(v.ok());
+        EXPECT_TRUE(v->has_value()) << i;
+    }
+}
+
+TEST_F(GroupCommitThread, ItemsSubmittedDuringACommitAreBatchedTogether) {
+    GroupCommit gc(*store_);
+    start(gc);
+    std::atomic<bool> started{false}, release{false};
+    // The first batch blocks in its work until we have queued more.
+    gc.submit(
+        [&](Txn& t) -> Result<void> {
+            started = true;
+            while (!release) std::this_thread::yield();
+            return t.put(Db::meta, "first", "1");
+        },
+        [](const Result<void>&) {});
+    gc.flush();
+    while (!started) std::this_thread::yield();
+    for (int i = 0; i < 10; i++) {
+        gc.submit([i](Txn& t) { return t.put(Db::meta, "n" + std::to_string(i), "1"); },
+                  [](const Result<void>&) {});
+        gc.flush();
+    }
+    release = true;
+    gc.stop();
+    // One batch for the first item, then the ten flushed during it.
+    EXPECT_EQ(gc.stats().batches, 2u);
+    EXPECT_EQ(gc.stats().items, 11u);
+}
+
+}  // namespace
+}  // namespace wa::unit
