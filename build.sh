@@ -18,7 +18,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
     liblmdb-dev lmdb-utils rapidjson-dev libphonenumber-dev libgtest-dev
-    python3 python3-pytest python3-requests python3-websockets
+    python3 python3-pytest
     openssl curl wrk
 )
 
@@ -46,10 +46,11 @@ build_core() {
     cmake --build "$dir" -j "$JOBS"
 }
 
-# build_module DIR EXTRA_CFLAGS EXTRA_LDFLAGS: the .so against $NGINX_SRC,
+# build_module DIR EXTRA_CFLAGS EXTRA_LDFLAGS [PRELOAD]: the .so against $NGINX_SRC,
 # configured with the installed nginx's own flags so the binary accepts it.
+# PRELOAD (sanitized builds): the runtimes the uninstrumented nginx needs first.
 build_module() {
-    local dir=$1 cflags=$2 ldflags=$3
+    local dir=$1 cflags=$2 ldflags=$3 preload=${4:-}
     local stamp
     stamp=$( (cat "$ROOT/config" "$ROOT/config.make"; ls "$ROOT"/src/*/*.cpp "$ROOT"/src/*/*.hpp;
               echo "$NGINX_SRC $cflags $ldflags") | sha256sum | cut -d' ' -f1)
@@ -74,10 +75,25 @@ build_module() {
     make -s -f "$dir/Makefile" -C "$NGINX_SRC" -j "$JOBS" modules
     # Debian's own smoke test: the binary must accept the module.
     printf 'load_module %s;\nevents{}\n' "$dir/ngx_http_whatsapp_module.so" >"$dir/load-test.conf"
-    nginx -t -q -g 'error_log /dev/null; pid /dev/null;' -c "$dir/load-test.conf"
+    if [ -n "$preload" ]; then
+        LD_PRELOAD="$preload" ASAN_OPTIONS="$SAN_ASAN_OPTIONS" UBSAN_OPTIONS="$SAN_UBSAN_OPTIONS" \
+            nginx -t -q -g 'error_log /dev/null; pid /dev/null;' -c "$dir/load-test.conf"
+    else
+        nginx -t -q -g 'error_log /dev/null; pid /dev/null;' -c "$dir/load-test.conf"
+    fi
 }
 
 SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+# nginx itself is not instrumented and frees its pools at exit in ways
+# LeakSanitizer cannot follow: leaks are checked by the unit tests.
+SAN_ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1:log_path=stderr"
+SAN_UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+# The sanitizer runtimes, ASan first: an uninstrumented binary loading the
+# sanitized module needs them preloaded.
+san_preload() {
+    echo "$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+}
 
 build_all() {
     install_packages
@@ -90,7 +106,7 @@ build_all() {
 build_sanitized() {
     log "building the ASan/UBSan variants"
     build_core "$BUILD/core-asan" -DWA_SANITIZE=ON
-    build_module "$BUILD/nginx-asan" "$SAN_FLAGS" "-fsanitize=address,undefined"
+    build_module "$BUILD/nginx-asan" "$SAN_FLAGS" "-fsanitize=address,undefined" "$(san_preload)"
 }
 
 run_pytest() {
@@ -108,13 +124,10 @@ run_tests() {
     log "unit tests under ASan/UBSan"
     (cd "$BUILD/core-asan" && ctest --output-on-failure -j "$JOBS")
     log "end-to-end tests under ASan/UBSan"
-    local preload
-    preload="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
-    # nginx itself is not instrumented and frees its pools at exit in ways
-    # LeakSanitizer cannot follow: leaks are checked by the unit tests.
     WA_MODULE="$BUILD/nginx-asan/ngx_http_whatsapp_module.so" \
-        WA_LD_PRELOAD="$preload" \
-        WA_ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1:log_path=stderr" \
+        WA_LD_PRELOAD="$(san_preload)" \
+        WA_ASAN_OPTIONS="$SAN_ASAN_OPTIONS" \
+        WA_UBSAN_OPTIONS="$SAN_UBSAN_OPTIONS" \
         WA_SANITIZED=1 run_pytest
 }
 

@@ -48,6 +48,11 @@ def _deep():
     return sim.body_bytes(p)
 
 
+def _bad_from(from_):
+    msg = sim.text_message(sim.new_wamid(), from_, "bad: from " + from_)
+    return sim.body_bytes(sim.webhook(PHONE_NUMBER_ID, DISPLAY_PHONE, [msg]))
+
+
 def _trailing_garbage():
     return sim.body_bytes(_valid("bad: trailing")) + b"}"
 
@@ -66,6 +71,9 @@ BAD = {
     "nesting_100_deep": _deep,
     "invalid_utf8": lambda: sim.body_bytes(_valid("bad: utf8 XX")).replace(b"XX", b"\xff\xfe"),
     "entry_not_array": lambda: b'{"object":"whatsapp_business_account","entry":{}}',
+    # digits, but never a storable E.164 number: a 400 now, not a 503 Meta retries for days
+    "from_16_digits": lambda: _bad_from("1234567890123456"),
+    "from_leading_zero": lambda: _bad_from("0612345678"),
 }
 
 
@@ -140,3 +148,12 @@ def test_json_error_body_shape_on_400(gw):
     assert status == 400
     err = json_error(text)
     assert json.dumps(err)  # serialisable, has code and message
+
+
+def test_server_level_body_limit_is_respected(nginx, receiver):
+    """whatsapp_webhook lifts only nginx's default 1m; an operator's own limit stands."""
+    gw = nginx(server_extra="client_max_body_size 2k;")
+    status, text = post(gw, _big_body(4096))
+    assert status == 413, text[:300]
+    assert post(gw, text_body(text="small under the limit"))[0] == 200
+    wait_text(receiver, "small under the limit")

@@ -103,3 +103,24 @@ def test_unknown_directive_in_number_block(nginx_t):
     conf = nginx_t.render(numbers=numbers)
     line = _line_of(conf, "colour blue;")
     _assert_fails(nginx_t, conf, ["colour"], (line, line))
+
+
+def test_missing_callback_location(nginx_t):
+    """Events are delivered through the whatsapp_callback location: no location, no start."""
+    conf = nginx_t.render()
+    line = "location = /_whatsapp/callback { internal; proxy_pass $whatsapp_callback_url; }"
+    assert line in conf
+    _assert_fails(nginx_t, conf.replace(line, ""), ["whatsapp_callback"])
+
+
+def test_client_max_body_size_after_whatsapp_webhook_is_accepted(nginx_t):
+    conf = nginx_t.render()
+    old = "whatsapp_webhook;"
+    assert old in conf
+    rc, err = nginx_t(conf.replace(old, old + " client_max_body_size 5m;", 1))
+    assert rc == 0, err
+
+
+def test_whatsapp_delivery_twice(nginx_t):
+    conf = nginx_t.render(http_extra="whatsapp_delivery max_age=1h;\n    whatsapp_delivery timeout=5s;")
+    _assert_fails(nginx_t, conf, ["whatsapp_delivery"])

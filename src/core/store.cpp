@@ -23,9 +23,15 @@ std::string_view from_val(const MDB_val& v) {
     return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
 
+// mkdir -p: the store's parent directories may not exist yet either.
 Result<void> make_dir(const std::string& path) {
-    if (mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return {};
-    return make_error("store_error", "mkdir \"" + path + "\": " + std::strerror(errno));
+    for (std::size_t at = path.find('/', 1);; at = path.find('/', at + 1)) {
+        std::string part = path.substr(0, at);
+        if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+            return make_error("store_error", "mkdir \"" + part + "\": " + std::strerror(errno));
+        }
+        if (at == std::string::npos) return {};
+    }
 }
 
 }  // namespace
@@ -34,6 +40,10 @@ Error store_error(int rc, std::string_view what) {
     std::string msg = std::string(what) + ": " + mdb_strerror(rc);
     if (rc == MDB_MAP_FULL) return make_error("store_full", std::move(msg));
     return make_error("store_error", std::move(msg));
+}
+
+bool is_store_failure(const Error& e) {
+    return e.code == "store_full" || e.code == "store_error" || e.code == "store_corrupt";
 }
 
 Result<std::unique_ptr<Store>> Store::open(const Options& options) {

@@ -63,6 +63,9 @@ private:
 // Map full -> code "store_full"; other LMDB failures -> "store_error".
 Error store_error(int mdb_rc, std::string_view what);
 
+// A failure of the store (worth a retry later), as opposed to bad input.
+bool is_store_failure(const Error& e);
+
 class Txn {
 public:
     Txn(Txn&& other) noexcept;

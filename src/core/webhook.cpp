@@ -10,6 +10,7 @@
 #include <rapidjson/writer.h>
 
 #include "json.hpp"
+#include "phone.hpp"
 
 namespace wa {
 
@@ -20,7 +21,6 @@ using rapidjson::Value;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr std::size_t kMaxTimestampDigits = 19;
-constexpr std::size_t kMaxFromDigits = 20;
 
 enum class Kind { object, array, string, number, integer, boolean };
 enum class Need { optional, required };
@@ -148,15 +148,6 @@ Result<void> get_timestamp(const Value& obj, const std::string& path,
         return bad(p, "is out of range");
     }
     return {};
-}
-
-bool valid_from(std::string_view s)
-{
-    if (!s.empty() && s.front() == '+') {
-        s.remove_prefix(1);
-    }
-    return !s.empty() && s.size() <= kMaxFromDigits
-           && s.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 std::string_view without_plus(std::string_view s)
@@ -686,9 +677,12 @@ Result<void> decode_message(const Value& msg, const std::string& path,
     if (!r) {
         return r;
     }
-    if (member(msg, "from") != nullptr && !valid_from(m.from)) {
+    // Checked here, with the rule ingest applies, so that a signed message
+    // that can never be stored is a 400, not a 503 Meta retries for a week.
+    if (member(msg, "from") != nullptr && !normalize_wa_id(m.from)) {
         return bad(join(path, "from"),
-                   "must be 1-20 digits with an optional leading +");
+                   "must be a phone number: 1-15 digits, not starting with 0, "
+                   "with an optional leading +");
     }
     if (m.from.empty() && m.from_user_id.empty()) {
         return bad(path, "must have from or from_user_id");

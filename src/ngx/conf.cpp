@@ -244,6 +244,8 @@ char* conf_uri(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
 
 char* conf_delivery(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     auto* mcf = static_cast<MainConf*>(conf);
+    if (mcf->delivery_set) return const_cast<char*>("is duplicate");
+    mcf->delivery_set = true;
     ngx_str_t* a = args(cf);
     for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
         std::string_view arg = view(a[i]);
@@ -313,6 +315,27 @@ char* conf_number(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
         return conf_error();
     }
     return NGX_CONF_OK;
+}
+
+void conf_check_callback_location(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf) {
+    auto* mcf = static_cast<MainConf*>(
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
+    if (mcf->dispatch_ctx == nullptr || mcf->callback_location_found || clcf->named) return;
+    auto* cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    if (cscf != mcf->dispatch_ctx->srv_conf[ngx_http_core_module.ctx_index]) return;
+    std::string_view uri = mcf->callback_uri.len ? view(mcf->callback_uri) : "/_whatsapp/callback";
+    std::string_view name = view(clcf->name);
+    bool match = false;
+#if (NGX_PCRE)
+    if (clcf->regex) {
+        ngx_str_t u{uri.size(), reinterpret_cast<u_char*>(const_cast<char*>(uri.data()))};
+        match = ngx_regex_exec(clcf->regex->regex, &u, nullptr, 0) >= 0;
+    } else
+#endif
+    {
+        match = clcf->exact_match ? name == uri : uri.starts_with(name);
+    }
+    mcf->callback_location_found = match && !name.empty() && name != "/";
 }
 
 void conf_note_dispatch_server(ngx_conf_t* cf) {

@@ -78,9 +78,10 @@ ngx_int_t attempt_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcep
     if (a->finished) return rc;
     a->finished = true;
     try {
-        int status = static_cast<int>(sr->headers_out.status);
-        if (status == 0 && rc >= NGX_HTTP_SPECIAL_RESPONSE) status = 0;  // transport failure
-        if (sr->connection->error) status = 0;
+        // Only what the callback itself answered counts: a status nginx made
+        // up (502 refused, 504 timeout, 404 for a missing location) is a
+        // transport failure, retried rather than final.
+        int status = sr->upstream ? static_cast<int>(sr->upstream->headers_in.status_n) : 0;
         AttemptResult result{status, status ? "" : "transport failure or timeout"};
         bool delivered = classify_attempt(status) == AttemptVerdict::delivered;
         count(delivered ? Counter::deliveries_delivered : Counter::deliveries_failed);

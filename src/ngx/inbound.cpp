@@ -117,6 +117,45 @@ void store_unavailable(ngx_http_request_t* r) {
     finish(r, NGX_HTTP_SERVICE_UNAVAILABLE, "store_unavailable", "the store could not be opened");
 }
 
+// Runs once the POST's writes are durable (or failed): first the deliveries,
+// which do not depend on the client still being there, then the answer.
+void answer(const Pending& pending, const IngestOutcome& outcome, const Result<void>& committed) {
+    if (committed) {
+        count_outcome(outcome);
+        for (const Delivery& d : outcome.deliveries) deliver(d);
+    } else {
+        count(is_store_failure(committed.error()) ? Counter::inbound_store_failed
+                                                  : Counter::inbound_rejected);
+    }
+    if (!pending.alive) return;
+    ngx_http_request_t* r = pending.r;
+    ngx_connection_t* c = r->connection;
+    if (committed) {
+        record_variables(r, outcome);
+        if (outcome.unrouted) {
+            ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                          "whatsapp webhook: %ui change(s) for unknown phone_number_id \"%s\" "
+                          "acknowledged and dropped",
+                          static_cast<ngx_uint_t>(outcome.unrouted),
+                          outcome.unrouted_ids.front().c_str());
+        }
+        ngx_http_finalize_request(
+            r, send_body(r, NGX_HTTP_OK, "application/json",
+                         webhook_ack_json(outcome.received, outcome.duplicates, outcome.unrouted)));
+    } else if (is_store_failure(committed.error())) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp webhook: not stored: %s",
+                      committed.error().message.c_str());
+        // 503: Meta retries later; nothing of this POST was kept.
+        finish(r, NGX_HTTP_SERVICE_UNAVAILABLE, committed.error().code,
+               "the message could not be stored; retry later");
+    } else {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0, "whatsapp webhook: rejected: %s",
+                      committed.error().message.c_str());
+        finish(r, NGX_HTTP_BAD_REQUEST, committed.error().code, committed.error().message);
+    }
+    ngx_http_run_posted_requests(c);
+}
+
 void ingest(ngx_http_request_t* r, std::vector<bool> signed_by, WebhookBatch batch) {
     Worker* w = worker();
     if (w == nullptr) return store_unavailable(r);
@@ -144,38 +183,7 @@ void ingest(ngx_http_request_t* r, std::vector<bool> signed_by, WebhookBatch bat
             *outcome = std::move(o.value());
             return {};
         },
-        [pending, outcome](const Result<void>& committed) {
-            if (committed) {
-                count_outcome(*outcome);
-                for (const Delivery& d : outcome->deliveries) deliver(d);
-            } else {
-                count(Counter::inbound_store_failed);
-            }
-            if (!pending->alive) return;
-            ngx_http_request_t* req = pending->r;
-            ngx_connection_t* c = req->connection;
-            if (committed) {
-                record_variables(req, *outcome);
-                if (outcome->unrouted) {
-                    ngx_log_error(NGX_LOG_WARN, c->log, 0,
-                                  "whatsapp webhook: %ui change(s) for unknown phone_number_id "
-                                  "\"%s\" acknowledged and dropped",
-                                  static_cast<ngx_uint_t>(outcome->unrouted),
-                                  outcome->unrouted_ids.front().c_str());
-                }
-                ngx_http_finalize_request(
-                    req, send_body(req, NGX_HTTP_OK, "application/json",
-                                   webhook_ack_json(outcome->received, outcome->duplicates,
-                                                    outcome->unrouted)));
-            } else {
-                ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp webhook: not stored: %s",
-                              committed.error().message.c_str());
-                // 503: Meta retries later; nothing of this POST was kept.
-                finish(req, NGX_HTTP_SERVICE_UNAVAILABLE, committed.error().code,
-                       "the message could not be stored; retry later");
-            }
-            ngx_http_run_posted_requests(c);
-        });
+        [pending, outcome](const Result<void>& committed) { answer(*pending, *outcome, committed); });
 }
 
 void body_handler(ngx_http_request_t* r) noexcept {
@@ -227,12 +235,11 @@ ngx_int_t webhook_handler(ngx_http_request_t* r) noexcept {
 
 }  // namespace
 
-char* webhook_directive(ngx_conf_t* cf, ngx_command_t*, void*) noexcept {
+char* webhook_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
     clcf->handler = webhook_handler;
-    // Meta's batches reach 3 MB: accept them unless the operator said otherwise.
-    if (clcf->client_max_body_size == NGX_CONF_UNSET) clcf->client_max_body_size = kMaxBody;
+    static_cast<LocConf*>(conf)->webhook = true;  // merge lifts client_max_body_size
     conf_note_dispatch_server(cf);
     return NGX_CONF_OK;
 }

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "clock.hpp"
 #include "module.hpp"
 #include "outbox.hpp"
 
@@ -83,6 +84,10 @@ std::string render() {
             append_line(out, "whatsapp_outbox_pending", st->pending);
             out += "# TYPE whatsapp_outbox_dead gauge\n";
             append_line(out, "whatsapp_outbox_dead", st->dead);
+            std::int64_t age = st->pending ? (now_ns() - st->oldest_pending_ns) / kNsPerSec : 0;
+            out += "# TYPE whatsapp_outbox_oldest_age_seconds gauge\n";
+            append_line(out, "whatsapp_outbox_oldest_age_seconds",
+                        static_cast<unsigned long long>(age > 0 ? age : 0));
         }
     }
     auto usage = w->store->usage();

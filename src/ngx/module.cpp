@@ -47,10 +47,21 @@ void* create_loc_conf(ngx_conf_t* cf) noexcept {
     return ngx_pcalloc(cf->pool, sizeof(LocConf));
 }
 
-char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
+constexpr off_t kDefaultClientMaxBodySize = 1024 * 1024;  // nginx's own default
+constexpr off_t kWebhookMaxBody = 3 * 1024 * 1024;          // Meta's largest payload
+
+// Runs after the core module's merge, so the effective values are known.
+char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
     auto* prev = static_cast<LocConf*>(parent);
     auto* conf = static_cast<LocConf*>(child);
     ngx_conf_merge_str_value(conf->verify_token, prev->verify_token, "");
+    auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    // Meta's batches reach 3 MB: lift nginx's default unless one was set.
+    if (conf->webhook && clcf->client_max_body_size == kDefaultClientMaxBodySize) {
+        clcf->client_max_body_size = kWebhookMaxBody;
+    }
+    conf_check_callback_location(cf, clcf);
     return NGX_CONF_OK;
 }
 
@@ -65,6 +76,13 @@ ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"whatsapp_number\" is configured but no server has a "
                            "\"whatsapp_webhook\" location to deliver events from");
+        return NGX_ERROR;
+    }
+    if (mcf->dispatch_ctx && !mcf->callback_location_found) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"whatsapp_callback\": no location for \"%V\" in the server of "
+                           "\"whatsapp_webhook\" (events are delivered through it)",
+                           &mcf->callback_uri);
         return NGX_ERROR;
     }
     return metrics_add_zone(cf);

@@ -22,14 +22,17 @@ struct MainConf {
     ngx_str_t callback_uri{0, nullptr};
     NumberDirectory numbers;
     DeliveryPolicy policy;
+    bool delivery_set = false;
     // The server whose locations serve our subrequests (the one holding a
     // whatsapp_* handler): delivery requests are created in its context.
     ngx_http_conf_ctx_t* dispatch_ctx = nullptr;
+    bool callback_location_found = false;  // in that server (checked at merge)
     ngx_shm_zone_t* metrics_zone = nullptr;
 };
 
 struct LocConf {
     ngx_str_t verify_token{0, nullptr};
+    bool webhook;  // whatsapp_webhook is here (not inherited)
 };
 
 MainConf* main_conf(ngx_http_request_t* r);

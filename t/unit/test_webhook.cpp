@@ -527,11 +527,25 @@ TEST(Webhook, RejectsNonDigitTimestamp)
     expect_payload_error(body, kMsgPath + ".timestamp must be a string of 1-19 digits");
 }
 
+const std::string kFromRule =
+    "must be a phone number: 1-15 digits, not starting with 0, with an optional leading +";
+
 TEST(Webhook, RejectsBadFrom)
 {
     std::string body = one_message("text", R"("text":{"body":"x"})");
     body.replace(body.find("\"16505551234\","), 14, "\"1650-5551\",");
-    expect_payload_error(body, kMsgPath + ".from must be 1-20 digits with an optional leading +");
+    expect_payload_error(body, kMsgPath + ".from " + kFromRule);
+}
+
+// 16 digits and a leading 0 pass a digits-only check but can never be
+// stored: they must be rejected when decoding (400), not at commit (503).
+TEST(Webhook, RejectsFromTooLongOrWithLeadingZero)
+{
+    for (const char* from : {"1234567890123456", "0612345678", "+"}) {
+        std::string body = one_message("text", R"("text":{"body":"x"})");
+        body.replace(body.find("\"16505551234\","), 14, std::string("\"") + from + "\",");
+        expect_payload_error(body, kMsgPath + ".from " + kFromRule);
+    }
 }
 
 TEST(Webhook, RejectsMessageWithoutSender)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every benchmark (or the ones named): ./build.sh bench [inbound ...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(inbound)
+for n in "${names[@]}"; do
+    "$here/$n/run.sh"
+done
