@@ -89,10 +89,11 @@ SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 SAN_ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1:log_path=stderr"
 SAN_UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
-# The sanitizer runtimes, ASan first: an uninstrumented binary loading the
-# sanitized module needs them preloaded.
+# The sanitizer runtimes an uninstrumented binary loading the sanitized module
+# needs preloaded: ASan first (it insists), then the UBSAN_OPTIONS keeper
+# (t/ubsan_options.c; before libubsan so its hook wins), then UBSan.
 san_preload() {
-    echo "$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+    echo "$(gcc -print-file-name=libasan.so):$BUILD/ubsan_options.so:$(gcc -print-file-name=libubsan.so)"
 }
 
 build_all() {
@@ -106,6 +107,7 @@ build_all() {
 build_sanitized() {
     log "building the ASan/UBSan variants"
     build_core "$BUILD/core-asan" -DWA_SANITIZE=ON
+    gcc -shared -fPIC -O2 -Wall -Werror "$ROOT/t/ubsan_options.c" -o "$BUILD/ubsan_options.so"
     build_module "$BUILD/nginx-asan" "$SAN_FLAGS" "-fsanitize=address,undefined" "$(san_preload)"
 }
 
