@@ -15,14 +15,17 @@ Fixtures:
   receiver   CallbackReceiver on a free port (the number's callback)
   graph      GraphSim on a free port (behind /_whatsapp/graph/)
   nginx      factory: nginx(workers=2, store_max_size="64m", http_extra="", server_extra="",
-             numbers=None, start=True, ...) -> Nginx; stopped (and its error.log checked) at
-             teardown
+             numbers=None, start=True, allow_log=(), ...) -> Nginx; stopped (and its error.log
+             checked) at teardown. allow_log: regexes of alert/crit lines a test expects (e.g.
+             r"worker process \\d+ exited on signal 9" after it SIGKILLs a worker); only lines
+             matching one of them are tolerated, every other marker still fails the test.
   gw         nginx() with the defaults, started
   nginx_t    callable: nginx_t(conf_text) -> (returncode, stderr) of `nginx -t`;
              nginx_t.render(**kw) gives the default config text (tokens @PREFIX@ etc.)
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -170,7 +173,8 @@ def _alive(pid):
 
 
 class Nginx:
-    def __init__(self, receiver_port, graph_port, **conf):
+    def __init__(self, receiver_port, graph_port, allow_log=(), **conf):
+        self.allowed_log = [re.compile(x) for x in allow_log]
         self.prefix = make_prefix()
         self.port = free_port()
         self.callback_port = receiver_port
@@ -300,7 +304,27 @@ class Nginx:
 
     def bad_log_lines(self):
         return [line for line in self.error_log().splitlines()
-                if any(m in line for m in BAD_LOG_MARKERS)]
+                if any(m in line for m in BAD_LOG_MARKERS)
+                and not any(rx.search(line) for rx in self.allowed_log)]
+
+    # -- faults -------------------------------------------------------------------------------
+    def kill_worker(self, pid=None, sig=signal.SIGKILL):
+        """Send sig (SIGKILL) to one current worker (the first one unless pid); returns its pid.
+        The master logs "[alert] ... worker process N exited on signal 9": create this nginx
+        with allow_log=[r"worker process \\d+ exited on signal 9"]."""
+        if pid is None:
+            pids = self.worker_pids()
+            if not pids:
+                raise RuntimeError("no worker to kill:\n%s" % self.error_log()[-4000:])
+            pid = pids[0]
+        os.kill(pid, sig)
+        return pid
+
+    def wait_respawn(self, killed, timeout=20.0):
+        """Wait until the master has replaced the killed worker pid(s): a full set of workers,
+        none of them killed. Returns the current worker pids."""
+        killed = {killed} if isinstance(killed, int) else set(killed)
+        return self._wait_workers(killed, time.monotonic() + timeout * TIMEOUT_SCALE)
 
     def url(self, path="/"):
         return "http://127.0.0.1:%d%s" % (self.port, path)

@@ -177,3 +177,17 @@ def number_block(number=NUMBER, phone_number_id=PHONE_NUMBER_ID, tenant=TENANT,
     if extra:
         lines.append("        " + extra)
     return "whatsapp_number %s {\n%s\n    }" % (number, "\n".join(lines))
+
+
+# ---- callback outages ------------------------------------------------------------------------
+
+def callback_down(receiver, status=503):
+    """From now on every callback request is answered status (until callback_up)."""
+    receiver.fail_next(status, 10 ** 9)
+
+
+def callback_up(receiver):
+    """End every scripted failure or hang still queued (callback_down, fail_next, hang_next);
+    requests already hanging finish as scripted."""
+    with receiver._cond:
+        receiver._script.clear()
