@@ -5,6 +5,8 @@
 //  - the head, and only the head, has one outbox_due entry, keyed by the
 //    time it is next due: lease_until while in flight (a crashed sender's
 //    lease runs out and the event becomes due again), else next_attempt.
+//  - a dead event keeps its outbox record (state dead) and has one
+//    outbox_dead entry; "dead_count" in meta counts them.
 #include "outbox.hpp"
 
 #include <algorithm>
@@ -96,6 +98,15 @@ Result<void> bump_counter(Txn& txn, std::string_view key) {
     auto v = read_counter(txn, key);
     if (!v) return v.error();
     std::uint64_t n = *v + 1;
+    char buf[8];
+    for (int i = 0; i < 8; i++) buf[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    return txn.put(Db::meta, key, std::string_view(buf, sizeof(buf)));
+}
+
+Result<void> drop_counter(Txn& txn, std::string_view key) {
+    auto v = read_counter(txn, key);
+    if (!v) return v.error();
+    std::uint64_t n = *v > 0 ? *v - 1 : 0;
     char buf[8];
     for (int i = 0; i < 8; i++) buf[i] = static_cast<char>((n >> (8 * i)) & 0xff);
     return txn.put(Db::meta, key, std::string_view(buf, sizeof(buf)));
@@ -208,6 +219,7 @@ Result<AttemptOutcome> outbox_record_attempt(Txn& txn, const Uuid& event_id,
     }
     // Dead letters keep their record so they can be listed and replayed.
     if (e.state == EventState::dead) {
+        if (auto r = txn.put(Db::outbox_dead, key_of(e.id), {}); !r) return r.error();
         if (auto r = bump_counter(txn, kDeadCountKey); !r) return r.error();
     }
     if (auto r = save_event(txn, e); !r) return r.error();
@@ -265,6 +277,96 @@ Result<std::optional<std::int64_t>> outbox_next_due(Txn& txn) {
     });
     if (!scanned) return scanned.error();
     return when;
+}
+
+Result<std::vector<Event>> outbox_dead(Txn& txn, std::size_t limit) {
+    std::vector<Uuid> ids;
+    if (limit == 0) return std::vector<Event>{};
+    auto scanned = txn.scan(Db::outbox_dead, {}, [&](const Txn::Entry& en) {
+        if (en.key.size() != 16) return true;
+        ids.push_back(uuid_from_key(en.key));
+        return ids.size() < limit;
+    });
+    if (!scanned) return scanned.error();
+    std::vector<Event> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+        auto e = load_event(txn, id);
+        if (!e) return e.error();
+        if (!*e || (*e)->state != EventState::dead) {
+            return make_error("store_corrupt", "outbox_dead entry without a dead event");
+        }
+        out.push_back(std::move(**e));
+    }
+    return out;
+}
+
+Result<bool> outbox_replay(Txn& txn, const Uuid& event_id, const DeliveryPolicy& policy,
+                           std::int64_t now_ns) {
+    auto loaded = load_event(txn, event_id);
+    if (!loaded) return loaded.error();
+    if (!*loaded || (*loaded)->state != EventState::dead) return false;
+    Event& e = **loaded;
+
+    // The head it may displace: the smallest seq queued now.
+    auto first = txn.first_with_prefix(Db::outbox_queue, key_of(e.conversation_id));
+    if (!first) return first.error();
+    auto qk = queue_key(e.conversation_id, e.seq);
+    // Read before the insert: a write may invalidate what LMDB returned.
+    std::optional<Uuid> old_head;
+    if (*first) old_head = uuid_from_key((*first)->value);
+    bool head = !*first || qk < (*first)->key;
+
+    auto ins = txn.insert(Db::outbox_queue, qk, key_of(e.id));
+    if (!ins) return ins.error();
+    if (!*ins) return make_error("store_corrupt", "outbox event seq already queued");
+
+    e.state = EventState::pending;
+    e.attempts = 0;
+    e.created_at_ns = now_ns;
+    e.next_attempt_ns = 0;
+    e.lease_until_ns = 0;
+
+    if (head) {
+        if (old_head) {
+            // Only the head has a due entry: the displaced one waits, unleased.
+            auto prev = load_event(txn, *old_head);
+            if (!prev) return prev.error();
+            if (!*prev) return make_error("store_corrupt", "outbox queue entry without event");
+            Event& p = **prev;
+            if (auto r = remove_due(txn, p); !r) return r.error();
+            p.next_attempt_ns = 0;
+            p.lease_until_ns = 0;
+            if (auto r = save_event(txn, p); !r) return r.error();
+        }
+        e.next_attempt_ns = now_ns;
+        if (auto r = txn.put(Db::outbox_due, due_key(now_ns, e.id), {}); !r) return r.error();
+    }
+    if (auto r = save_event(txn, e); !r) return r.error();
+    if (auto r = txn.del(Db::outbox_dead, key_of(e.id)); !r) return r.error();
+    if (auto r = drop_counter(txn, kDeadCountKey); !r) return r.error();
+    return true;
+}
+
+Result<std::size_t> outbox_replay_all(Txn& txn, const DeliveryPolicy& policy,
+                                      std::int64_t now_ns, std::size_t limit) {
+    // Ids first: replaying rewrites the index being scanned.
+    std::vector<Uuid> ids;
+    if (limit == 0) return std::size_t{0};
+    auto scanned = txn.scan(Db::outbox_dead, {}, [&](const Txn::Entry& en) {
+        if (en.key.size() != 16) return true;
+        ids.push_back(uuid_from_key(en.key));
+        return ids.size() < limit;
+    });
+    if (!scanned) return scanned.error();
+    std::size_t n = 0;
+    for (const auto& id : ids) {
+        auto r = outbox_replay(txn, id, policy, now_ns);
+        if (!r) return r.error();
+        if (!*r) return make_error("store_corrupt", "outbox_dead entry without a dead event");
+        n++;
+    }
+    return n;
 }
 
 Result<OutboxStats> outbox_stats(Txn& txn) {

@@ -66,10 +66,38 @@ Result<std::vector<Delivery>> outbox_claim_due(Txn& txn, std::int64_t now_ns, st
                                                const DeliveryPolicy& policy);
 
 // pending: queued events; dead: the "dead_count" meta counter (u64 LE);
-// oldest_pending_ns: created_at of the oldest pending event (0: none).
+// oldest_pending_ns: created_at of the oldest pending event (0: none; a
+// replayed event counts from its replay, see outbox_replay).
 // When the earliest pending head is due (a read-only peek, so an idle timer
 // costs no write transaction); nullopt when nothing is pending.
 Result<std::optional<std::int64_t>> outbox_next_due(Txn& txn);
+
+// Dead letters (§5.4): an event whose last try failed keeps its record with
+// state dead and an outbox_dead index entry, and counts in "dead_count".
+// Lists up to limit dead events, oldest first (UUIDv7 order).
+Result<std::vector<Event>> outbox_dead(Txn& txn, std::size_t limit);
+
+// Puts a dead event back in its conversation's queue, at its original seq,
+// so it is sent before the events of its conversation still pending (they
+// wait for it, as they would have had it not died; events delivered meanwhile
+// are not taken back). It restarts as new: attempts 0, and created_at_ns set
+// to now_ns so the retry horizon (max_age) counts from the replay (the
+// delivered body keeps its original created_at and evt_ id, so receivers
+// still dedupe). last_status/last_error are kept for inspection. If it
+// becomes its queue's head it is due at now_ns (no lease: each worker's retry
+// timer claims due heads, so a separate process such as whatsapp-admin can
+// replay); a head it displaces loses its due entry and lease (a result still
+// in flight for it is then ignored, and it is sent again later: at least
+// once). dead_count goes down by one.
+// false (and no change) when the event is unknown or not dead.
+Result<bool> outbox_replay(Txn& txn, const Uuid& event_id, const DeliveryPolicy& policy,
+                           std::int64_t now_ns);
+
+// Replays up to limit dead events, oldest first; returns how many. Callers
+// with many dead letters call it in batches, one transaction each, until 0.
+Result<std::size_t> outbox_replay_all(Txn& txn, const DeliveryPolicy& policy,
+                                      std::int64_t now_ns,
+                                      std::size_t limit = static_cast<std::size_t>(-1));
 
 struct OutboxStats {
     std::uint64_t pending = 0;

@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kDbNames[] = {
     "conversations", "conversation_pair", "messages", "wamids",
-    "outbox",        "outbox_queue",      "outbox_due", "meta",
+    "outbox",        "outbox_queue",      "outbox_due", "outbox_dead",
+    "meta",
 };
 static_assert(std::size(kDbNames) == static_cast<unsigned>(Db::count_));
 

@@ -24,6 +24,7 @@ enum class Db : unsigned {
     outbox,             // evt uuid -> Event
     outbox_queue,       // conv uuid + seq(8, big endian) -> evt uuid (undelivered only)
     outbox_due,         // next_attempt ns(8, BE) + evt uuid -> "" (pending, not in flight)
+    outbox_dead,        // evt uuid -> "" (dead letters, oldest first: UUIDv7 order)
     meta,               // small named values (schema version, counters)
     count_
 };
@@ -34,7 +35,7 @@ class Store {
 public:
     struct Options {
         std::string path;                  // directory, created if missing
-        std::size_t map_size = std::size_t{1} << 30;
+        std::size_t map_size = std::size_t{1} << 30;  // 0: the size recorded in the store
         bool read_only = false;            // admin tools
     };
 
