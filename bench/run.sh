@@ -3,7 +3,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(inbound)
+[ ${#names[@]} -gt 0 ] || names=(inbound delivery)
 for n in "${names[@]}"; do
     "$here/$n/run.sh"
 done

@@ -1,0 +1,38 @@
+-- Cycles through this thread's share of pre-signed webhooks; run.sh stops wrk
+-- once every message is stored (a wrapped-around resend is a duplicate:
+-- acknowledged, no second event).
+local threads = 0
+local reqs, n = {}, 0
+
+function setup(thread)
+    thread:set("tid", threads)
+    threads = threads + 1
+end
+
+function init(args)
+    local path, nthreads, uri = args[1], tonumber(args[2]), args[3]
+    local i = 0
+    for line in io.lines(path) do
+        if i % nthreads == tid then
+            local sp = line:find(" ", 1, true)
+            reqs[#reqs + 1] = wrk.format("POST", uri, {
+                ["Content-Type"] = "application/json",
+                ["X-Hub-Signature-256"] = line:sub(1, sp - 1),
+            }, line:sub(sp + 1))
+        end
+        i = i + 1
+    end
+end
+
+function request()
+    n = n + 1
+    if n > #reqs then n = 1 end
+    return reqs[n]
+end
+
+function done(summary, latency, requests)
+    io.write(string.format("BURST requests=%d duration_us=%d rps=%.0f errors=%d\n",
+        summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
+        summary.errors.status + summary.errors.connect + summary.errors.read +
+        summary.errors.write + summary.errors.timeout))
+end
