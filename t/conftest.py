@@ -128,7 +128,9 @@ def make_prefix():
         f.write(H.APP_SECRET)
     with open(os.path.join(p, "acme.token"), "w") as f:
         f.write(H.ACCESS_TOKEN)
-    for name in ("app.secret", "acme.token"):
+    with open(os.path.join(p, "acme.whsec"), "w") as f:
+        f.write(H.SIGNING_SECRET + "\n")
+    for name in ("app.secret", "acme.token", "acme.whsec"):
         os.chmod(os.path.join(p, name), 0o600)
     return p
 

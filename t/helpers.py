@@ -12,6 +12,8 @@ from tools.cloudapi_sim import http_request  # noqa: F401  (re-exported for test
 # The test configuration's business number (conftest renders it).
 APP_SECRET = "test-app-secret-7f3c9a1e5b"
 ACCESS_TOKEN = "EAATESTTOKEN0123456789"
+SIGNING_KEY = b"test-signing-secret-0123456789ab"          # Standard Webhooks key bytes
+SIGNING_SECRET = "whsec_" + __import__("base64").b64encode(SIGNING_KEY).decode()
 VERIFY_TOKEN = "verify-token-42"
 PHONE_NUMBER_ID = "106540352242922"
 DISPLAY_PHONE = "15550783881"
@@ -165,12 +167,14 @@ def texts(receiver):
 
 def number_block(number=NUMBER, phone_number_id=PHONE_NUMBER_ID, tenant=TENANT,
                  app_secret_file="@PREFIX@/app.secret", access_token_file="@PREFIX@/acme.token",
-                 callback="http://127.0.0.1:@CALLBACK_PORT@/events", extra="", omit=()):
+                 callback="http://127.0.0.1:@CALLBACK_PORT@/events",
+                 signing_secret_file="@PREFIX@/acme.whsec", extra="", omit=()):
     """A whatsapp_number block; omit=("phone_number_id",) leaves directives out."""
     lines = []
     for key, val in (("phone_number_id", phone_number_id), ("tenant", tenant),
                      ("app_secret_file", app_secret_file),
-                     ("access_token_file", access_token_file), ("callback", callback)):
+                     ("access_token_file", access_token_file), ("callback", callback),
+                     ("signing_secret_file", signing_secret_file)):
         if key in omit or val is None:
             continue
         lines.append("        %s %s;" % (key, val))

@@ -15,6 +15,7 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 port=$(free_port)
 cb_port=$(free_port)
 printf 'bench-secret' >"$work/app.secret"
+printf 'whsec_YmVuY2gtc2lnbmluZy1rZXktMDEyMzQ1Njc4OWFi\n' >"$work/events.whsec"
 cat >"$work/nginx.conf" <<CONF
 load_module $module;
 worker_processes 2;
@@ -30,6 +31,7 @@ http {
         phone_number_id 106540352242922;
         tenant bench;
         app_secret_file $work/app.secret;
+        signing_secret_file $work/events.whsec;
         callback http://bench_callback/events;
     }
     server {

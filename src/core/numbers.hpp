@@ -2,12 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "result.hpp"
+#include "signing.hpp"
 
 namespace wa {
 
@@ -18,8 +20,8 @@ struct NumberConfig {
     std::string access_token;      // Graph API bearer
     std::string app_secret;        // verifies X-Hub-Signature-256
     std::string callback;          // where this tenant's events go
-    std::string signing_key_pem;   // RSA private key (PEM), optional
-    std::string signing_secret;    // decoded whsec_ key, optional
+    std::shared_ptr<SigningKey> signing_key;  // RSASSA-PSS events (signing_key_file)
+    std::string signing_secret;    // decoded whsec_ key (signing_secret_file)
     std::int64_t credits = -1;     // -1: unlimited
     std::uint32_t rate_per_sec = 0;  // 0: unpaced
 };

@@ -178,4 +178,23 @@ Result<std::string> decode_whsec(std::string_view text) {
     return std::move(key).value();
 }
 
+Result<std::vector<Header>> event_signature_headers(const SigningKey* key,
+                                                    std::string_view secret,
+                                                    std::string_view event_id,
+                                                    std::int64_t unix_seconds,
+                                                    std::string_view body) {
+    std::vector<Header> out;
+    if (key != nullptr) {
+        auto value = rsa_pss_signature_header(*key, body);
+        if (!value) return value.error();
+        out.emplace_back("X-Webhook-Signature", std::move(value.value()));
+    } else if (!secret.empty()) {
+        StandardWebhookHeaders h = standard_webhook_headers(secret, event_id, unix_seconds, body);
+        out.emplace_back("webhook-id", std::move(h.id));
+        out.emplace_back("webhook-timestamp", std::move(h.timestamp));
+        out.emplace_back("webhook-signature", std::move(h.signature));
+    }
+    return out;
+}
+
 }  // namespace wa

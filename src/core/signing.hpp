@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "result.hpp"
 
@@ -55,6 +57,16 @@ struct StandardWebhookHeaders {
 StandardWebhookHeaders standard_webhook_headers(std::string_view key, std::string_view event_id,
                                                 std::int64_t unix_seconds,
                                                 std::string_view body);
+
+// The signature headers of one delivery (SPEC §5.3): RSASSA-PSS when a key
+// is given, else Standard Webhooks when a secret is (one of the two is
+// required by the configuration), as (name, value) pairs.
+using Header = std::pair<std::string, std::string>;
+Result<std::vector<Header>> event_signature_headers(const SigningKey* key,
+                                                    std::string_view secret,
+                                                    std::string_view event_id,
+                                                    std::int64_t unix_seconds,
+                                                    std::string_view body);
 
 // "whsec_<base64>" (surrounding whitespace ignored) → the key bytes.
 // Missing prefix, bad base64 or an empty key → "invalid_signing_secret".

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "crypto.hpp"
+#include "signing.hpp"
 #include "module.hpp"
 #include "phone.hpp"
 
@@ -81,16 +81,22 @@ char* number_field(ngx_conf_t* cf, NumberBlock& b, std::string_view name, ngx_st
     } else if (name == "access_token_file") {
         return conf_read_secret(cf, name, value, &n.access_token);
     } else if (name == "signing_key_file") {
-        return conf_read_secret(cf, name, value, &n.signing_key_pem);
+        std::string pem;
+        if (char* rv = conf_read_secret(cf, name, value, &pem); rv != NGX_CONF_OK) return rv;
+        auto key = load_signing_key(pem);
+        if (!key) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "signing_key_file \"%V\": %s", value,
+                               key.error().message.c_str());
+            return conf_error();
+        }
+        n.signing_key = std::move(key.value());
     } else if (name == "signing_secret_file") {
         std::string text;
         if (char* rv = conf_read_secret(cf, name, value, &text); rv != NGX_CONF_OK) return rv;
-        auto key = std::string_view(text).starts_with("whsec_")
-                       ? base64_decode(std::string_view(text).substr(6))
-                       : Result<std::string>(make_error("invalid", "missing whsec_ prefix"));
-        if (!key || key->empty()) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "signing_secret_file \"%V\" must hold \"whsec_<base64>\"", value);
+        auto key = decode_whsec(text);
+        if (!key) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "signing_secret_file \"%V\": %s", value,
+                               key.error().message.c_str());
             return conf_error();
         }
         n.signing_secret = std::move(key.value());
@@ -299,7 +305,11 @@ char* conf_number(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
         if (b.number.tenant.empty()) return missing(cf, b, "tenant");
         if (!b.has_secret_file) return missing(cf, b, "app_secret_file");
         if (b.number.callback.empty()) return missing(cf, b, "callback");
-        if (!b.number.signing_key_pem.empty() && !b.number.signing_secret.empty()) {
+        // Every delivery is signed (SPEC §5.3): one of the two is required.
+        if (!b.number.signing_key && b.number.signing_secret.empty()) {
+            return missing(cf, b, "signing_key_file\" or \"signing_secret_file");
+        }
+        if (b.number.signing_key && !b.number.signing_secret.empty()) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"whatsapp_number\" %V has both signing_key_file and "
                                "signing_secret_file", &a[1]);

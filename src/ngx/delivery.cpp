@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "clock.hpp"
+#include "signing.hpp"
 #include "metrics.hpp"
 #include "commit.hpp"
 #include "module.hpp"
@@ -160,7 +161,8 @@ ngx_http_request_t* create_request(Attempt* a, ngx_http_conf_ctx_t* conf_ctx) {
 
 // The subrequest carries only what we build here: the client of the main
 // request (none here) never leaks into a callback.
-bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d) {
+bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d,
+                        const std::vector<Header>& signature) {
     sr->method = NGX_HTTP_POST;
     sr->method_name = kPost;
     auto* rb = static_cast<ngx_http_request_body_t*>(
@@ -186,6 +188,9 @@ bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d) {
     }
     if (!push_header(sr, &sr->headers_in.headers, "Content-Type", "application/json")) return false;
     if (!push_header(sr, &sr->headers_in.headers, "User-Agent", "ngx_whatsapp")) return false;
+    for (const auto& [name, value] : signature) {
+        if (!push_header(sr, &sr->headers_in.headers, name, value)) return false;
+    }
 
     RequestCtx* ctx = request_ctx(sr);
     if (ctx == nullptr) return false;
@@ -274,6 +279,18 @@ void deliver(const Delivery& d) {
     // While exiting, a delivery is not started: its lease expires and
     // another worker (or the next start) sends it.
     if (w == nullptr || w->exiting || w->conf->dispatch_ctx == nullptr) return;
+    const NumberConfig* number = w->conf->numbers.by_e164(d.number);
+    auto signature = number ? event_signature_headers(number->signing_key.get(),
+                                                      number->signing_secret, d.event_id_text,
+                                                      now_ns() / kNsPerSec, d.body)
+                            : Result<std::vector<Header>>(make_error("unknown_number", d.number));
+    if (!signature) {
+        // Never sent unsigned: the lease expires and the event is retried.
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "whatsapp delivery of %s: not signed: %s",
+                      d.event_id_text.c_str(), signature.error().message.c_str());
+        record_attempt(d.event_id, AttemptResult{0, "not signed: " + signature.error().message});
+        return;
+    }
     auto* a = new Attempt{d};
     ngx_http_request_t* r = create_request(a, w->conf->dispatch_ctx);
     auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(
@@ -286,7 +303,7 @@ void deliver(const Delivery& d) {
         ps->data = a;
         ok = ngx_http_subrequest(r, &w->conf->callback_uri, nullptr, &sr, ps,
                                  NGX_HTTP_SUBREQUEST_BACKGROUND) == NGX_OK &&
-             prepare_subrequest(sr, d);
+             prepare_subrequest(sr, d, *signature);
     }
     if (!ok) {
         // The lease expires and the event is retried: nothing is lost.
