@@ -198,3 +198,33 @@ def test_commit_batches_metric_counts(gw, receiver):
     # the receiver sees the event before nginx has read the 200: poll for the counter
     wait_metric(gw, lambda m: metric(m, "whatsapp_event_deliveries_total",
                                      result="delivered") >= 1, what="delivered >= 1")
+
+
+def test_concurrent_posts_share_commits(nginx, receiver):
+    """Group commit (§4.6): concurrent POSTs to one worker are made durable together, each
+    answered only after the commit that holds it."""
+    gw = nginx(workers=1)
+    m0 = metrics(gw)
+    n = 40
+    barrier = threading.Barrier(n)
+    results = []
+
+    def one(i):
+        body = text_body(text="group %02d" % i, from_="3361%07d" % i)
+        barrier.wait()
+        results.append(post(gw, body)[0])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * n
+    wait_events(receiver, n)
+    m1 = metrics(gw)
+    batches = metric(m1, "whatsapp_store_commit_batches_total") - \
+        metric(m0, "whatsapp_store_commit_batches_total")
+    items = metric(m1, "whatsapp_store_commit_items_total") - \
+        metric(m0, "whatsapp_store_commit_items_total")
+    assert items >= n
+    assert batches < items, "every write had its own commit (%d for %d)" % (batches, items)
