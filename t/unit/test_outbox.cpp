@@ -3,63 +3,17 @@
 
 #include "clock.hpp"
 #include "outbox.hpp"
-#include "store_fixture.hpp"
+#include "outbox_fixture.hpp"
 
 namespace {
 
 using namespace wa;
 
-constexpr std::int64_t kT0 = 1'700'000'000 * kNsPerSec;
+using wa::unit::kT0;
 
-class Outbox : public wa::unit::StoreFixture {
+class Outbox : public wa::unit::OutboxFixture {
 protected:
-    Event make_event(const Uuid& conv, std::uint64_t seq, std::int64_t created = kT0) {
-        Event e;
-        e.id = uuid_v7_now();
-        e.conversation_id = conv;
-        e.seq = seq;
-        e.type = "inbound.message.received";
-        e.number = "+14155551234";
-        e.callback_url = "https://app.example.com/hook";
-        e.body = "{\"seq\":" + std::to_string(seq) + "}";
-        e.created_at_ns = created;
-        return e;
-    }
-
-    std::optional<Delivery> enqueue(Txn& txn, const Event& e, std::int64_t now = kT0) {
-        auto r = outbox_enqueue(txn, e, policy_, now);
-        EXPECT_TRUE(r.ok()) << r.error().message;
-        return r.ok() ? *r : std::nullopt;
-    }
-
-    AttemptOutcome attempt(Txn& txn, const Uuid& id, int status, std::int64_t now) {
-        auto r = outbox_record_attempt(txn, id, AttemptResult{status, "x"}, policy_, now);
-        EXPECT_TRUE(r.ok()) << r.error().message;
-        return r.ok() ? *r : AttemptOutcome{};
-    }
-
-    std::vector<Delivery> claim(Txn& txn, std::int64_t now, std::size_t limit = 100) {
-        auto r = outbox_claim_due(txn, now, limit, policy_);
-        EXPECT_TRUE(r.ok()) << r.error().message;
-        return r.ok() ? *r : std::vector<Delivery>{};
-    }
-
-    Event load(Txn& txn, const Uuid& id) {
-        auto got = txn.get(Db::outbox, key_of(id));
-        EXPECT_TRUE(got.ok() && *got);
-        auto e = decode_event(**got);
-        EXPECT_TRUE(e.ok());
-        return *e;
-    }
-
-    std::size_t due_entries(Txn& txn) {
-        std::size_t n = 0;
-        auto r = txn.scan(Db::outbox_due, {}, [&](const Txn::Entry&) { n++; return true; });
-        EXPECT_TRUE(r.ok());
-        return n;
-    }
-
-    DeliveryPolicy policy_;
+    std::size_t due_entries(Txn& txn) { return count(txn, Db::outbox_due); }
 };
 
 TEST_F(Outbox, HeadIsLeasedAndReturned) {

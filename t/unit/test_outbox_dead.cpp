@@ -5,48 +5,16 @@
 
 #include "clock.hpp"
 #include "outbox.hpp"
-#include "store_fixture.hpp"
+#include "outbox_fixture.hpp"
 
 namespace {
 
 using namespace wa;
 
-constexpr std::int64_t kT0 = 1'700'000'000 * kNsPerSec;
+using wa::unit::kT0;
 
-class OutboxDead : public wa::unit::StoreFixture {
+class OutboxDead : public wa::unit::OutboxFixture {
 protected:
-    Event make_event(const Uuid& conv, std::uint64_t seq, std::int64_t created = kT0) {
-        Event e;
-        e.id = uuid_v7_now();
-        e.conversation_id = conv;
-        e.seq = seq;
-        e.type = "inbound.message.received";
-        e.number = "+14155551234";
-        e.callback_url = "https://app.example.com/hook";
-        e.body = "{\"seq\":" + std::to_string(seq) + "}";
-        e.created_at_ns = created;
-        return e;
-    }
-
-    std::optional<Delivery> enqueue(Txn& txn, const Event& e, std::int64_t now = kT0) {
-        auto r = outbox_enqueue(txn, e, policy_, now);
-        EXPECT_TRUE(r.ok()) << r.error().message;
-        return r.ok() ? *r : std::nullopt;
-    }
-
-    AttemptOutcome attempt(Txn& txn, const Uuid& id, int status, std::int64_t now,
-                           const char* why = "x") {
-        auto r = outbox_record_attempt(txn, id, AttemptResult{status, why}, policy_, now);
-        EXPECT_TRUE(r.ok()) << r.error().message;
-        return r.ok() ? *r : AttemptOutcome{};
-    }
-
-    std::vector<Delivery> claim(Txn& txn, std::int64_t now, std::size_t limit = 100) {
-        auto r = outbox_claim_due(txn, now, limit, policy_);
-        EXPECT_TRUE(r.ok()) << r.error().message;
-        return r.ok() ? *r : std::vector<Delivery>{};
-    }
-
     std::vector<Event> dead(Txn& txn, std::size_t limit = 100) {
         auto r = outbox_dead(txn, limit);
         EXPECT_TRUE(r.ok()) << r.error().message;
@@ -59,25 +27,10 @@ protected:
         return r.ok() && *r;
     }
 
-    Event load(Txn& txn, const Uuid& id) {
-        auto got = txn.get(Db::outbox, key_of(id));
-        EXPECT_TRUE(got.ok() && *got);
-        auto e = decode_event(**got);
-        EXPECT_TRUE(e.ok());
-        return *e;
-    }
-
     OutboxStats stats(Txn& txn) {
         auto st = outbox_stats(txn);
         EXPECT_TRUE(st.ok()) << st.error().message;
         return st.ok() ? *st : OutboxStats{};
-    }
-
-    std::size_t count(Txn& txn, Db db) {
-        std::size_t n = 0;
-        auto r = txn.scan(db, {}, [&](const Txn::Entry&) { n++; return true; });
-        EXPECT_TRUE(r.ok());
-        return n;
     }
 
     // An event of its own conversation, dead on its first (4xx) attempt.
@@ -87,8 +40,6 @@ protected:
         EXPECT_EQ(attempt(txn, e.id, 400, now + 1, "bad request").verdict, AttemptVerdict::dead);
         return e;
     }
-
-    DeliveryPolicy policy_;
 };
 
 TEST_F(OutboxDead, FinalFailureIsListed) {

@@ -1,5 +1,7 @@
--- Cycles through pre-signed webhooks; each wrk thread takes its own share so
--- no wamid is sent twice while the pool lasts.
+-- Cycles through pre-signed webhooks ("<signature> <body>" lines); each wrk
+-- thread takes its own share, so no wamid is sent twice while the pool lasts
+-- (a wrapped-around resend is a duplicate: acknowledged, no second event).
+-- Arguments: FILE NTHREADS URI.
 local threads = 0
 local reqs, n = {}, 0
 
