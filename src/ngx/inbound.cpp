@@ -222,7 +222,14 @@ void body_handler(ngx_http_request_t* r) noexcept {
 }
 
 ngx_int_t webhook_handler(ngx_http_request_t* r) noexcept {
-    if (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)) return verify_subscription(r);
+    if (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)) {
+        try {
+            return verify_subscription(r);
+        } catch (const std::exception& e) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp webhook: %s", e.what());
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
     if (!(r->method & NGX_HTTP_POST)) return NGX_HTTP_NOT_ALLOWED;
     if (r->headers_in.content_length_n > kMaxBody) {
         set_error(r, "payload_too_large");
