@@ -3,7 +3,10 @@
 //   whatsapp-admin --store PATH events dead [--limit N]
 //   whatsapp-admin --store PATH events replay evt_ID... | --all
 //   whatsapp-admin --store PATH stats
+//   whatsapp-admin key create --tenant T --scopes S[,S...] [--name N] [--conversation conv_ID]
 //
+// key create needs no store: it prints a new secret once and the line to
+// append to the whatsapp_api_keys file (which holds only its SHA-256).
 // Listing and stats open the store read-only; replay opens it read-write
 // and takes LMDB's writer lock for a moment, so it is safe while nginx
 // runs: each worker's retry timer picks replayed events up within a second.
@@ -17,8 +20,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <vector>
 
+#include "api_keys.hpp"
 #include "clock.hpp"
 #include "ids.hpp"
 #include "outbox.hpp"
@@ -38,6 +43,8 @@ constexpr std::size_t kReplayBatch = 1000;  // dead events per write transaction
 
 const char kUsageText[] =
     "usage: whatsapp-admin --store PATH COMMAND\n"
+    "       whatsapp-admin key create --tenant T --scopes S[,S...] [--name N]\n"
+    "                                 [--conversation conv_ID]\n"
     "\n"
     "commands:\n"
     "  events dead [--limit N]      list dead events, oldest first (default limit 1000):\n"
@@ -46,6 +53,13 @@ const char kUsageText[] =
     "  events replay evt_ID...      queue the given dead events again\n"
     "  events replay --all          queue every dead event again\n"
     "  stats                        outbox backlog, dead letters, store size\n"
+    "  key create                   a new API key: prints \"secret: wa_...\" (shown only\n"
+    "                               once) and the line to append to the whatsapp_api_keys\n"
+    "                               file, then run nginx -s reload. Scopes:\n"
+    "                               messaging:conversations:read, messaging:messages:read,\n"
+    "                               messaging:messages:send, events:stream, *.\n"
+    "                               --name defaults to a new key_ id; --conversation limits\n"
+    "                               the key to one conversation\n"
     "\n"
     "exit status: 0 ok, 1 error, 2 usage\n";
 
@@ -194,6 +208,99 @@ int stats(const std::string& path) {
     return kOk;
 }
 
+// args[i] is "--opt VALUE" or "--opt=VALUE": the value, advancing i past it.
+// Not this option: nullopt. Missing or empty value: "" (a usage error).
+std::optional<std::string_view> option_value(const std::vector<std::string_view>& args,
+                                             std::size_t& i, std::string_view opt) {
+    std::string_view a = args[i];
+    if (a == opt) {
+        if (i + 1 >= args.size()) return std::string_view();
+        return args[++i];
+    }
+    if (a.size() > opt.size() && a.starts_with(opt) && a[opt.size()] == '=') {
+        return a.substr(opt.size() + 1);
+    }
+    return std::nullopt;
+}
+
+struct KeyOptions {
+    std::string_view tenant, scopes, name, conversation;
+};
+
+// The options of key create, or a usage message in `why`.
+bool parse_key_options(const std::vector<std::string_view>& args, KeyOptions& o,
+                       std::string& why) {
+    for (std::size_t i = 2; i < args.size(); i++) {
+        bool known = false;
+        for (auto [opt, out] : {std::pair{"--tenant", &o.tenant}, std::pair{"--scopes", &o.scopes},
+                                std::pair{"--name", &o.name},
+                                std::pair{"--conversation", &o.conversation}}) {
+            auto v = option_value(args, i, opt);
+            if (!v) continue;
+            if (v->empty()) {
+                why = std::string(opt) + " needs a value";
+                return false;
+            }
+            *out = *v;
+            known = true;
+            break;
+        }
+        if (!known) {
+            why = "key create: unexpected \"" + std::string(args[i]) + "\"";
+            return false;
+        }
+    }
+    if (o.tenant.empty() || o.scopes.empty()) {
+        why = "key create: --tenant and --scopes are required";
+        return false;
+    }
+    return true;
+}
+
+// Validated with the code nginx uses on the keys file, so every printed line
+// loads; the secret goes to stdout once and is never written anywhere.
+int key_create(const std::vector<std::string_view>& args) {
+    KeyOptions o;
+    std::string why;
+    if (!parse_key_options(args, o, why)) return usage(why.c_str());
+    if (!valid_tenant_name(o.tenant)) {
+        return usage(("invalid tenant \"" + std::string(o.tenant) +
+                      "\": 1-64 of [A-Za-z0-9_.-] expected").c_str());
+    }
+    auto scopes = parse_scopes(o.scopes);
+    if (!scopes) return usage(scopes.error().message.c_str());
+    std::optional<Uuid> conversation;
+    if (!o.conversation.empty()) {
+        auto c = typeid_decode_as("conv", o.conversation);
+        if (!c) return usage(("not a conv_ id: \"" + std::string(o.conversation) + "\"").c_str());
+        conversation = *c;
+    }
+    // A key_ TypeID: unique without asking, and sorts by creation time.
+    std::string name = o.name.empty() ? typeid_encode("key", uuid_v7_now()) : std::string(o.name);
+    if (!valid_key_name(name)) {
+        return usage(("invalid name \"" + name + "\": 1-64 of [A-Za-z0-9_.-] expected").c_str());
+    }
+
+    auto secret = generate_api_secret();
+    if (!secret) return fail("generate secret", secret.error());
+    std::string line = api_key_line(name, o.tenant, *secret, *scopes, conversation);
+    auto back = parse_api_keys(line);
+    if (!back || back->match(*secret) == nullptr) {
+        return fail("generated line does not load: " + (back ? "no match" : back.error().message));
+    }
+    std::printf("secret: %s\n%s\n", secret->c_str(), line.c_str());
+    if (std::fflush(stdout) != 0) return fail("write output");
+    std::fputs("whatsapp-admin: append the second line to the whatsapp_api_keys file and run "
+               "nginx -s reload; the secret is not shown again\n", stderr);
+    return kOk;
+}
+
+int key_command(const std::vector<std::string_view>& args) {
+    if (args.size() < 2) return usage("key: create?");
+    if (args[1] == "create") return key_create(args);
+    return usage(("key: unknown command \"" + std::string(args[1]) + "\"").c_str());
+}
+
 int run(int argc, char** argv) {
     std::string store_path;
     std::vector<std::string_view> args;
@@ -213,6 +320,7 @@ int run(int argc, char** argv) {
         }
     }
     if (args.empty()) return usage();
+    if (args[0] == "key") return key_command(args);
     if (store_path.empty()) return usage("--store PATH is required");
 
     if (args[0] == "stats") {

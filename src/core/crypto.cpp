@@ -87,6 +87,16 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
     return std::string(reinterpret_cast<const char*>(md), len);
 }
 
+std::string sha256(std::string_view data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(bytes_of(data), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+        // Only on allocation failure; an empty digest matches no 32-byte one.
+        return std::string();
+    }
+    return std::string(reinterpret_cast<const char*>(md), len);
+}
+
 std::string hex_lower(std::string_view bytes) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;

@@ -11,6 +11,9 @@ namespace wa {
 // Raw 32-byte HMAC-SHA256.
 std::string hmac_sha256(std::string_view key, std::string_view data);
 
+// Raw 32-byte SHA-256 digest.
+std::string sha256(std::string_view data);
+
 std::string hex_lower(std::string_view bytes);
 std::string base64_encode(std::string_view bytes);       // standard, padded
 std::string base64url_encode(std::string_view bytes);    // URL alphabet, no padding
