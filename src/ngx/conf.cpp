@@ -8,6 +8,7 @@
 #include <string>
 
 #include "signing.hpp"
+#include "api_keys.hpp"
 #include "module.hpp"
 #include "phone.hpp"
 
@@ -26,16 +27,6 @@ bool all_digits(std::string_view s) {
     if (s.empty()) return false;
     for (char c : s) {
         if (c < '0' || c > '9') return false;
-    }
-    return true;
-}
-
-bool tenant_name_ok(std::string_view s) {
-    if (s.empty() || s.size() > 64) return false;
-    for (char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-' || c == '.';
-        if (!ok) return false;
     }
     return true;
 }
@@ -69,7 +60,7 @@ char* number_field(ngx_conf_t* cf, NumberBlock& b, std::string_view name, ngx_st
         }
         n.phone_number_id = v;
     } else if (name == "tenant") {
-        if (!tenant_name_ok(v)) {
+        if (!valid_tenant_name(v)) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid tenant \"%V\": 1-64 of [A-Za-z0-9_.-] expected", value);
             return conf_error();
