@@ -72,4 +72,46 @@ std::string encode_inbound_event(const InboundEvent& e)
     return std::string(buf.GetString(), buf.GetSize());
 }
 
+std::string status_event_type(std::string_view status)
+{
+    std::string type = "transactional.message.";
+    type.append(status);
+    return type;
+}
+
+std::string encode_status_event(const StatusEvent& e)
+{
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+
+    w.StartObject();
+    put(w, "id", e.event_id);
+    put(w, "type", status_event_type(e.status));
+
+    w.Key("payload");
+    w.StartObject();
+    put(w, "message_id", e.message_id);
+    put(w, "status", e.status);
+    put(w, "to", e.to);
+    if (!e.correlation_id.empty()) {
+        put(w, "correlation_id", e.correlation_id);
+    }
+    if (e.has_error) {
+        w.Key("error");
+        w.StartObject();
+        w.Key("code");
+        w.Int64(e.error_code);
+        put(w, "title", e.error_title);
+        put(w, "details", e.error_details);
+        w.EndObject();
+    }
+    put(w, "created_at", rfc3339_ns(e.status_at_ns));
+    w.EndObject();
+
+    put(w, "created_at", rfc3339_ns(e.created_at_ns));
+    w.EndObject();
+
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
 }  // namespace wa

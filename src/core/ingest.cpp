@@ -4,6 +4,8 @@
 #include "ingest.hpp"
 
 #include <limits>
+#include <optional>
+#include <string_view>
 
 #include "clock.hpp"
 #include "events.hpp"
@@ -46,19 +48,21 @@ Result<std::string> our_message_id(Txn& txn, std::string_view wamid) {
     return typeid_encode(msg->direction == Direction::inbound ? "im" : "tx", id);
 }
 
+// A conversation another record points to; missing means a broken store.
+Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* referrer) {
+    auto bytes = txn.get(Db::conversations, key_of(id));
+    if (!bytes) return bytes.error();
+    if (!*bytes) return make_error("store_corrupt", std::string(referrer) + " without conversation");
+    return decode_conversation(**bytes);
+}
+
 // The (business number, customer) conversation, created on first contact.
 Result<Conversation> conversation_for(Txn& txn, const NumberConfig& number,
                                       const std::string& customer, std::int64_t now_ns) {
     auto pk = pair_key(number.e164, customer);
     auto ref = txn.get(Db::conversation_pair, pk);
     if (!ref) return ref.error();
-    if (*ref) {
-        Uuid id = uuid_from_key(**ref);
-        auto bytes = txn.get(Db::conversations, key_of(id));
-        if (!bytes) return bytes.error();
-        if (!*bytes) return make_error("store_corrupt", "conversation pair without conversation");
-        return decode_conversation(**bytes);
-    }
+    if (*ref) return load_conversation(txn, uuid_from_key(**ref), "conversation pair");
     Conversation c;
     c.id = uuid_v7_now();
     c.business_number = number.e164;
@@ -81,6 +85,32 @@ void apply_inbound(Conversation& c, const InboundMessage& m, const IngestOptions
     if (!m.contact_name.empty()) c.customer_name = m.contact_name;
     c.last_inbound_at_ns = now_ns;
     c.unread_count++;
+}
+
+// The next event of c's queue (same per-conversation order for inbound
+// and status events); the caller writes c back.
+Event next_event(Conversation& c, std::string_view type, const NumberConfig& number,
+                 std::string callback_url, std::int64_t now_ns) {
+    Event ev;
+    ev.id = uuid_v7_now();
+    ev.conversation_id = c.id;
+    ev.seq = c.next_event_seq++;
+    ev.type = type;
+    ev.number = number.e164;
+    ev.callback_url = std::move(callback_url);
+    ev.created_at_ns = now_ns;
+    return ev;
+}
+
+// Queues ev; a queue head comes back leased, for the caller to send now.
+Result<void> enqueue(Txn& txn, Event ev, const IngestOptions& options, std::int64_t now_ns,
+                     IngestOutcome& out) {
+    DeliveryPolicy policy;
+    policy.lease_ns = options.lease_ns;
+    auto delivery = outbox_enqueue(txn, std::move(ev), policy, now_ns);
+    if (!delivery) return delivery.error();
+    if (*delivery) out.deliveries.push_back(std::move(**delivery));
+    return {};
 }
 
 Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundMessage& m,
@@ -125,14 +155,7 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
     msg.reply_to = *reply_to;
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
 
-    Event ev;
-    ev.id = uuid_v7_now();
-    ev.conversation_id = c.id;
-    ev.seq = c.next_event_seq++;
-    ev.type = kInboundReceived;
-    ev.number = number.e164;
-    ev.callback_url = number.callback;
-    ev.created_at_ns = now_ns;
+    Event ev = next_event(c, kInboundReceived, number, number.callback, now_ns);
 
     InboundEvent body;
     body.event_id = typeid_encode("evt", ev.id);
@@ -148,18 +171,138 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
     ev.body = encode_inbound_event(body);
 
     if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
-
-    DeliveryPolicy policy;
-    policy.lease_ns = options.lease_ns;
-    auto delivery = outbox_enqueue(txn, std::move(ev), policy, now_ns);
-    if (!delivery) return delivery.error();
-    if (*delivery) out.deliveries.push_back(std::move(**delivery));
+    if (auto r = enqueue(txn, std::move(ev), options, now_ns, out); !r) return r.error();
 
     out.received++;
     out.last_tenant = c.tenant;
     out.last_conversation_id = std::move(body.conversation_id);
     out.last_message_id = std::move(body.message_id);
     out.last_window_expires_at_ns = c.window_expires_at_ns;
+    return {};
+}
+
+constexpr std::int64_t kReEngagementRequired = 131047;  // the window had closed
+
+// Forward-only order (SPEC §4.5); failed ranks highest, so it is terminal.
+// 0: nothing to move to (created, or a word we do not know).
+int status_rank(std::string_view status) {
+    if (status == "sent") return 1;
+    if (status == "delivered") return 2;
+    if (status == "read") return 3;
+    if (status == "failed") return 4;
+    return 0;
+}
+
+// A played voice note was read; consumers see the statuses of §5.2 only.
+std::string_view normalized_status(std::string_view status) {
+    return status == "played" ? std::string_view("read") : status;
+}
+
+bool moves_forward(std::string_view from, std::string_view to) {
+    int rank = status_rank(to);
+    return rank > 0 && rank > status_rank(from);
+}
+
+// Meta's seconds as ns, saturating; now when Meta sent none.
+std::int64_t meta_time_ns(std::int64_t ts, std::int64_t now_ns) {
+    if (ts <= 0) return now_ns;
+    if (ts > std::numeric_limits<std::int64_t>::max() / kNsPerSec) {
+        return std::numeric_limits<std::int64_t>::max();
+    }
+    return ts * kNsPerSec;
+}
+
+// The outbound message a wamid maps to; nullopt for inbound or unknown ones.
+Result<std::optional<Message>> outbound_message(Txn& txn, std::string_view wamid) {
+    if (wamid.empty()) return std::optional<Message>();  // LMDB refuses empty keys
+    auto ref = txn.get(Db::wamids, wamid);
+    if (!ref) return ref.error();
+    if (!*ref || (*ref)->size() != 16) return std::optional<Message>();
+    auto bytes = txn.get(Db::messages, key_of(uuid_from_key(**ref)));
+    if (!bytes) return bytes.error();
+    // A send may map its wamid before its message record exists.
+    if (!*bytes) return std::optional<Message>();
+    auto msg = decode_message(**bytes);
+    if (!msg) return msg.error();
+    if (msg->direction != Direction::outbound) return std::optional<Message>();
+    return std::optional<Message>(std::move(*msg));
+}
+
+bool is_re_engagement_failure(const StatusUpdate& s) {
+    for (const auto& e : s.errors) {
+        if (e.code == kReEngagementRequired) return true;
+    }
+    return false;
+}
+
+// Meta's clock wins (131047), but only up to the failure: an inbound
+// message newer than it has reopened the window. Never extends a window.
+void close_window(Conversation& c, const StatusUpdate& s, std::int64_t now_ns) {
+    if (c.last_inbound_ts > s.timestamp) return;
+    if (c.window_expires_at_ns > now_ns) c.window_expires_at_ns = now_ns;
+}
+
+void apply_status(Message& msg, std::string_view status, const StatusUpdate& s) {
+    msg.status = status;
+    msg.status_ts = s.timestamp;
+    if (status == "failed" && !s.errors.empty()) {
+        msg.error_code = s.errors.front().code;
+        msg.error_title = s.errors.front().title;
+        msg.error_details = s.errors.front().details;
+    }
+}
+
+std::string status_event_body(const Event& ev, const Message& msg, bool with_error,
+                              std::int64_t now_ns) {
+    StatusEvent body;
+    body.event_id = typeid_encode("evt", ev.id);
+    body.created_at_ns = now_ns;
+    body.status = msg.status;
+    body.message_id = typeid_encode("tx", msg.id);
+    body.to = msg.to;
+    body.correlation_id = msg.correlation_id;
+    body.status_at_ns = meta_time_ns(msg.status_ts, now_ns);
+    body.has_error = with_error;
+    body.error_code = msg.error_code;
+    body.error_title = msg.error_title;
+    body.error_details = msg.error_details;
+    return encode_status_event(body);
+}
+
+Result<void> ingest_status(Txn& txn, const NumberConfig& number, const StatusUpdate& s,
+                           const IngestOptions& options, std::int64_t now_ns,
+                           IngestOutcome& out) {
+    auto found = outbound_message(txn, s.wamid);
+    if (!found) return found.error();
+    if (!*found) {
+        out.statuses_unknown++;
+        return {};
+    }
+    Message& msg = **found;
+    auto conv = load_conversation(txn, msg.conversation_id, "message");
+    if (!conv) return conv.error();
+    Conversation& c = *conv;
+    // Signed by this number's app secret: it may only touch its own messages.
+    if (c.business_number != number.e164) {
+        out.statuses_unknown++;
+        return {};
+    }
+
+    std::string_view status = normalized_status(s.status);
+    if (!moves_forward(msg.status, status)) {
+        out.statuses_ignored++;
+        return {};
+    }
+    apply_status(msg, status, s);
+    if (status == "failed" && is_re_engagement_failure(s)) close_window(c, s, now_ns);
+    if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
+
+    std::string callback = msg.callback_url.empty() ? number.callback : msg.callback_url;
+    Event ev = next_event(c, status_event_type(status), number, std::move(callback), now_ns);
+    ev.body = status_event_body(ev, msg, status == "failed" && !s.errors.empty(), now_ns);
+    if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
+    if (auto r = enqueue(txn, std::move(ev), options, now_ns, out); !r) return r.error();
+    out.statuses_applied++;
     return {};
 }
 
@@ -186,6 +329,11 @@ Result<IngestOutcome> ingest_webhook(Txn& txn, const WebhookBatch& batch,
         out.statuses += static_cast<std::uint32_t>(change.statuses.size());
         for (const auto& m : change.messages) {
             if (auto r = ingest_message(txn, *number, m, options, now_ns, out); !r) {
+                return r.error();
+            }
+        }
+        for (const auto& st : change.statuses) {
+            if (auto r = ingest_status(txn, *number, st, options, now_ns, out); !r) {
                 return r.error();
             }
         }

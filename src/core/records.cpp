@@ -9,7 +9,10 @@ namespace wa {
 
 namespace {
 
-constexpr std::uint8_t kRecordVersion = 1;
+constexpr std::uint8_t kRecordVersion = 1;   // conversations, events
+// Messages: version 2 appended the outbound fields (to .. error_details).
+// Stores written by version 1 exist, so both decode.
+constexpr std::uint8_t kMessageVersion = 2;
 
 class Writer {
 public:
@@ -64,15 +67,20 @@ public:
         return u;
     }
 
-    bool version_ok() {
+    // The record's version when it is 1..newest; 0 (and the record is
+    // corrupt) otherwise.
+    std::uint8_t version(std::uint8_t newest) {
         std::uint8_t v = u8();
-        if (failed_) return false;
-        if (v != kRecordVersion) {
+        if (failed_) return 0;
+        if (v == 0 || v > newest) {
             bad_version_ = true;
             failed_ = true;
+            return 0;
         }
-        return !failed_;
+        return v;
     }
+
+    bool version_ok() { return version(kRecordVersion) != 0; }
 
     Result<void> finish() {
         if (bad_version_) return corrupt("unknown record version");
@@ -167,7 +175,7 @@ Result<Conversation> decode_conversation(std::string_view bytes) {
 
 std::string encode(const Message& m) {
     Writer w;
-    w.u8(kRecordVersion);
+    w.u8(kMessageVersion);
     w.uuid(m.id);
     w.u8(static_cast<std::uint8_t>(m.direction));
     w.uuid(m.conversation_id);
@@ -179,6 +187,13 @@ std::string encode(const Message& m) {
     w.i64(m.created_at_ns);
     w.str(m.status);
     w.str(m.reply_to);
+    w.str(m.to);
+    w.str(m.callback_url);
+    w.str(m.correlation_id);
+    w.i64(m.status_ts);
+    w.i64(m.error_code);
+    w.str(m.error_title);
+    w.str(m.error_details);
     return w.take();
 }
 
@@ -186,7 +201,8 @@ Result<Message> decode_message(std::string_view bytes) {
     Reader r(bytes, "message");
     Message m;
     std::uint8_t direction = 0;
-    if (r.version_ok()) {
+    std::uint8_t version = r.version(kMessageVersion);
+    if (version != 0) {
         m.id = r.uuid();
         direction = r.u8();
         m.conversation_id = r.uuid();
@@ -198,6 +214,15 @@ Result<Message> decode_message(std::string_view bytes) {
         m.created_at_ns = r.i64();
         m.status = r.str();
         m.reply_to = r.str();
+    }
+    if (version >= 2) {
+        m.to = r.str();
+        m.callback_url = r.str();
+        m.correlation_id = r.str();
+        m.status_ts = r.i64();
+        m.error_code = r.i64();
+        m.error_title = r.str();
+        m.error_details = r.str();
     }
     if (auto done = r.finish(); !done) return done.error();
     if (direction != static_cast<std::uint8_t>(Direction::inbound)

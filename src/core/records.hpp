@@ -43,6 +43,14 @@ struct Message {
     std::int64_t created_at_ns = 0;
     std::string status;               // outbound: created|sent|delivered|read|failed
     std::string reply_to;             // im_/tx_ id quoted, when known
+    // Record version 2 (version 1 records decode with these empty/0).
+    std::string to;                   // outbound: recipient, E.164 with + (or BSUID)
+    std::string callback_url;         // outbound: the reply's; empty: the number's callback
+    std::string correlation_id;       // outbound: echoed in status events; empty: none
+    std::int64_t status_ts = 0;       // Meta's timestamp (s) of the current status
+    std::int64_t error_code = 0;      // failed: Meta's errors[0]
+    std::string error_title;
+    std::string error_details;
 };
 
 enum class EventState : std::uint8_t { pending = 1, delivered = 2, dead = 3 };

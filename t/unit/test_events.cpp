@@ -134,4 +134,46 @@ TEST(Events, EmptyContentStillValid)
     EXPECT_TRUE(doc["payload"]["content"].IsObject());
 }
 
+wa::StatusEvent sample_status()
+{
+    wa::StatusEvent e;
+    e.event_id = "evt_01htjex3pre54tywgzsdg1jnbn";
+    e.created_at_ns = 1712164081368813970;
+    e.status = "failed";
+    e.message_id = "tx_01htjet67afxhta23j7dtekneh";
+    e.to = "+16505551234";
+    e.correlation_id = "order-42";
+    e.status_at_ns = 1712164080000000000;
+    e.has_error = true;
+    e.error_code = 131047;
+    e.error_title = "Re-engagement message";
+    e.error_details = "More than 24 hours have passed";
+    return e;
+}
+
+TEST(Events, StatusEventExactBytes)
+{
+    EXPECT_EQ(wa::encode_status_event(sample_status()),
+              R"({"id":"evt_01htjex3pre54tywgzsdg1jnbn","type":"transactional.message.failed",)"
+              R"("payload":{"message_id":"tx_01htjet67afxhta23j7dtekneh","status":"failed",)"
+              R"("to":"+16505551234","correlation_id":"order-42",)"
+              R"("error":{"code":131047,"title":"Re-engagement message",)"
+              R"("details":"More than 24 hours have passed"},"created_at":")"
+              + wa::rfc3339_ns(1712164080000000000) + R"("},"created_at":")"
+              + wa::rfc3339_ns(1712164081368813970) + R"("})");
+}
+
+TEST(Events, StatusEventOptionalFieldsLeftOut)
+{
+    auto e = sample_status();
+    e.status = "delivered";
+    e.has_error = false;
+    e.correlation_id.clear();
+    auto doc = parse(wa::encode_status_event(e));
+    EXPECT_EQ(str(doc["type"]), "transactional.message.delivered");
+    EXPECT_EQ(keys(doc["payload"]),
+              (std::vector<std::string>{"message_id", "status", "to", "created_at"}));
+    EXPECT_EQ(wa::status_event_type("read"), "transactional.message.read");
+}
+
 }  // namespace

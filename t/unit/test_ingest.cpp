@@ -305,12 +305,16 @@ TEST_F(IngestTest, NumberWhoseSecretDidNotSignIsSkipped) {
     EXPECT_EQ(count(txn, Db::messages), 1u);
 }
 
-TEST_F(IngestTest, StatusesAreOnlyCounted) {
+// Status rules proper: test_ingest_statuses.cpp.
+TEST_F(IngestTest, StatusesOfUnknownMessagesChangeNothing) {
     auto txn = write();
     WebhookChange c = change_for("111", {});
     c.statuses.resize(3);
+    c.statuses[1].wamid = "wamid.unknown";
+    c.statuses[1].status = "delivered";
     auto out = ingest_ok(txn, batch_of({c}));
     EXPECT_EQ(out.statuses, 3u);
+    EXPECT_EQ(out.statuses_unknown, 3u);
     expect_empty(txn);
 }
 

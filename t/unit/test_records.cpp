@@ -47,7 +47,30 @@ Message sample_message() {
     m.created_at_ns = 42;
     m.status = "delivered";
     m.reply_to = "im_01h455vb4pex5vsknk084sn02q";
+    m.to = "+16505551234";
+    m.callback_url = "https://app.example.com/status?x=é";
+    m.correlation_id = "order-42";
+    m.status_ts = 1729760399;
+    m.error_code = 131047;
+    m.error_title = "Re-engagement message";
+    m.error_details = "Message failed to send because more than 24 hours have passed";
     return m;
+}
+
+// The bytes a version 1 store holds: the version 2 layout without the
+// fields version 2 appended (to .. error_details, all empty or 0 here).
+std::string version1_bytes(Message m) {
+    m.to.clear();
+    m.callback_url.clear();
+    m.correlation_id.clear();
+    m.status_ts = m.error_code = 0;
+    m.error_title.clear();
+    m.error_details.clear();
+    std::string b = encode(m);
+    constexpr std::size_t appended = 3 * 4 + 8 + 8 + 2 * 4;
+    b.resize(b.size() - appended);
+    b[0] = 1;
+    return b;
 }
 
 Event sample_event() {
@@ -100,6 +123,13 @@ void expect_eq(const Message& a, const Message& b) {
     EXPECT_EQ(a.created_at_ns, b.created_at_ns);
     EXPECT_EQ(a.status, b.status);
     EXPECT_EQ(a.reply_to, b.reply_to);
+    EXPECT_EQ(a.to, b.to);
+    EXPECT_EQ(a.callback_url, b.callback_url);
+    EXPECT_EQ(a.correlation_id, b.correlation_id);
+    EXPECT_EQ(a.status_ts, b.status_ts);
+    EXPECT_EQ(a.error_code, b.error_code);
+    EXPECT_EQ(a.error_title, b.error_title);
+    EXPECT_EQ(a.error_details, b.error_details);
 }
 
 void expect_eq(const Event& a, const Event& b) {
@@ -144,6 +174,59 @@ TEST(Records, MessageRoundTrip) {
     auto e = decode_message(encode(empty));
     ASSERT_TRUE(e.ok());
     expect_eq(empty, *e);
+}
+
+TEST(Records, MessageIsVersion2) {
+    auto b = encode(sample_message());
+    EXPECT_EQ(b[0], 2);
+    EXPECT_EQ(encode(sample_conversation())[0], 1);
+    EXPECT_EQ(encode(sample_event())[0], 1);
+}
+
+TEST(Records, MessageVersion1StillDecodes) {
+    auto m = sample_message();
+    auto d = decode_message(version1_bytes(m));
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    EXPECT_EQ(d->id, m.id);
+    EXPECT_EQ(d->direction, m.direction);
+    EXPECT_EQ(d->wamid, m.wamid);
+    EXPECT_EQ(d->status, m.status);
+    EXPECT_EQ(d->reply_to, m.reply_to);
+    EXPECT_EQ(d->to, "");
+    EXPECT_EQ(d->callback_url, "");
+    EXPECT_EQ(d->correlation_id, "");
+    EXPECT_EQ(d->status_ts, 0);
+    EXPECT_EQ(d->error_code, 0);
+    EXPECT_EQ(d->error_title, "");
+
+    // Re-encoding upgrades it to version 2.
+    auto again = decode_message(encode(*d));
+    ASSERT_TRUE(again.ok());
+    expect_eq(*d, *again);
+}
+
+TEST(Records, MessageVersionMismatchesAreCorrupt) {
+    // Version 1 with version 2's fields: trailing bytes.
+    auto v2 = encode(sample_message());
+    auto b = v2;
+    b[0] = 1;
+    auto r = decode_message(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "store_corrupt");
+    // Version 2 without them: truncated.
+    auto v1 = version1_bytes(sample_message());
+    v1[0] = 2;
+    EXPECT_FALSE(decode_message(v1).ok());
+    // Version 0 and version 3 are unknown; conversations and events are
+    // still version 1 only.
+    b = v2;
+    b[0] = 0;
+    EXPECT_FALSE(decode_message(b).ok());
+    b[0] = 3;
+    EXPECT_FALSE(decode_message(b).ok());
+    auto c = encode(sample_conversation());
+    c[0] = 2;
+    EXPECT_FALSE(decode_conversation(c).ok());
 }
 
 TEST(Records, EventRoundTrip) {
