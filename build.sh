@@ -2,9 +2,11 @@
 # ngx_whatsapp build driver.
 #   ./build.sh          install packages (apt-get), build the module, core, tests, tools
 #   ./build.sh test     unit tests (ctest) + end-to-end suite (pytest), then both
-#                       again against an ASan/UBSan build
+#                       again against an ASan/UBSan build, then a short fuzz smoke run
 #   ./build.sh serve    run nginx in the foreground with conf.example/ on 127.0.0.1
 #   ./build.sh bench    run the benchmarks in bench/
+#   ./build.sh fuzz     build the libFuzzer targets in fuzz/ with clang (build/fuzz) and
+#                       run each for FUZZ_SECONDS (default 30) on a copy of its seeds
 # NGINX_SRC=/path/to/nginx/source builds against another nginx (default: Debian's nginx-dev).
 set -euo pipefail
 
@@ -21,12 +23,21 @@ PACKAGES=(
     python3 python3-pytest
     openssl curl wrk
 )
+# Only for the libFuzzer targets (`fuzz`, and the smoke run of `test`):
+# clang-14, and libclang-rt-14-dev for libclang_rt.fuzzer (libFuzzer).
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+# Seconds per target in `test` (10 targets; keeps the clang build plus the
+# runs within about 2 minutes).
+FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-5}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# install_packages [PACKAGE...]: the missing ones of PACKAGE... (default: PACKAGES).
 install_packages() {
-    local missing=()
-    for p in "${PACKAGES[@]}"; do
+    local wanted=("$@") missing=()
+    [ ${#wanted[@]} -gt 0 ] || wanted=("${PACKAGES[@]}")
+    for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
             missing+=("$p")
     done
@@ -111,6 +122,46 @@ build_sanitized() {
     build_module "$BUILD/nginx-asan" "$SAN_FLAGS" "-fsanitize=address,undefined" "$(san_preload)"
 }
 
+# The libFuzzer targets (fuzz/*.cpp): clang, core built with
+# -fsanitize=fuzzer-no-link,address,undefined (CMake WA_FUZZ).
+build_fuzz() {
+    install_packages "${FUZZ_PACKAGES[@]}"
+    log "building the libFuzzer targets (clang) in $BUILD/fuzz"
+    build_core "$BUILD/fuzz" -DWA_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14
+}
+
+# run_fuzz SECONDS: every target for SECONDS. The working corpus is
+# build/fuzz/corpus/<target>, seeded from fuzz/corpus/<target> and kept
+# between runs; crashing inputs go to build/fuzz/artifacts. Nothing is
+# written into the source tree.
+run_fuzz() {
+    local seconds=$1 failed=() src name corpus logf seed
+    mkdir -p "$BUILD/fuzz/artifacts"
+    for src in "$ROOT"/fuzz/*.cpp; do
+        name=$(basename "$src" .cpp)
+        corpus=$BUILD/fuzz/corpus/$name
+        logf=$BUILD/fuzz/$name.log
+        mkdir -p "$corpus"
+        for seed in "$ROOT/fuzz/corpus/$name"/*; do
+            [ ! -f "$seed" ] || [ -e "$corpus/${seed##*/}" ] || cp "$seed" "$corpus/"
+        done
+        log "fuzzing $name for ${seconds}s"
+        if (cd "$BUILD/fuzz" &&
+            UBSAN_OPTIONS=print_stacktrace=1 "./$name" -max_total_time="$seconds" \
+                -timeout=10 -print_final_stats=1 \
+                -artifact_prefix="$BUILD/fuzz/artifacts/$name-" "$corpus" >"$logf" 2>&1); then
+            grep -E '^#[0-9]+[[:space:]]+DONE' "$logf" >&2 || true
+        else
+            tail -n 40 "$logf" >&2
+            failed+=("$name")
+        fi
+    done
+    if [ ${#failed[@]} -gt 0 ]; then
+        echo "fuzz targets failed: ${failed[*]} (logs in $BUILD/fuzz, inputs in $BUILD/fuzz/artifacts)" >&2
+        return 1
+    fi
+}
+
 run_pytest() {
     # pytest exits 5 when it collected nothing: that is a failure here too.
     (cd "$ROOT" && "$PY" -m pytest -q -p no:cacheprovider t/ "$@")
@@ -131,6 +182,10 @@ run_tests() {
         WA_ASAN_OPTIONS="$SAN_ASAN_OPTIONS" \
         WA_UBSAN_OPTIONS="$SAN_UBSAN_OPTIONS" \
         WA_SANITIZED=1 run_pytest
+
+    build_fuzz
+    log "fuzz smoke run (${FUZZ_SMOKE_SECONDS}s per target)"
+    run_fuzz "$FUZZ_SMOKE_SECONDS"
 }
 
 serve() {
@@ -152,5 +207,10 @@ case "${1:-build}" in
     test) build_all && run_tests ;;
     serve) serve ;;
     bench) build_all && "$ROOT/bench/run.sh" "${@:2}" ;;
-    *) echo "usage: $0 [build|test|serve|bench]" >&2; exit 2 ;;
+    fuzz)
+        install_packages
+        build_fuzz
+        run_fuzz "$FUZZ_SECONDS"
+        ;;
+    *) echo "usage: $0 [build|test|serve|bench|fuzz]" >&2; exit 2 ;;
 esac
