@@ -12,7 +12,7 @@
 #include "callback_guard.hpp"
 #include "graph_message.hpp"
 #include "ids.hpp"
-#include "outcome.hpp"
+#include "result.hpp"
 
 namespace wa {
 

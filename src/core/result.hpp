@@ -1,4 +1,6 @@
-// Errors are values: every fallible core call returns Result<T>.
+// Errors are values: every fallible core call returns Result<T>; API code
+// that needs more than a code and a message (an HTTP status, the offending
+// field) uses Outcome<T, E> with its own error type.
 #pragma once
 
 #include <string>
@@ -14,11 +16,11 @@ struct Error {
     std::string message;
 };
 
-template <class T>
-class [[nodiscard]] Result {
+template <class T, class E>
+class [[nodiscard]] Outcome {
 public:
-    Result(T value) : v_(std::move(value)) {}
-    Result(Error error) : v_(std::move(error)) {}
+    Outcome(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+    Outcome(E error) : v_(std::in_place_index<1>, std::move(error)) {}
 
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -31,26 +33,29 @@ public:
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
 
-    const Error& error() const { return std::get<1>(v_); }
+    const E& error() const { return std::get<1>(v_); }
 
 private:
-    std::variant<T, Error> v_;
+    std::variant<T, E> v_;
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <class E>
+class [[nodiscard]] Outcome<void, E> {
 public:
-    Result() = default;
-    Result(Error error) : err_(std::move(error)), failed_(true) {}
+    Outcome() = default;
+    Outcome(E error) : err_(std::move(error)), failed_(true) {}
 
     bool ok() const { return !failed_; }
     explicit operator bool() const { return ok(); }
-    const Error& error() const { return err_; }
+    const E& error() const { return err_; }
 
 private:
-    Error err_;
+    E err_{};
     bool failed_ = false;
 };
+
+template <class T>
+using Result = Outcome<T, Error>;
 
 inline Error make_error(std::string code, std::string message) {
     return Error{std::move(code), std::move(message)};
