@@ -228,3 +228,13 @@ def test_concurrent_posts_share_commits(nginx, receiver):
         metric(m0, "whatsapp_store_commit_items_total")
     assert items >= n
     assert batches < items, "every write had its own commit (%d for %d)" % (batches, items)
+
+
+def test_status_for_unknown_message_is_counted(gw, receiver):
+    """A status whose wamid is none of our outbound messages changes nothing and is counted."""
+    st = sim.status("wamid.NOT-OURS-%s" % sim.new_wamid(), CUSTOMER, "delivered")
+    before = metric(metrics(gw), "whatsapp_statuses_total", result="unknown")
+    status, text = post(gw, sim.webhook(PHONE_NUMBER_ID, DISPLAY_PHONE, [], statuses=[st]))
+    assert status == 200, text
+    wait_metric(gw, lambda m: metric(m, "whatsapp_statuses_total", result="unknown") >= before + 1,
+                what="statuses unknown +1")

@@ -102,6 +102,9 @@ void count_outcome(const IngestOutcome& o) {
     count(Counter::inbound_duplicate, o.duplicates);
     count(Counter::inbound_unrouted, o.unrouted);
     count(Counter::inbound_unsigned, o.unsigned_changes);
+    count(Counter::statuses_applied, o.statuses_applied);
+    count(Counter::statuses_ignored, o.statuses_ignored);
+    count(Counter::statuses_unknown, o.statuses_unknown);
 }
 
 // The request stays alive until we finalize it (we hold its reference), but
