@@ -5,6 +5,7 @@
 #include "ingest.hpp"
 #include "json.hpp"
 #include "store_fixture.hpp"
+#include "test_numbers.hpp"
 
 namespace {
 
@@ -44,18 +45,7 @@ class IngestTest : public wa::unit::StoreFixture {
 protected:
     void SetUp() override {
         StoreFixture::SetUp();
-        NumberConfig a;
-        a.e164 = "+14155551234";
-        a.phone_number_id = "111";
-        a.tenant = "acme";
-        a.callback = "https://acme.example.com/hook";
-        NumberConfig b;
-        b.e164 = "+442071234567";
-        b.phone_number_id = "222";
-        b.tenant = "globex";
-        b.callback = "https://globex.example.com/hook";
-        ASSERT_TRUE(numbers_.add(a).ok());
-        ASSERT_TRUE(numbers_.add(b).ok());
+        wa::unit::add_test_numbers(numbers_);
     }
 
     Result<IngestOutcome> ingest(Txn& txn, const WebhookBatch& batch,
