@@ -1,5 +1,7 @@
 #include "api_json.hpp"
 
+#include "json.hpp"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -7,12 +9,7 @@ namespace wa {
 
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void put(Writer& w, std::string_view key, std::string_view value) {
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
+using Writer = JsonWriter;
 
 }  // namespace
 
@@ -22,8 +19,8 @@ std::string error_json(std::string_view code, std::string_view message) {
     w.StartObject();
     w.Key("error");
     w.StartObject();
-    put(w, "code", code);
-    put(w, "message", message);
+    json_put(w, "code", code);
+    json_put(w, "message", message);
     w.EndObject();
     w.EndObject();
     return {sb.GetString(), sb.GetSize()};

@@ -3,6 +3,8 @@
 
 #include "events.hpp"
 
+#include "json.hpp"
+
 #include <string_view>
 
 #include <rapidjson/stringbuffer.h>
@@ -14,13 +16,7 @@ namespace wa {
 
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void put(Writer& w, std::string_view key, std::string_view s)
-{
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
+using Writer = JsonWriter;
 
 }  // namespace
 
@@ -30,15 +26,15 @@ std::string encode_inbound_event(const InboundEvent& e)
     Writer w(buf);
 
     w.StartObject();
-    put(w, "id", e.event_id);
-    put(w, "type", "inbound.message.received");
+    json_put(w, "id", e.event_id);
+    json_put(w, "type", "inbound.message.received");
 
     w.Key("payload");
     w.StartObject();
-    put(w, "message_id", e.message_id);
-    put(w, "channel", "whatsapp");
-    put(w, "from", e.from);
-    put(w, "to", e.to);
+    json_put(w, "message_id", e.message_id);
+    json_put(w, "channel", "whatsapp");
+    json_put(w, "from", e.from);
+    json_put(w, "to", e.to);
 
     // content_json comes from decode_webhook, already a compact object;
     // embedded as is so applications get an object, not a string.
@@ -51,22 +47,22 @@ std::string encode_inbound_event(const InboundEvent& e)
 
     w.Key("conversation");
     w.StartObject();
-    put(w, "id", e.conversation_id);
-    put(w, "window_expires_at", rfc3339_ns(e.window_expires_at_ns));
+    json_put(w, "id", e.conversation_id);
+    json_put(w, "window_expires_at", rfc3339_ns(e.window_expires_at_ns));
     w.EndObject();
 
     if (!e.contact_name.empty()) {
         w.Key("contact");
         w.StartObject();
-        put(w, "name", e.contact_name);
+        json_put(w, "name", e.contact_name);
         w.EndObject();
     }
     if (!e.reply_to.empty()) {
-        put(w, "reply_to", e.reply_to);
+        json_put(w, "reply_to", e.reply_to);
     }
     w.EndObject();
 
-    put(w, "created_at", rfc3339_ns(e.created_at_ns));
+    json_put(w, "created_at", rfc3339_ns(e.created_at_ns));
     w.EndObject();
 
     return std::string(buf.GetString(), buf.GetSize());
@@ -85,30 +81,30 @@ std::string encode_status_event(const StatusEvent& e)
     Writer w(buf);
 
     w.StartObject();
-    put(w, "id", e.event_id);
-    put(w, "type", status_event_type(e.status));
+    json_put(w, "id", e.event_id);
+    json_put(w, "type", status_event_type(e.status));
 
     w.Key("payload");
     w.StartObject();
-    put(w, "message_id", e.message_id);
-    put(w, "status", e.status);
-    put(w, "to", e.to);
+    json_put(w, "message_id", e.message_id);
+    json_put(w, "status", e.status);
+    json_put(w, "to", e.to);
     if (!e.correlation_id.empty()) {
-        put(w, "correlation_id", e.correlation_id);
+        json_put(w, "correlation_id", e.correlation_id);
     }
     if (e.has_error) {
         w.Key("error");
         w.StartObject();
         w.Key("code");
         w.Int64(e.error_code);
-        put(w, "title", e.error_title);
-        put(w, "details", e.error_details);
+        json_put(w, "title", e.error_title);
+        json_put(w, "details", e.error_details);
         w.EndObject();
     }
-    put(w, "created_at", rfc3339_ns(e.status_at_ns));
+    json_put(w, "created_at", rfc3339_ns(e.status_at_ns));
     w.EndObject();
 
-    put(w, "created_at", rfc3339_ns(e.created_at_ns));
+    json_put(w, "created_at", rfc3339_ns(e.created_at_ns));
     w.EndObject();
 
     return std::string(buf.GetString(), buf.GetSize());

@@ -11,15 +11,10 @@ namespace wa {
 namespace {
 
 using rapidjson::Value;
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = JsonWriter;
 
 // Meta's answers are small; anything near this is not a Graph answer.
 constexpr std::size_t kMaxGraphBody = 1024 * 1024;
-
-void put(Writer& w, std::string_view key, std::string_view value) {
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
 
 std::string string_member(const Value& obj, std::string_view key) {
     const Value* v = member(obj, key);
@@ -110,18 +105,18 @@ std::string graph_text_reply_body(std::string_view to, std::string_view text,
     rapidjson::StringBuffer sb;
     Writer w(sb);
     w.StartObject();
-    put(w, "messaging_product", "whatsapp");
-    put(w, "recipient_type", "individual");
-    put(w, "to", to);
-    put(w, "type", "text");
+    json_put(w, "messaging_product", "whatsapp");
+    json_put(w, "recipient_type", "individual");
+    json_put(w, "to", to);
+    json_put(w, "type", "text");
     w.Key("text");
     w.StartObject();
-    put(w, "body", text);
+    json_put(w, "body", text);
     w.EndObject();
     if (!context_wamid.empty()) {
         w.Key("context");
         w.StartObject();
-        put(w, "message_id", context_wamid);
+        json_put(w, "message_id", context_wamid);
         w.EndObject();
     }
     w.EndObject();

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "clock.hpp"
+#include "conversations.hpp"
 #include "events.hpp"
 #include "phone.hpp"
 #include "records.hpp"
@@ -48,14 +49,6 @@ Result<std::string> our_message_id(Txn& txn, std::string_view wamid) {
     return typeid_encode(msg->direction == Direction::inbound ? "im" : "tx", id);
 }
 
-// A conversation another record points to; missing means a broken store.
-Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* referrer) {
-    auto bytes = txn.get(Db::conversations, key_of(id));
-    if (!bytes) return bytes.error();
-    if (!*bytes) return make_error("store_corrupt", std::string(referrer) + " without conversation");
-    return decode_conversation(**bytes);
-}
-
 // The (business number, customer) conversation, created on first contact.
 Result<Conversation> conversation_for(Txn& txn, const NumberConfig& number,
                                       const std::string& customer, std::int64_t now_ns) {
@@ -85,21 +78,6 @@ void apply_inbound(Conversation& c, const InboundMessage& m, const IngestOptions
     if (!m.contact_name.empty()) c.customer_name = m.contact_name;
     c.last_inbound_at_ns = now_ns;
     c.unread_count++;
-}
-
-// The next event of c's queue (same per-conversation order for inbound
-// and status events); the caller writes c back.
-Event next_event(Conversation& c, std::string_view type, const NumberConfig& number,
-                 std::string callback_url, std::int64_t now_ns) {
-    Event ev;
-    ev.id = uuid_v7_now();
-    ev.conversation_id = c.id;
-    ev.seq = c.next_event_seq++;
-    ev.type = type;
-    ev.number = number.e164;
-    ev.callback_url = std::move(callback_url);
-    ev.created_at_ns = now_ns;
-    return ev;
 }
 
 // Queues ev; a queue head comes back leased, for the caller to send now.
@@ -155,7 +133,7 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
     msg.reply_to = *reply_to;
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
 
-    Event ev = next_event(c, kInboundReceived, number, number.callback, now_ns);
+    Event ev = next_event(c, kInboundReceived, number.e164, number.callback, now_ns);
 
     InboundEvent body;
     body.event_id = typeid_encode("evt", ev.id);
@@ -203,15 +181,6 @@ bool moves_forward(std::string_view from, std::string_view to) {
     return rank > 0 && rank > status_rank(from);
 }
 
-// Meta's seconds as ns, saturating; now when Meta sent none.
-std::int64_t meta_time_ns(std::int64_t ts, std::int64_t now_ns) {
-    if (ts <= 0) return now_ns;
-    if (ts > std::numeric_limits<std::int64_t>::max() / kNsPerSec) {
-        return std::numeric_limits<std::int64_t>::max();
-    }
-    return ts * kNsPerSec;
-}
-
 // The outbound message a wamid maps to; nullopt for inbound or unknown ones.
 Result<std::optional<Message>> outbound_message(Txn& txn, std::string_view wamid) {
     if (wamid.empty()) return std::optional<Message>();  // LMDB refuses empty keys
@@ -235,13 +204,6 @@ bool is_re_engagement_failure(const StatusUpdate& s) {
     return false;
 }
 
-// Meta's clock wins (131047), but only up to the failure: an inbound
-// message newer than it has reopened the window. Never extends a window.
-void close_window(Conversation& c, const StatusUpdate& s, std::int64_t now_ns) {
-    if (c.last_inbound_ts > s.timestamp) return;
-    if (c.window_expires_at_ns > now_ns) c.window_expires_at_ns = now_ns;
-}
-
 void apply_status(Message& msg, std::string_view status, const StatusUpdate& s) {
     msg.status = status;
     msg.status_ts = s.timestamp;
@@ -250,23 +212,6 @@ void apply_status(Message& msg, std::string_view status, const StatusUpdate& s) 
         msg.error_title = s.errors.front().title;
         msg.error_details = s.errors.front().details;
     }
-}
-
-std::string status_event_body(const Event& ev, const Message& msg, bool with_error,
-                              std::int64_t now_ns) {
-    StatusEvent body;
-    body.event_id = typeid_encode("evt", ev.id);
-    body.created_at_ns = now_ns;
-    body.status = msg.status;
-    body.message_id = typeid_encode("tx", msg.id);
-    body.to = msg.to;
-    body.correlation_id = msg.correlation_id;
-    body.status_at_ns = meta_time_ns(msg.status_ts, now_ns);
-    body.has_error = with_error;
-    body.error_code = msg.error_code;
-    body.error_title = msg.error_title;
-    body.error_details = msg.error_details;
-    return encode_status_event(body);
 }
 
 Result<void> ingest_status(Txn& txn, const NumberConfig& number, const StatusUpdate& s,
@@ -294,11 +239,11 @@ Result<void> ingest_status(Txn& txn, const NumberConfig& number, const StatusUpd
         return {};
     }
     apply_status(msg, status, s);
-    if (status == "failed" && is_re_engagement_failure(s)) close_window(c, s, now_ns);
+    if (status == "failed" && is_re_engagement_failure(s)) close_window(c, s.timestamp, now_ns);
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
 
     std::string callback = msg.callback_url.empty() ? number.callback : msg.callback_url;
-    Event ev = next_event(c, status_event_type(status), number, std::move(callback), now_ns);
+    Event ev = next_event(c, status_event_type(status), number.e164, std::move(callback), now_ns);
     ev.body = status_event_body(ev, msg, status == "failed" && !s.errors.empty(), now_ns);
     if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
     if (auto r = enqueue(txn, std::move(ev), options, now_ns, out); !r) return r.error();

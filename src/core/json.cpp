@@ -321,4 +321,9 @@ const rapidjson::Value* member(const rapidjson::Value& obj, std::string_view key
     return it == obj.MemberEnd() ? nullptr : &it->value;
 }
 
+void json_put(JsonWriter& w, std::string_view key, std::string_view value) {
+    w.Key(key.data(), static_cast<SizeType>(key.size()));
+    w.String(value.data(), static_cast<SizeType>(value.size()));
+}
+
 }  // namespace wa

@@ -7,6 +7,8 @@
 #include <string_view>
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "result.hpp"
 
@@ -30,5 +32,11 @@ std::string to_json(const rapidjson::Value& v);
 // Typed member lookup helpers: nullptr when absent; an error when present
 // with the wrong type is the caller's decision (see webhook.cpp).
 const rapidjson::Value* member(const rapidjson::Value& obj, std::string_view key);
+
+// Writing JSON: every encoder of the core uses this writer.
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// "key":"value"
+void json_put(JsonWriter& w, std::string_view key, std::string_view value);
 
 }  // namespace wa

@@ -84,34 +84,6 @@ Result<Delivery> lease(Txn& txn, Event& e, const DeliveryPolicy& policy, std::in
     return make_delivery(e);
 }
 
-Result<std::uint64_t> read_counter(Txn& txn, std::string_view key) {
-    auto got = txn.get(Db::meta, key);
-    if (!got) return got.error();
-    if (!*got) return std::uint64_t{0};
-    if ((*got)->size() != 8) return make_error("store_corrupt", "meta counter size");
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | static_cast<unsigned char>((**got)[i]);
-    return v;
-}
-
-Result<void> bump_counter(Txn& txn, std::string_view key) {
-    auto v = read_counter(txn, key);
-    if (!v) return v.error();
-    std::uint64_t n = *v + 1;
-    char buf[8];
-    for (int i = 0; i < 8; i++) buf[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    return txn.put(Db::meta, key, std::string_view(buf, sizeof(buf)));
-}
-
-Result<void> drop_counter(Txn& txn, std::string_view key) {
-    auto v = read_counter(txn, key);
-    if (!v) return v.error();
-    std::uint64_t n = *v > 0 ? *v - 1 : 0;
-    char buf[8];
-    for (int i = 0; i < 8; i++) buf[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    return txn.put(Db::meta, key, std::string_view(buf, sizeof(buf)));
-}
-
 // first * 2^(attempts-1), capped, then uniform in [interval/2, interval]
 // so a callback coming back is not hit by every event at once.
 std::int64_t backoff(std::uint32_t attempts, const DeliveryPolicy& policy) {
@@ -220,7 +192,7 @@ Result<AttemptOutcome> outbox_record_attempt(Txn& txn, const Uuid& event_id,
     // Dead letters keep their record so they can be listed and replayed.
     if (e.state == EventState::dead) {
         if (auto r = txn.put(Db::outbox_dead, key_of(e.id), {}); !r) return r.error();
-        if (auto r = bump_counter(txn, kDeadCountKey); !r) return r.error();
+        if (auto r = add_counter(txn, kDeadCountKey, 1); !r) return r.error();
     }
     if (auto r = save_event(txn, e); !r) return r.error();
 
@@ -344,7 +316,7 @@ Result<bool> outbox_replay(Txn& txn, const Uuid& event_id, const DeliveryPolicy&
     }
     if (auto r = save_event(txn, e); !r) return r.error();
     if (auto r = txn.del(Db::outbox_dead, key_of(e.id)); !r) return r.error();
-    if (auto r = drop_counter(txn, kDeadCountKey); !r) return r.error();
+    if (auto r = add_counter(txn, kDeadCountKey, -1); !r) return r.error();
     return true;
 }
 

@@ -17,7 +17,7 @@ namespace wa {
 namespace {
 
 using rapidjson::Value;
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = JsonWriter;
 
 // The request's string fields, in the order their type errors are reported.
 constexpr std::array<std::string_view, 5> kStringFields{
@@ -30,11 +30,6 @@ ReplyError error(int status, std::string code, std::string message, std::string 
 
 ReplyError invalid_request(std::string message, std::string param = {}) {
     return error(400, "invalid_request", std::move(message), std::move(param));
-}
-
-void put(Writer& w, std::string_view key, std::string_view value) {
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
 
 std::string get_string(const Value& doc, std::string_view key, bool& present) {
@@ -162,12 +157,12 @@ std::string reply_error_json(const ReplyError& error, std::string_view request_i
     rapidjson::StringBuffer sb;
     Writer w(sb);
     w.StartObject();
-    put(w, "code", error.code);
-    put(w, "message", error.message);
+    json_put(w, "code", error.code);
+    json_put(w, "message", error.message);
     if (!error.param.empty()) {
-        put(w, "param", error.param);
+        json_put(w, "param", error.param);
     }
-    put(w, "request_id", request_id);
+    json_put(w, "request_id", request_id);
     w.EndObject();
     return {sb.GetString(), sb.GetSize()};
 }
@@ -177,16 +172,16 @@ std::string reply_response_json(std::string_view id, const ReplyRequest& request
     rapidjson::StringBuffer sb;
     Writer w(sb);
     w.StartObject();
-    put(w, "id", id);
-    put(w, "to", request.to);
-    put(w, "text", request.text);
-    put(w, "reply_to", request.reply_to);
-    put(w, "created_at", rfc3339_ns(created_at_ns));
+    json_put(w, "id", id);
+    json_put(w, "to", request.to);
+    json_put(w, "text", request.text);
+    json_put(w, "reply_to", request.reply_to);
+    json_put(w, "created_at", rfc3339_ns(created_at_ns));
     if (request.has_callback_url) {
-        put(w, "callback_url", request.callback_url);
+        json_put(w, "callback_url", request.callback_url);
     }
     if (request.has_correlation_id) {
-        put(w, "correlation_id", request.correlation_id);
+        json_put(w, "correlation_id", request.correlation_id);
     }
     w.EndObject();
     return {sb.GetString(), sb.GetSize()};

@@ -193,4 +193,30 @@ Result<std::optional<Txn::Entry>> Txn::first_with_prefix(Db db, std::string_view
     return found;
 }
 
+Result<std::uint64_t> read_counter(Txn& txn, std::string_view key) {
+    auto got = txn.get(Db::meta, key);
+    if (!got) return got.error();
+    if (!*got) return std::uint64_t{0};
+    if ((*got)->size() != 8) return make_error("store_corrupt", "meta counter size");
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | static_cast<unsigned char>((**got)[i]);
+    return v;
+}
+
+Result<std::uint64_t> add_counter(Txn& txn, std::string_view key, std::int64_t delta) {
+    auto v = read_counter(txn, key);
+    if (!v) return v.error();
+    std::uint64_t n = *v;
+    if (delta >= 0) {
+        n += static_cast<std::uint64_t>(delta);
+    } else {
+        auto down = static_cast<std::uint64_t>(-(delta + 1)) + 1;
+        n = n > down ? n - down : 0;
+    }
+    char buf[8];
+    for (int i = 0; i < 8; i++) buf[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    if (auto r = txn.put(Db::meta, key, std::string_view(buf, sizeof(buf))); !r) return r.error();
+    return n;
+}
+
 }  // namespace wa

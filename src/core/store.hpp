@@ -104,6 +104,11 @@ private:
     MDB_txn* txn_ = nullptr;
 };
 
+// Counters in Db::meta (8 bytes, little endian): absent reads as 0.
+Result<std::uint64_t> read_counter(Txn& txn, std::string_view key);
+// Adds delta, saturating at 0; returns the new value.
+Result<std::uint64_t> add_counter(Txn& txn, std::string_view key, std::int64_t delta);
+
 template <class Fn>
 Result<void> Txn::scan(Db db, std::string_view from, Fn&& fn) {
     auto c = cursor(db);

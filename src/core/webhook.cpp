@@ -18,7 +18,7 @@ namespace {
 
 using rapidjson::SizeType;
 using rapidjson::Value;
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = JsonWriter;
 
 constexpr std::size_t kMaxTimestampDigits = 19;
 
@@ -158,12 +158,6 @@ std::string_view without_plus(std::string_view s)
     return s;
 }
 
-void put(Writer& w, std::string_view key, std::string_view s)
-{
-    w.Key(key.data(), static_cast<SizeType>(key.size()));
-    w.String(s.data(), static_cast<SizeType>(s.size()));
-}
-
 void put_raw(Writer& w, std::string_view key, const std::string& json)
 {
     w.Key(key.data(), static_cast<SizeType>(key.size()));
@@ -270,9 +264,9 @@ Result<void> content_media(const Value& msg, const std::string& path,
     rapidjson::StringBuffer buf;
     Writer w(buf);
     w.StartObject();
-    put(w, "id", id);
-    put(w, "mime_type", mime);
-    put(w, "sha256", sha);
+    json_put(w, "id", id);
+    json_put(w, "mime_type", mime);
+    json_put(w, "sha256", sha);
 
     for (const char* key : {"caption", "filename", "url"}) {
         auto v = get(media, p, key, Kind::string, Need::optional);
@@ -280,7 +274,7 @@ Result<void> content_media(const Value& msg, const std::string& path,
             return v.error();
         }
         if (*v != nullptr) {
-            put(w, key, sv(**v));
+            json_put(w, key, sv(**v));
         }
     }
     for (const char* key : {"voice", "animated"}) {
@@ -331,7 +325,7 @@ Result<void> content_location(const Value& msg, const std::string& path,
             return v.error();
         }
         if (*v != nullptr) {
-            put(w, key, sv(**v));
+            json_put(w, key, sv(**v));
         }
     }
     w.EndObject();
@@ -383,7 +377,7 @@ Result<void> content_interactive(const Value& msg, const std::string& path,
     rapidjson::StringBuffer buf;
     Writer w(buf);
     w.StartObject();
-    put(w, "type", sub);
+    json_put(w, "type", sub);
 
     if (sub == "button_reply" || sub == "list_reply") {
         auto reply = get(ia, p, sub, Kind::object, Need::required);
@@ -403,10 +397,10 @@ Result<void> content_interactive(const Value& msg, const std::string& path,
         if (!r) {
             return r;
         }
-        put(w, "id", id);
-        put(w, "title", title);
+        json_put(w, "id", id);
+        json_put(w, "title", title);
         if (sub == "list_reply" && member(**reply, "description") != nullptr) {
-            put(w, "description", description);
+            json_put(w, "description", description);
         }
         part.text = title;
     } else {
@@ -447,9 +441,9 @@ Result<void> content_button(const Value& msg, const std::string& path,
     rapidjson::StringBuffer buf;
     Writer w(buf);
     w.StartObject();
-    put(w, "type", "button");
-    put(w, "id", payload);
-    put(w, "title", part.text);
+    json_put(w, "type", "button");
+    json_put(w, "id", payload);
+    json_put(w, "title", part.text);
     w.EndObject();
 
     part.key = "interactive";
@@ -478,8 +472,8 @@ Result<void> content_reaction(const Value& msg, const std::string& path,
     rapidjson::StringBuffer buf;
     Writer w(buf);
     w.StartObject();
-    put(w, "message_id", m.reaction_to);
-    put(w, "emoji", part.text);
+    json_put(w, "message_id", m.reaction_to);
+    json_put(w, "emoji", part.text);
     w.EndObject();
 
     part.key = "reaction";
@@ -562,9 +556,9 @@ void put_errors(Writer& w, const std::vector<MetaError>& errors)
         w.StartObject();
         w.Key("code");
         w.Int64(e.code);
-        put(w, "title", e.title);
-        put(w, "message", e.message);
-        put(w, "details", e.details);
+        json_put(w, "title", e.title);
+        json_put(w, "message", e.message);
+        json_put(w, "details", e.details);
         w.EndObject();
     }
     w.EndArray();
@@ -584,8 +578,8 @@ Result<void> build_content(const Value& msg, const std::string& path,
     rapidjson::StringBuffer buf;
     Writer w(buf);
     w.StartObject();
-    put(w, "type", m.type);
-    put(w, "text", part.text);
+    json_put(w, "type", m.type);
+    json_put(w, "text", part.text);
     if (!part.key.empty()) {
         put_raw(w, part.key, part.json);
     }

@@ -1,0 +1,317 @@
+// Replies against the store (SPEC §6.2 rows 7-10, §6.3): the checks before
+// the Graph call, the record of an accepted send, its created event, the
+// statuses that follow, credits, and the window a 131047 closes.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "clock.hpp"
+#include "ingest.hpp"
+#include "json.hpp"
+#include "outbound.hpp"
+#include "store_fixture.hpp"
+#include "test_numbers.hpp"
+
+namespace {
+
+using namespace wa;
+
+constexpr std::int64_t kNow = 1'750'000'000 * kNsPerSec;
+constexpr std::int64_t kTs = 1'749'999'990;  // Meta's timestamp (s)
+constexpr std::int64_t kHour = 3600 * kNsPerSec;
+
+ApiKey key_for(std::string tenant) {
+    ApiKey k;
+    k.name = "k";
+    k.tenant = std::move(tenant);
+    k.scopes = kAllScopes;
+    return k;
+}
+
+rapidjson::Document parse(const std::string& json) {
+    rapidjson::Document doc;
+    EXPECT_TRUE(parse_json_strict(json, doc).ok()) << json;
+    return doc;
+}
+
+std::string str(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+bool is_typeid(const std::string& s, std::string_view prefix) {
+    auto id = typeid_decode_as(prefix, s);
+    return id.ok();
+}
+
+class OutboundTest : public wa::unit::StoreFixture {
+protected:
+    void SetUp() override {
+        StoreFixture::SetUp();
+        wa::unit::add_test_numbers(numbers_);
+    }
+
+    // An inbound text from customer to number 111 ("acme"); returns its im_ id.
+    std::string receive(std::string wamid, std::string customer = "16505551234",
+                        std::int64_t ts = kTs, std::string phone_number_id = "111") {
+        InboundMessage m;
+        m.wamid = std::move(wamid);
+        m.from = std::move(customer);
+        m.timestamp = ts;
+        m.type = "text";
+        m.text = "hello";
+        m.content_json = R"({"type":"text","text":"hello"})";
+        WebhookChange c;
+        c.phone_number_id = std::move(phone_number_id);
+        c.messages.push_back(std::move(m));
+        WebhookBatch b;
+        b.changes.push_back(std::move(c));
+        Txn txn = write();
+        auto out = ingest_webhook(txn, b, numbers_, {true, true}, IngestOptions{}, kNow);
+        EXPECT_TRUE(out.ok());
+        EXPECT_TRUE(txn.commit().ok());
+        return out.ok() ? out->last_message_id : std::string();
+    }
+
+    ReplyRequest request(std::string reply_to, std::string to = "+16505551234") {
+        ReplyRequest r;
+        r.to = std::move(to);
+        r.text = "It comes in blue too.";
+        r.reply_to = reply_to;
+        if (auto id = typeid_decode_as("im", reply_to); id) r.reply_to_id = *id;
+        return r;
+    }
+
+    ReplyCheck check(const ReplyRequest& req, const ApiKey& key, std::int64_t now = kNow) {
+        Txn txn = read();
+        auto r = check_reply_target(txn, req, key, numbers_, now);
+        EXPECT_TRUE(r.ok()) << r.error().message;
+        return r.ok() ? *r : ReplyCheck(ReplyFailure::invalid_reply_context);
+    }
+
+    RecordedReply record(const ReplyTarget& t, const ReplyRequest& req, std::string wamid) {
+        Txn txn = write();
+        auto r = record_reply(txn, t, req, wamid, DeliveryPolicy{}, kNow);
+        EXPECT_TRUE(r.ok()) << r.error().message;
+        EXPECT_TRUE(txn.commit().ok());
+        return r.ok() ? *r : RecordedReply{};
+    }
+
+    NumberDirectory numbers_;
+};
+
+TEST_F(OutboundTest, OpenWindowOwnedContextPasses) {
+    std::string im = receive("wamid.IN1");
+    auto c = check(request(im), key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->number->e164, "+14155551234");
+    EXPECT_EQ(c->context_wamid, "wamid.IN1");
+    EXPECT_EQ(c->window_expires_at_ns, kTs * kNsPerSec + 24 * kHour);
+    EXPECT_TRUE(is_typeid(c->conversation_id, "conv"));
+}
+
+TEST_F(OutboundTest, Row7SameAnswerForMalformedUnknownForeignAndOutbound) {
+    std::string im = receive("wamid.IN1");
+    // Not an im_ id at all.
+    EXPECT_EQ(check(request("tx_01h455vb4pex5vsknk084sn02q"), key_for("acme")).error(),
+              ReplyFailure::invalid_reply_context);
+    // Well formed, unknown.
+    EXPECT_EQ(check(request(typeid_encode("im", uuid_v7_now())), key_for("acme")).error(),
+              ReplyFailure::invalid_reply_context);
+    // Another tenant's message.
+    EXPECT_EQ(check(request(im), key_for("globex")).error(), ReplyFailure::invalid_reply_context);
+    // A key limited to another conversation.
+    ApiKey limited = key_for("acme");
+    limited.conversation = uuid_v7_now();
+    EXPECT_EQ(check(request(im), limited).error(), ReplyFailure::invalid_reply_context);
+    // The im_ id of one of our own outbound messages is not a reply context.
+    auto ok = check(request(im), key_for("acme"));
+    ASSERT_TRUE(ok.ok());
+    RecordedReply sent = record(*ok, request(im), "wamid.OUT1");
+    auto as_im = request(typeid_encode("im", sent.id));
+    EXPECT_EQ(check(as_im, key_for("acme")).error(), ReplyFailure::invalid_reply_context);
+}
+
+TEST_F(OutboundTest, KeyLimitedToThisConversationPasses) {
+    std::string im = receive("wamid.IN1");
+    auto c = check(request(im), key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    ApiKey limited = key_for("acme");
+    limited.conversation = c->conversation;
+    EXPECT_TRUE(check(request(im), limited).ok());
+}
+
+TEST_F(OutboundTest, Row8ToMustBeTheSender) {
+    std::string im = receive("wamid.IN1");
+    EXPECT_EQ(check(request(im, "+16505550000"), key_for("acme")).error(),
+              ReplyFailure::phone_number_mismatch);
+}
+
+TEST_F(OutboundTest, Row7BeforeRow8) {
+    std::string im = receive("wamid.IN1");
+    EXPECT_EQ(check(request(im, "+16505550000"), key_for("globex")).error(),
+              ReplyFailure::invalid_reply_context);
+}
+
+TEST_F(OutboundTest, Row9ClosedWindow) {
+    std::string im = receive("wamid.IN1");
+    std::int64_t end = kTs * kNsPerSec + 24 * kHour;
+    EXPECT_TRUE(check(request(im), key_for("acme"), end - 1).ok());
+    EXPECT_EQ(check(request(im), key_for("acme"), end).error(), ReplyFailure::window_expired);
+}
+
+TEST_F(OutboundTest, RecordStoresMessageWamidAndCreatedEvent) {
+    std::string im = receive("wamid.IN1");
+    ReplyRequest req = request(im);
+    req.correlation_id = "order-42";
+    req.has_correlation_id = true;
+    req.callback_url = "https://app.example.com/status";
+    req.has_callback_url = true;
+    auto c = check(req, key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    RecordedReply sent = record(*c, req, "wamid.OUT1");
+    EXPECT_TRUE(is_typeid(sent.message_id, "tx"));
+    EXPECT_EQ(sent.created_at_ns, kNow);
+
+    Txn txn = read();
+    auto bytes = txn.get(Db::messages, key_of(sent.id));
+    ASSERT_TRUE(bytes.ok() && *bytes);
+    auto msg = decode_message(**bytes);
+    ASSERT_TRUE(msg.ok());
+    EXPECT_EQ(msg->direction, Direction::outbound);
+    EXPECT_EQ(msg->status, "created");
+    EXPECT_EQ(msg->wamid, "wamid.OUT1");
+    EXPECT_EQ(msg->to, "+16505551234");
+    EXPECT_EQ(msg->text, "It comes in blue too.");
+    EXPECT_EQ(msg->reply_to, im);
+    EXPECT_EQ(msg->correlation_id, "order-42");
+    EXPECT_EQ(msg->callback_url, "https://app.example.com/status");
+    auto ref = txn.get(Db::wamids, "wamid.OUT1");
+    ASSERT_TRUE(ref.ok() && *ref);
+    EXPECT_EQ(uuid_from_key(**ref), sent.id);
+
+    // The inbound event is still undelivered, so created waits behind it.
+    EXPECT_TRUE(sent.deliveries.empty());
+}
+
+TEST_F(OutboundTest, CreatedEventGoesToTheReplysCallbackWithCorrelationId) {
+    std::string im = receive("wamid.IN1");
+    // Deliver the inbound event first, so created heads the queue.
+    {
+        Txn txn = write();
+        auto claimed = outbox_claim_due(txn, kNow + 100 * kHour, 10, DeliveryPolicy{});
+        ASSERT_TRUE(claimed.ok());
+        for (const Delivery& d : *claimed) {
+            ASSERT_TRUE(outbox_record_attempt(txn, d.event_id, AttemptResult{200, ""},
+                                              DeliveryPolicy{}, kNow).ok());
+        }
+        ASSERT_TRUE(txn.commit().ok());
+    }
+    ReplyRequest req = request(im);
+    req.correlation_id = "order-42";
+    req.has_correlation_id = true;
+    req.callback_url = "https://app.example.com/status";
+    req.has_callback_url = true;
+    auto c = check(req, key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    RecordedReply sent = record(*c, req, "wamid.OUT1");
+    ASSERT_EQ(sent.deliveries.size(), 1u);
+    const Delivery& d = sent.deliveries.front();
+    EXPECT_EQ(d.url, "https://app.example.com/status");
+    EXPECT_EQ(d.number, "+14155551234");
+    auto doc = parse(d.body);
+    EXPECT_EQ(str(doc["type"]), "transactional.message.created");
+    EXPECT_EQ(str(doc["id"]), d.event_id_text);
+    const auto& p = doc["payload"];
+    EXPECT_EQ(str(p["message_id"]), sent.message_id);
+    EXPECT_EQ(str(p["status"]), "created");
+    EXPECT_EQ(str(p["to"]), "+16505551234");
+    EXPECT_EQ(str(p["correlation_id"]), "order-42");
+    EXPECT_FALSE(p.HasMember("error"));
+}
+
+TEST_F(OutboundTest, StatusWebhookMovesTheRecordedReplyForward) {
+    std::string im = receive("wamid.IN1");
+    auto c = check(request(im), key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    RecordedReply sent = record(*c, request(im), "wamid.OUT1");
+
+    StatusUpdate s;
+    s.wamid = "wamid.OUT1";
+    s.status = "delivered";
+    s.timestamp = kTs + 5;
+    s.recipient_id = "16505551234";
+    WebhookChange ch;
+    ch.phone_number_id = "111";
+    ch.statuses.push_back(s);
+    WebhookBatch b;
+    b.changes.push_back(ch);
+    Txn txn = write();
+    auto out = ingest_webhook(txn, b, numbers_, {true, true}, IngestOptions{}, kNow);
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out->statuses_applied, 1u);
+    EXPECT_EQ(out->statuses_unknown, 0u);
+}
+
+TEST_F(OutboundTest, CreditsCountOnlyRecordedSends) {
+    NumberDirectory limited;
+    NumberConfig n = numbers_.all().front();
+    n.credits = 2;
+    ASSERT_TRUE(limited.add(n).ok());
+    numbers_ = limited;
+    std::string im = receive("wamid.IN1");
+
+    auto c = check(request(im), key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->credits_used, 0u);
+    EXPECT_TRUE(credit_available(*c->number, 0, 1));
+    EXPECT_FALSE(credit_available(*c->number, 0, 2));  // in flight counts
+    record(*c, request(im), "wamid.OUT1");
+    record(*check(request(im), key_for("acme")), request(im), "wamid.OUT2");
+
+    auto after = check(request(im), key_for("acme"));
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->credits_used, 2u);
+    EXPECT_FALSE(credit_available(*after->number, after->credits_used, 0));
+
+    NumberConfig unlimited = n;
+    unlimited.credits = -1;
+    EXPECT_TRUE(credit_available(unlimited, 1'000'000, 1'000'000));
+}
+
+TEST_F(OutboundTest, CreditsAreNotCountedForNumbersWithout) {
+    std::string im = receive("wamid.IN1");
+    auto c = check(request(im), key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    record(*c, request(im), "wamid.OUT1");
+    Txn txn = read();
+    auto used = credits_used(txn, "+14155551234");
+    ASSERT_TRUE(used.ok());
+    EXPECT_EQ(*used, 0u);
+}
+
+TEST_F(OutboundTest, GraphReEngagementErrorClosesTheWindow) {
+    std::string im = receive("wamid.IN1");
+    auto c = check(request(im), key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    {
+        Txn txn = write();
+        auto end = close_window_after_send(txn, c->conversation, kNow);
+        ASSERT_TRUE(end.ok());
+        EXPECT_EQ(*end, kNow);
+        ASSERT_TRUE(txn.commit().ok());
+    }
+    EXPECT_EQ(check(request(im), key_for("acme")).error(), ReplyFailure::window_expired);
+    // A newer inbound message reopens it.
+    std::string im2 = receive("wamid.IN2", "16505551234", kNow / kNsPerSec + 1);
+    EXPECT_TRUE(check(request(im2), key_for("acme")).ok());
+}
+
+TEST_F(OutboundTest, RecordRefusesAnEmptyWamid) {
+    std::string im = receive("wamid.IN1");
+    auto c = check(request(im), key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    Txn txn = write();
+    auto r = record_reply(txn, *c, request(im), "", DeliveryPolicy{}, kNow);
+    ASSERT_FALSE(r.ok());
+}
+
+}  // namespace
