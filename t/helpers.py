@@ -195,3 +195,55 @@ def callback_up(receiver):
     requests already hanging finish as scripted."""
     with receiver._cond:
         receiver._script.clear()
+
+
+# ---- reply API -------------------------------------------------------------------------------
+
+REPLY_PATH = "/v2/notify/reply"
+REPLY_LOCATION = "location = %s { whatsapp_reply; }" % REPLY_PATH
+
+
+def api_key(name, tenant=TENANT, scopes="messaging:messages:send", conversation=None,
+            secret=None):
+    """(secret, keys-file line) of a new API key, hashed as whatsapp-admin does."""
+    import hashlib
+    secret = secret or "wa_test_" + os.urandom(16).hex()
+    line = "%s %s %s %s" % (name, tenant, hashlib.sha256(secret.encode()).hexdigest(), scopes)
+    if conversation:
+        line += " conversation=" + conversation
+    return secret, line
+
+
+def write_keys(prefix, lines, name="api.keys"):
+    path = os.path.join(prefix, name)
+    with open(path, "w") as f:
+        f.write("# test keys\n" + "\n".join(lines) + "\n")
+    os.chmod(path, 0o644)
+    return path
+
+
+def reply(nginx, body, key=None, headers=None, raw=None):
+    """POST /v2/notify/reply. Returns (status, headers, parsed JSON or None)."""
+    h = {"Content-Type": "application/json"}
+    if key is not None:
+        h["Authorization"] = "Bearer " + key
+    h.update(headers or {})
+    data = raw if raw is not None else json.dumps(body).encode()
+    status, rh, rb = http_request("POST", nginx.url(REPLY_PATH), data, h)
+    try:
+        parsed = json.loads(rb) if rb else None
+    except ValueError:
+        parsed = None
+    return status, rh, parsed
+
+
+def assert_reply_error(result, status, code, param=None):
+    got_status, _, body = result
+    assert got_status == status, result
+    assert isinstance(body, dict), result
+    assert body.get("code") == code, body
+    assert isinstance(body.get("message"), str) and body["message"], body
+    assert isinstance(body.get("request_id"), str) and body["request_id"], body
+    if param is not None:
+        assert body.get("param") == param, body
+    return body

@@ -22,6 +22,7 @@ import hmac
 import http.client
 import itertools
 import json
+import os
 import re
 import sys
 import threading
@@ -341,7 +342,15 @@ class GraphSim:
         self._lock = threading.Condition()
         self._requests = []
         self._counter = 0
+        self._wamid_tag = os.urandom(4).hex().upper()  # unique across simulator runs
         self._failures = []  # list of [http_status, code, remaining, message]
+        self._hangs = []     # seconds to wait before answering the next sends
+        # Header names a gateway may send to Meta: anything else is a leak of the
+        # API client's request, recorded in violations.
+        self.allowed_headers = {"host", "connection", "content-length", "content-type",
+                                "authorization", "user-agent", "accept"}
+        self.expected_token = None  # when set, "Authorization: Bearer <it>" is required
+        self.violations = []
         self._server = None
         self._thread = None
         self.timeout_scale = 1.0
@@ -364,10 +373,17 @@ class GraphSim:
         with self._lock:
             self._requests.clear()
             self._failures.clear()
+            self._hangs.clear()
+            self.violations.clear()
 
     def fail(self, http_status=400, code=131047, count=1, message=None):
         with self._lock:
             self._failures.append([int(http_status), int(code), int(count), message])
+
+    def hang_next(self, seconds, count=1):
+        """The next count sends are answered only after seconds (a timeout upstream)."""
+        with self._lock:
+            self._hangs.extend([float(seconds)] * int(count))
 
     def wait_for(self, n, timeout=10.0):
         timeout *= self.timeout_scale
@@ -459,7 +475,9 @@ class GraphSim:
             body = None
         rec = {"path": path, "version": version, "phone_number_id": phone_number_id,
                "headers": headers, "body": body, "raw": raw.decode("utf-8", "replace")}
+        self._check_headers(path, headers)
         with self._lock:
+            hang = self._hangs.pop(0) if self._hangs else 0
             failure = None
             if self._failures:
                 f = self._failures[0]
@@ -469,11 +487,13 @@ class GraphSim:
                 failure = f
             if failure is None:
                 self._counter += 1
-                wamid = "wamid.SIM%d" % self._counter
+                wamid = "wamid.SIM%s%d" % (self._wamid_tag, self._counter)
                 rec["wamid"] = wamid
             rec["failed"] = failure is not None
             self._requests.append(rec)
             self._lock.notify_all()
+        if hang:
+            time.sleep(hang)
         if self.verbose:
             to = (body or {}).get("to") if isinstance(body, dict) else None
             print("graph send %s to=%s %s" % (path, to, "FAILED" if failure else rec["wamid"]),
@@ -488,6 +508,17 @@ class GraphSim:
         return 200, {"messaging_product": "whatsapp",
                      "contacts": [{"input": to, "wa_id": re.sub(r"\D", "", to)}],
                      "messages": [{"id": rec["wamid"]}]}
+
+
+    def _check_headers(self, path, headers):
+        problems = ["unexpected header %s: %s" % (k, v) for k, v in headers.items()
+                    if k.lower() not in self.allowed_headers]
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        if self.expected_token is not None and auth != "Bearer " + self.expected_token:
+            problems.append("Authorization is %r, not the number's access token" % auth)
+        if problems:
+            with self._lock:
+                self.violations.extend("%s: %s" % (path, p) for p in problems)
 
 
 _GRAPH_TITLES = {

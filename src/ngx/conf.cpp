@@ -152,8 +152,11 @@ char* missing(ngx_conf_t* cf, const NumberBlock& b, const char* field) {
 
 }  // namespace
 
-char* conf_read_secret(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,
-                       std::string* out) {
+namespace {
+
+// The whole file, up to max_bytes; errors name the directive and the file.
+char* conf_read_file(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,
+                     size_t max_bytes, std::string* out) {
     ngx_str_t full = *path;
     if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) return conf_error();
     std::string name(view(full));
@@ -163,17 +166,36 @@ char* conf_read_secret(ngx_conf_t* cf, std::string_view directive, ngx_str_t* pa
                            directive.size(), directive.data(), name.c_str());
         return conf_error();
     }
-    std::string text(kMaxSecretBytes + 1, '\0');
-    ssize_t n = read(fd, text.data(), text.size());
+    std::string text(max_bytes + 1, '\0');
+    size_t got = 0;
+    ssize_t n = 0;
+    while (got < text.size() && (n = read(fd, text.data() + got, text.size() - got)) > 0) {
+        got += static_cast<size_t>(n);
+    }
     close(fd);
-    if (n < 0 || static_cast<size_t>(n) > kMaxSecretBytes) {
+    if (n < 0 || got > max_bytes) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, n < 0 ? ngx_errno : 0,
                            n < 0 ? "\"%*s\": cannot read \"%s\""
-                                 : "\"%*s\": \"%s\" is larger than 64k",
-                           directive.size(), directive.data(), name.c_str());
+                                 : "\"%*s\": \"%s\" is larger than %uzk",
+                           directive.size(), directive.data(), name.c_str(), max_bytes / 1024);
         return conf_error();
     }
-    text.resize(static_cast<size_t>(n));
+    text.resize(got);
+    *out = std::move(text);
+    return NGX_CONF_OK;
+}
+
+}  // namespace
+
+char* conf_read_secret(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,
+                       std::string* out) {
+    std::string text;
+    if (char* rv = conf_read_file(cf, directive, path, kMaxSecretBytes, &text); rv != NGX_CONF_OK) {
+        return rv;
+    }
+    ngx_str_t full = *path;
+    if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) return conf_error();
+    std::string name(view(full));
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' ||
                              text.back() == ' ' || text.back() == '\t')) {
         text.pop_back();
@@ -346,6 +368,50 @@ void conf_note_dispatch_server(ngx_conf_t* cf) {
     auto* cscf = static_cast<ngx_http_core_srv_conf_t*>(
         ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module));
     mcf->dispatch_ctx = cscf->ctx;
+}
+
+constexpr size_t kMaxApiKeysBytes = 4 * 1024 * 1024;
+
+char* conf_api_keys(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    if (mcf->api_keys) return const_cast<char*>("is duplicate");
+    try {
+        std::string text;
+        if (char* rv = conf_read_file(cf, "whatsapp_api_keys", &args(cf)[1], kMaxApiKeysBytes,
+                                      &text);
+            rv != NGX_CONF_OK) {
+            return rv;
+        }
+        auto keys = parse_api_keys(text);
+        if (!keys) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_api_keys\" \"%V\": %s",
+                               &args(cf)[1], keys.error().message.c_str());
+            return conf_error();
+        }
+        mcf->api_keys = std::make_shared<const ApiKeys>(std::move(keys.value()));
+        return NGX_CONF_OK;
+    } catch (const std::exception& e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "whatsapp_api_keys: %s", e.what());
+        return conf_error();
+    }
+}
+
+char* conf_callback_allow(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    try {
+        for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
+            if (auto r = mcf->callback_guard.allow_cidr(view(args(cf)[i])); !r) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"whatsapp_callback_allow\": invalid CIDR \"%V\"",
+                                   &args(cf)[i]);
+                return conf_error();
+            }
+        }
+        return NGX_CONF_OK;
+    } catch (const std::exception& e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "whatsapp_callback_allow: %s", e.what());
+        return conf_error();
+    }
 }
 
 }  // namespace wa::ngx

@@ -10,6 +10,8 @@ char* conf_window(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_uri(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_delivery(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_number(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+char* conf_api_keys(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+char* conf_callback_allow(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 
 // Records the server of a whatsapp_* handler location as the context in
 // which delivery subrequests are created.

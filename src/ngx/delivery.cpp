@@ -13,8 +13,6 @@ namespace wa::ngx {
 
 namespace {
 
-ngx_str_t kPost = ngx_string("POST");
-
 // One delivery attempt and the request it runs under. Freed from a posted
 // event: nginx still uses the request after our post-subrequest handler.
 struct Attempt {
@@ -99,19 +97,6 @@ ngx_int_t attempt_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcep
     return rc;
 }
 
-bool push_header(ngx_http_request_t* r, ngx_list_t* list, std::string_view key,
-                 std::string_view value) {
-    auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(list));
-    if (h == nullptr) return false;
-    h->hash = 1;
-    h->key = pool_str(r->pool, key);
-    h->value = pool_str(r->pool, value);
-    h->lowcase_key = static_cast<u_char*>(ngx_pnalloc(r->pool, key.size()));
-    if (h->lowcase_key == nullptr) return false;
-    ngx_strlow(h->lowcase_key, h->key.data, key.size());
-    return true;
-}
-
 // A request with no client behind it, in the server that holds our locations.
 ngx_http_request_t* create_request(Attempt* a, ngx_http_conf_ctx_t* conf_ctx) {
     a->pool = ngx_create_pool(4096, ngx_cycle->log);
@@ -163,34 +148,9 @@ ngx_http_request_t* create_request(Attempt* a, ngx_http_conf_ctx_t* conf_ctx) {
 // request (none here) never leaks into a callback.
 bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d,
                         const std::vector<Header>& signature) {
-    sr->method = NGX_HTTP_POST;
-    sr->method_name = kPost;
-    auto* rb = static_cast<ngx_http_request_body_t*>(
-        ngx_pcalloc(sr->pool, sizeof(ngx_http_request_body_t)));
-    ngx_chain_t* cl = ngx_alloc_chain_link(sr->pool);
-    auto* b = static_cast<ngx_buf_t*>(ngx_calloc_buf(sr->pool));
-    if (rb == nullptr || cl == nullptr || b == nullptr) return false;
-    ngx_str_t body = pool_str(sr->pool, d.body);
-    b->pos = body.data;
-    b->last = body.data + body.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    cl->buf = b;
-    cl->next = nullptr;
-    rb->bufs = cl;
-    sr->request_body = rb;
-    sr->headers_in.content_length_n = static_cast<off_t>(body.len);
-    sr->headers_in.chunked = 0;
-
-    ngx_memzero(&sr->headers_in.headers, sizeof(ngx_list_t));
-    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 4, sizeof(ngx_table_elt_t)) != NGX_OK) {
-        return false;
-    }
-    if (!push_header(sr, &sr->headers_in.headers, "Content-Type", "application/json")) return false;
-    if (!push_header(sr, &sr->headers_in.headers, "User-Agent", "ngx_whatsapp")) return false;
-    for (const auto& [name, value] : signature) {
-        if (!push_header(sr, &sr->headers_in.headers, name, value)) return false;
-    }
+    HeaderList headers{{"Content-Type", "application/json"}, {"User-Agent", "ngx_whatsapp"}};
+    for (const auto& [name, value] : signature) headers.emplace_back(name, value);
+    if (!make_post_subrequest(sr, d.body, headers)) return false;
 
     RequestCtx* ctx = request_ctx(sr);
     if (ctx == nullptr) return false;

@@ -24,6 +24,24 @@ std::string_view header_in(ngx_http_request_t* r, std::string_view name) {
     return {};
 }
 
+bool collect_body(ngx_http_request_t* r, std::string& out) {
+    if (r->request_body == nullptr) return true;
+    for (ngx_chain_t* cl = r->request_body->bufs; cl; cl = cl->next) {
+        ngx_buf_t* b = cl->buf;
+        if (b->in_file) {
+            size_t len = static_cast<size_t>(b->file_last - b->file_pos);
+            size_t at = out.size();
+            out.resize(at + len);
+            ssize_t n = ngx_read_file(b->file, reinterpret_cast<u_char*>(out.data() + at), len,
+                                      b->file_pos);
+            if (n != static_cast<ssize_t>(len)) return false;
+        } else {
+            out.append(reinterpret_cast<const char*>(b->pos), static_cast<size_t>(b->last - b->pos));
+        }
+    }
+    return true;
+}
+
 ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status, std::string_view content_type,
                     std::string_view body) {
     r->headers_out.status = status;
@@ -47,6 +65,78 @@ ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status, std::string_view c
 ngx_int_t send_error(ngx_http_request_t* r, ngx_uint_t status, std::string_view code,
                      std::string_view message) {
     return send_body(r, status, "application/json", error_json(code, message));
+}
+
+namespace {
+
+ngx_str_t kPost = ngx_string("POST");
+
+bool push_header(ngx_pool_t* pool, ngx_list_t* list, std::string_view key,
+                 std::string_view value) {
+    auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(list));
+    if (h == nullptr) return false;
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = nullptr;
+#endif
+    h->key = pool_str(pool, key);
+    h->value = pool_str(pool, value);
+    h->lowcase_key = static_cast<u_char*>(ngx_pnalloc(pool, key.size()));
+    if (h->lowcase_key == nullptr) return false;
+    ngx_strlow(h->lowcase_key, h->key.data, key.size());
+    return true;
+}
+
+}  // namespace
+
+bool add_header_out(ngx_http_request_t* r, std::string_view key, std::string_view value) {
+    return push_header(r->pool, &r->headers_out.headers, key, value);
+}
+
+bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body,
+                          const HeaderList& headers) {
+    sr->method = NGX_HTTP_POST;
+    sr->method_name = kPost;
+    auto* rb = static_cast<ngx_http_request_body_t*>(
+        ngx_pcalloc(sr->pool, sizeof(ngx_http_request_body_t)));
+    ngx_chain_t* cl = ngx_alloc_chain_link(sr->pool);
+    auto* b = static_cast<ngx_buf_t*>(ngx_calloc_buf(sr->pool));
+    if (rb == nullptr || cl == nullptr || b == nullptr) return false;
+    ngx_str_t copy = pool_str(sr->pool, body);
+    b->pos = copy.data;
+    b->last = copy.data + copy.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    cl->buf = b;
+    cl->next = nullptr;
+    rb->bufs = cl;
+    sr->request_body = rb;
+    sr->headers_in.content_length_n = static_cast<off_t>(copy.len);
+    sr->headers_in.chunked = 0;
+
+    // headers_in is a shallow copy of the parent's: start a list of our own.
+    ngx_memzero(&sr->headers_in.headers, sizeof(ngx_list_t));
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, headers.size() + 1,
+                      sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return false;
+    }
+    for (const auto& [name, value] : headers) {
+        if (!push_header(sr->pool, &sr->headers_in.headers, name, value)) return false;
+    }
+    return true;
+}
+
+std::shared_ptr<PendingRequest> pending_request(ngx_http_request_t* r) {
+    auto pending = std::make_shared<PendingRequest>(PendingRequest{r});
+    ngx_http_cleanup_t* cln = ngx_http_cleanup_add(r, sizeof(std::weak_ptr<PendingRequest>));
+    if (cln == nullptr) return nullptr;
+    new (cln->data) std::weak_ptr<PendingRequest>(pending);
+    cln->handler = [](void* p) {
+        auto* weak = static_cast<std::weak_ptr<PendingRequest>*>(p);
+        if (auto sp = weak->lock()) sp->alive = false;
+        weak->~weak_ptr();
+    };
+    return pending;
 }
 
 }  // namespace wa::ngx

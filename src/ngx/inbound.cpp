@@ -60,25 +60,6 @@ ngx_int_t verify_subscription(ngx_http_request_t* r) {
     return send_body(r, NGX_HTTP_OK, view(kTextPlain), unescape(challenge));
 }
 
-// The raw bytes exactly as received: the signature is over them.
-bool collect_body(ngx_http_request_t* r, std::string& out) {
-    if (r->request_body == nullptr) return true;
-    for (ngx_chain_t* cl = r->request_body->bufs; cl; cl = cl->next) {
-        ngx_buf_t* b = cl->buf;
-        if (b->in_file) {
-            size_t len = static_cast<size_t>(b->file_last - b->file_pos);
-            size_t at = out.size();
-            out.resize(at + len);
-            ssize_t n = ngx_read_file(b->file, reinterpret_cast<u_char*>(out.data() + at), len,
-                                      b->file_pos);
-            if (n != static_cast<ssize_t>(len)) return false;
-        } else {
-            out.append(reinterpret_cast<const char*>(b->pos), static_cast<size_t>(b->last - b->pos));
-        }
-    }
-    return true;
-}
-
 void set_error(ngx_http_request_t* r, std::string_view code) {
     if (RequestCtx* ctx = request_ctx(r)) ctx->error = pool_str(r->pool, code);
 }
@@ -107,14 +88,6 @@ void count_outcome(const IngestOutcome& o) {
     count(Counter::statuses_unknown, o.statuses_unknown);
 }
 
-// The request stays alive until we finalize it (we hold its reference), but
-// a client abort can terminate it: the cleanup handler tells the commit
-// callback not to touch it.
-struct Pending {
-    ngx_http_request_t* r;
-    bool alive = true;
-};
-
 void store_unavailable(ngx_http_request_t* r) {
     count(Counter::inbound_store_failed);
     finish(r, NGX_HTTP_SERVICE_UNAVAILABLE, "store_unavailable", "the store could not be opened");
@@ -122,7 +95,7 @@ void store_unavailable(ngx_http_request_t* r) {
 
 // Runs once the POST's writes are durable (or failed): first the deliveries,
 // which do not depend on the client still being there, then the answer.
-void answer(const Pending& pending, const IngestOutcome& outcome, const Result<void>& committed) {
+void answer(const PendingRequest& pending, const IngestOutcome& outcome, const Result<void>& committed) {
     if (committed) {
         count_outcome(outcome);
         for (const Delivery& d : outcome.deliveries) deliver(d);
@@ -162,15 +135,8 @@ void answer(const Pending& pending, const IngestOutcome& outcome, const Result<v
 void ingest(ngx_http_request_t* r, std::vector<bool> signed_by, WebhookBatch batch) {
     Worker* w = worker();
     if (w == nullptr) return store_unavailable(r);
-    auto pending = std::make_shared<Pending>(Pending{r});
-    ngx_http_cleanup_t* cln = ngx_http_cleanup_add(r, sizeof(std::weak_ptr<Pending>));
-    if (cln == nullptr) return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    new (cln->data) std::weak_ptr<Pending>(pending);
-    cln->handler = [](void* p) {
-        auto* weak = static_cast<std::weak_ptr<Pending>*>(p);
-        if (auto sp = weak->lock()) sp->alive = false;
-        weak->~weak_ptr();
-    };
+    auto pending = pending_request(r);
+    if (pending == nullptr) return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
 
     auto outcome = std::make_shared<IngestOutcome>();
     IngestOptions opts;

@@ -14,8 +14,27 @@ namespace {
 
 constexpr unsigned kCounters = static_cast<unsigned>(Counter::count_);
 
+// Reply answers by code (SPEC §6.2, §6.3); the last one counts codes not listed.
+constexpr const char* kReplyCodes[] = {
+    "ok", "missing_api_token", "invalid_api_token", "forbidden", "invalid_request",
+    "missing_text", "invalid_phone_number", "invalid_correlation_id", "invalid_callback_url",
+    "invalid_reply_context", "phone_number_mismatch", "window_expired", "insufficient_balance",
+    "rate_limited", "upstream_error", "store_unavailable", "other",
+};
+constexpr unsigned kReplyCodeCount = sizeof(kReplyCodes) / sizeof(kReplyCodes[0]);
+
+// Graph API refusals by Meta's error code: the ones §6.3 maps, then any
+// other code, then no answer at all (transport failure, timeout).
+constexpr std::int64_t kGraphCodes[] = {131047, 130429, 131056, 80007, 4, 131048, 190, 100,
+                                        131026, 131000};
+constexpr unsigned kGraphCodeCount = sizeof(kGraphCodes) / sizeof(kGraphCodes[0]);
+constexpr unsigned kGraphOther = kGraphCodeCount;
+constexpr unsigned kGraphTransport = kGraphCodeCount + 1;
+
 struct Shared {
     ngx_atomic_t counters[kCounters];
+    ngx_atomic_t replies[kReplyCodeCount];
+    ngx_atomic_t graph_errors[kGraphCodeCount + 2];
 };
 
 Shared* g_shared = nullptr;
@@ -79,6 +98,21 @@ std::string render() {
         }
         append_line(out, kDefs[i].name, g_shared ? g_shared->counters[i] : 0);
     }
+    out += "# HELP whatsapp_replies_total Reply API answers by code\n";
+    out += "# TYPE whatsapp_replies_total counter\n";
+    for (unsigned i = 0; i < kReplyCodeCount; i++) {
+        std::string name = std::string("whatsapp_replies_total{code=\"") + kReplyCodes[i] + "\"}";
+        append_line(out, name.c_str(), g_shared ? g_shared->replies[i] : 0);
+    }
+    out += "# HELP whatsapp_graph_errors_total Graph API sends not accepted, by Meta's error code\n";
+    out += "# TYPE whatsapp_graph_errors_total counter\n";
+    for (unsigned i = 0; i < kGraphCodeCount + 2; i++) {
+        std::string code = i < kGraphCodeCount ? std::to_string(kGraphCodes[i])
+                           : i == kGraphOther  ? "other"
+                                               : "transport";
+        std::string name = "whatsapp_graph_errors_total{code=\"" + code + "\"}";
+        append_line(out, name.c_str(), g_shared ? g_shared->graph_errors[i] : 0);
+    }
     Worker* w = worker();
     if (w == nullptr) return out;
     auto txn = w->store->begin_read();
@@ -117,6 +151,22 @@ ngx_int_t metrics_handler(ngx_http_request_t* r) noexcept {
 
 void count(Counter c, ngx_atomic_int_t n) {
     if (g_shared && n) ngx_atomic_fetch_add(&g_shared->counters[static_cast<unsigned>(c)], n);
+}
+
+void count_reply(std::string_view code) {
+    if (g_shared == nullptr) return;
+    unsigned i = 0;
+    while (i + 1 < kReplyCodeCount && code != kReplyCodes[i]) i++;
+    ngx_atomic_fetch_add(&g_shared->replies[i], 1);
+}
+
+void count_graph(const GraphResult& g) {
+    if (g_shared == nullptr || g.accepted()) return;
+    unsigned i = g.meta.code == 0 ? kGraphTransport : kGraphOther;
+    for (unsigned k = 0; k < kGraphCodeCount; k++) {
+        if (kGraphCodes[k] == g.meta.code) i = k;
+    }
+    ngx_atomic_fetch_add(&g_shared->graph_errors[i], 1);
 }
 
 ngx_int_t metrics_add_zone(ngx_conf_t* cf) {

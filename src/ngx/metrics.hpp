@@ -4,6 +4,8 @@
 
 #include "ngx.hpp"
 
+#include "graph_message.hpp"
+
 namespace wa::ngx {
 
 enum class Counter : unsigned {
@@ -26,6 +28,11 @@ enum class Counter : unsigned {
 };
 
 void count(Counter c, ngx_atomic_int_t n = 1);
+
+// whatsapp_replies_total{code}: "ok" or the error code answered.
+void count_reply(std::string_view code);
+// whatsapp_graph_errors_total{code}: a send Meta did not accept.
+void count_graph(const GraphResult& g);
 
 // Called from postconfiguration: adds the zone.
 ngx_int_t metrics_add_zone(ngx_conf_t* cf);

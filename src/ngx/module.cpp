@@ -9,7 +9,9 @@
 #include "delivery.hpp"
 #include "metrics.hpp"
 #include "variables.hpp"
+#include "credits.hpp"
 #include "inbound.hpp"
+#include "reply_api.hpp"
 
 namespace wa::ngx {
 
@@ -85,6 +87,7 @@ ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
                            &mcf->callback_uri);
         return NGX_ERROR;
     }
+    if (credits_add_zone(cf) != NGX_OK) return NGX_ERROR;
     return metrics_add_zone(cf);
 }
 
@@ -148,6 +151,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         }
         g_worker->store = std::move(store.value());
         g_worker->commit = std::make_unique<GroupCommit>(*g_worker->store);
+        credits_init_process();
         if (commit_init_process(cycle, *g_worker) != NGX_OK) return NGX_ERROR;
         return delivery_init_process(cycle);
     } catch (const std::exception& e) {
@@ -186,6 +190,12 @@ ngx_command_t commands[] = {
     {ngx_string("whatsapp_verify_token"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF |
      NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(LocConf, verify_token), nullptr},
+    {ngx_string("whatsapp_api_keys"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, conf_api_keys,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("whatsapp_callback_allow"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE,
+     conf_callback_allow, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("whatsapp_reply"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, reply_directive,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, metrics_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     ngx_null_command,

@@ -5,6 +5,8 @@
 
 #include <memory>
 
+#include "api_keys.hpp"
+#include "callback_guard.hpp"
 #include "group_commit.hpp"
 #include "numbers.hpp"
 #include "outbox.hpp"
@@ -28,11 +30,16 @@ struct MainConf {
     ngx_http_conf_ctx_t* dispatch_ctx = nullptr;
     bool callback_location_found = false;  // in that server (checked at merge)
     ngx_shm_zone_t* metrics_zone = nullptr;
+    // whatsapp_api_keys; null: no keys configured, every API call is 401.
+    std::shared_ptr<const ApiKeys> api_keys;
+    CallbackGuard callback_guard;  // whatsapp_callback_allow
+    ngx_int_t request_id_index = NGX_ERROR;  // $request_id, echoed in API errors
 };
 
 struct LocConf {
     ngx_str_t verify_token{0, nullptr};
     bool webhook;  // whatsapp_webhook is here (not inherited)
+    bool reply;    // whatsapp_reply is here
 };
 
 MainConf* main_conf(ngx_http_request_t* r);

@@ -8,9 +8,12 @@ extern "C" {
 #include <ngx_http.h>
 }
 
+#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace wa::ngx {
 
@@ -43,6 +46,10 @@ T* pool_new(ngx_pool_t* pool, Args&&... args) {
 // The value of a request header (first occurrence), or empty.
 std::string_view header_in(ngx_http_request_t* r, std::string_view name);
 
+// The request body exactly as received (memory buffers and a temp file
+// alike): signatures are over these bytes. false on a read error.
+bool collect_body(ngx_http_request_t* r, std::string& out);
+
 // Sends a complete response with the given body and finalizes nothing:
 // returns the rc for ngx_http_finalize_request.
 ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status, std::string_view content_type,
@@ -51,5 +58,24 @@ ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status, std::string_view c
 // {"error":{"code":..,"message":..}} with the given status.
 ngx_int_t send_error(ngx_http_request_t* r, ngx_uint_t status, std::string_view code,
                      std::string_view message);
+
+// Adds a response header.
+bool add_header_out(ngx_http_request_t* r, std::string_view key, std::string_view value);
+
+// Turns a fresh subrequest into a POST of body whose request headers are
+// exactly `headers`: nothing of the client's request (its Authorization,
+// cookies, body) reaches the upstream behind the internal location.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body,
+                          const HeaderList& headers);
+
+// A request that an asynchronous completion (a commit, a subrequest, a DNS
+// answer) will answer. alive turns false when nginx terminates the request
+// first (client abort), so the completion leaves it alone.
+struct PendingRequest {
+    ngx_http_request_t* r;
+    bool alive = true;
+};
+std::shared_ptr<PendingRequest> pending_request(ngx_http_request_t* r);
 
 }  // namespace wa::ngx
