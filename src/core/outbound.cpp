@@ -43,33 +43,40 @@ std::string text_content_json(std::string_view text) {
 
 Result<ReplyCheck> check_reply_target(Txn& txn, const ReplyRequest& request, const ApiKey& key,
                                       const NumberDirectory& numbers, std::int64_t now_ns) {
-    if (!request.reply_to_id) return ReplyCheck(ReplyFailure::invalid_reply_context);
+    ReplyCheck out;
+    out.failure = ReplyFailure::invalid_reply_context;
+    if (!request.reply_to_id) return out;
     auto quoted = quoted_message(txn, *request.reply_to_id);
     if (!quoted) return quoted.error();
-    if (!*quoted) return ReplyCheck(ReplyFailure::invalid_reply_context);
+    if (!*quoted) return out;
     auto conv = load_conversation(txn, (*quoted)->conversation_id, "message");
     if (!conv) return conv.error();
     const NumberConfig* number = numbers.by_e164(conv->business_number);
     // The number's configured tenant owns its conversations (SPEC §3.2).
     if (number == nullptr || number->tenant != key.tenant ||
         !key.allows_conversation(conv->id)) {
-        return ReplyCheck(ReplyFailure::invalid_reply_context);
+        return out;
     }
-    if (request.to != conv->customer) return ReplyCheck(ReplyFailure::phone_number_mismatch);
-    if (conv->window_expires_at_ns <= now_ns) return ReplyCheck(ReplyFailure::window_expired);
 
-    ReplyTarget t;
+    ReplyTarget& t = out.target;
     t.number = number;
     t.conversation = conv->id;
     t.conversation_id = typeid_encode("conv", conv->id);
     t.context_wamid = (*quoted)->wamid;
     t.window_expires_at_ns = conv->window_expires_at_ns;
+    if (request.to != conv->customer) {
+        out.failure = ReplyFailure::phone_number_mismatch;
+    } else if (conv->window_expires_at_ns <= now_ns) {
+        out.failure = ReplyFailure::window_expired;
+    } else {
+        out.failure.reset();
+    }
     if (number->credits >= 0) {
         auto used = credits_used(txn, number->e164);
         if (!used) return used.error();
         t.credits_used = *used;
     }
-    return ReplyCheck(std::move(t));
+    return out;
 }
 
 bool credit_available(const NumberConfig& number, std::uint64_t used, std::uint64_t in_flight) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +37,13 @@ struct ReplyTarget {
 //   9 window_expired: the window closed at or before now.
 // Row 10 needs the sends in flight, known only to the caller: see
 // credit_available. Store failures come back as the Error side of Result.
-using ReplyCheck = Outcome<ReplyTarget, ReplyFailure>;
+// Once row 7 passed, target describes the conversation even when a later
+// row fails (for logs and $whatsapp_* variables).
+struct ReplyCheck {
+    std::optional<ReplyFailure> failure;
+    ReplyTarget target;
+    bool ok() const { return !failure; }
+};
 Result<ReplyCheck> check_reply_target(Txn& txn, const ReplyRequest& request, const ApiKey& key,
                                       const NumberDirectory& numbers, std::int64_t now_ns);
 

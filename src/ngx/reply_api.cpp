@@ -70,7 +70,7 @@ ReplyError store_unavailable() {
 
 void note_target(ngx_http_request_t* r, const ReplyState& st) {
     RequestCtx* ctx = request_ctx(r);
-    if (ctx == nullptr) return;
+    if (ctx == nullptr || st.target.conversation_id.empty()) return;
     ctx->conversation_id = pool_str(r->pool, st.target.conversation_id);
     ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(st.target.window_expires_at_ns));
 }
@@ -239,9 +239,9 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
                       checked.error().message.c_str());
         return finish(r, store_unavailable());
     }
-    if (!checked->ok()) return finish(r, reply_error(checked->error()));
-    st.target = std::move(checked->value());
+    st.target = std::move(checked->target);
     note_target(r, st);
+    if (!checked->ok()) return finish(r, reply_error(*checked->failure));
 
     const NumberConfig& number = *st.target.number;
     auto index = static_cast<std::size_t>(&number - w->conf->numbers.all().data());

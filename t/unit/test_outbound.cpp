@@ -84,7 +84,7 @@ protected:
         Txn txn = read();
         auto r = check_reply_target(txn, req, key, numbers_, now);
         EXPECT_TRUE(r.ok()) << r.error().message;
-        return r.ok() ? *r : ReplyCheck(ReplyFailure::invalid_reply_context);
+        return r.ok() ? *r : ReplyCheck{ReplyFailure::invalid_reply_context, {}};
     }
 
     RecordedReply record(const ReplyTarget& t, const ReplyRequest& req, std::string wamid) {
@@ -102,32 +102,32 @@ TEST_F(OutboundTest, OpenWindowOwnedContextPasses) {
     std::string im = receive("wamid.IN1");
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
-    EXPECT_EQ(c->number->e164, "+14155551234");
-    EXPECT_EQ(c->context_wamid, "wamid.IN1");
-    EXPECT_EQ(c->window_expires_at_ns, kTs * kNsPerSec + 24 * kHour);
-    EXPECT_TRUE(is_typeid(c->conversation_id, "conv"));
+    EXPECT_EQ(c.target.number->e164, "+14155551234");
+    EXPECT_EQ(c.target.context_wamid, "wamid.IN1");
+    EXPECT_EQ(c.target.window_expires_at_ns, kTs * kNsPerSec + 24 * kHour);
+    EXPECT_TRUE(is_typeid(c.target.conversation_id, "conv"));
 }
 
 TEST_F(OutboundTest, Row7SameAnswerForMalformedUnknownForeignAndOutbound) {
     std::string im = receive("wamid.IN1");
     // Not an im_ id at all.
-    EXPECT_EQ(check(request("tx_01h455vb4pex5vsknk084sn02q"), key_for("acme")).error(),
+    EXPECT_EQ(check(request("tx_01h455vb4pex5vsknk084sn02q"), key_for("acme")).failure,
               ReplyFailure::invalid_reply_context);
     // Well formed, unknown.
-    EXPECT_EQ(check(request(typeid_encode("im", uuid_v7_now())), key_for("acme")).error(),
+    EXPECT_EQ(check(request(typeid_encode("im", uuid_v7_now())), key_for("acme")).failure,
               ReplyFailure::invalid_reply_context);
     // Another tenant's message.
-    EXPECT_EQ(check(request(im), key_for("globex")).error(), ReplyFailure::invalid_reply_context);
+    EXPECT_EQ(check(request(im), key_for("globex")).failure, ReplyFailure::invalid_reply_context);
     // A key limited to another conversation.
     ApiKey limited = key_for("acme");
     limited.conversation = uuid_v7_now();
-    EXPECT_EQ(check(request(im), limited).error(), ReplyFailure::invalid_reply_context);
+    EXPECT_EQ(check(request(im), limited).failure, ReplyFailure::invalid_reply_context);
     // The im_ id of one of our own outbound messages is not a reply context.
     auto ok = check(request(im), key_for("acme"));
     ASSERT_TRUE(ok.ok());
-    RecordedReply sent = record(*ok, request(im), "wamid.OUT1");
+    RecordedReply sent = record(ok.target, request(im), "wamid.OUT1");
     auto as_im = request(typeid_encode("im", sent.id));
-    EXPECT_EQ(check(as_im, key_for("acme")).error(), ReplyFailure::invalid_reply_context);
+    EXPECT_EQ(check(as_im, key_for("acme")).failure, ReplyFailure::invalid_reply_context);
 }
 
 TEST_F(OutboundTest, KeyLimitedToThisConversationPasses) {
@@ -135,19 +135,21 @@ TEST_F(OutboundTest, KeyLimitedToThisConversationPasses) {
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
     ApiKey limited = key_for("acme");
-    limited.conversation = c->conversation;
+    limited.conversation = c.target.conversation;
     EXPECT_TRUE(check(request(im), limited).ok());
 }
 
 TEST_F(OutboundTest, Row8ToMustBeTheSender) {
     std::string im = receive("wamid.IN1");
-    EXPECT_EQ(check(request(im, "+16505550000"), key_for("acme")).error(),
-              ReplyFailure::phone_number_mismatch);
+    auto c = check(request(im, "+16505550000"), key_for("acme"));
+    EXPECT_EQ(c.failure, ReplyFailure::phone_number_mismatch);
+    // Past row 7 the conversation is known, for logs.
+    EXPECT_TRUE(is_typeid(c.target.conversation_id, "conv"));
 }
 
 TEST_F(OutboundTest, Row7BeforeRow8) {
     std::string im = receive("wamid.IN1");
-    EXPECT_EQ(check(request(im, "+16505550000"), key_for("globex")).error(),
+    EXPECT_EQ(check(request(im, "+16505550000"), key_for("globex")).failure,
               ReplyFailure::invalid_reply_context);
 }
 
@@ -155,7 +157,7 @@ TEST_F(OutboundTest, Row9ClosedWindow) {
     std::string im = receive("wamid.IN1");
     std::int64_t end = kTs * kNsPerSec + 24 * kHour;
     EXPECT_TRUE(check(request(im), key_for("acme"), end - 1).ok());
-    EXPECT_EQ(check(request(im), key_for("acme"), end).error(), ReplyFailure::window_expired);
+    EXPECT_EQ(check(request(im), key_for("acme"), end).failure, ReplyFailure::window_expired);
 }
 
 TEST_F(OutboundTest, RecordStoresMessageWamidAndCreatedEvent) {
@@ -167,7 +169,7 @@ TEST_F(OutboundTest, RecordStoresMessageWamidAndCreatedEvent) {
     req.has_callback_url = true;
     auto c = check(req, key_for("acme"));
     ASSERT_TRUE(c.ok());
-    RecordedReply sent = record(*c, req, "wamid.OUT1");
+    RecordedReply sent = record(c.target, req, "wamid.OUT1");
     EXPECT_TRUE(is_typeid(sent.message_id, "tx"));
     EXPECT_EQ(sent.created_at_ns, kNow);
 
@@ -212,7 +214,7 @@ TEST_F(OutboundTest, CreatedEventGoesToTheReplysCallbackWithCorrelationId) {
     req.has_callback_url = true;
     auto c = check(req, key_for("acme"));
     ASSERT_TRUE(c.ok());
-    RecordedReply sent = record(*c, req, "wamid.OUT1");
+    RecordedReply sent = record(c.target, req, "wamid.OUT1");
     ASSERT_EQ(sent.deliveries.size(), 1u);
     const Delivery& d = sent.deliveries.front();
     EXPECT_EQ(d.url, "https://app.example.com/status");
@@ -232,7 +234,7 @@ TEST_F(OutboundTest, StatusWebhookMovesTheRecordedReplyForward) {
     std::string im = receive("wamid.IN1");
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
-    RecordedReply sent = record(*c, request(im), "wamid.OUT1");
+    RecordedReply sent = record(c.target, request(im), "wamid.OUT1");
 
     StatusUpdate s;
     s.wamid = "wamid.OUT1";
@@ -261,16 +263,16 @@ TEST_F(OutboundTest, CreditsCountOnlyRecordedSends) {
 
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
-    EXPECT_EQ(c->credits_used, 0u);
-    EXPECT_TRUE(credit_available(*c->number, 0, 1));
-    EXPECT_FALSE(credit_available(*c->number, 0, 2));  // in flight counts
-    record(*c, request(im), "wamid.OUT1");
-    record(*check(request(im), key_for("acme")), request(im), "wamid.OUT2");
+    EXPECT_EQ(c.target.credits_used, 0u);
+    EXPECT_TRUE(credit_available(*c.target.number, 0, 1));
+    EXPECT_FALSE(credit_available(*c.target.number, 0, 2));  // in flight counts
+    record(c.target, request(im), "wamid.OUT1");
+    record(check(request(im), key_for("acme")).target, request(im), "wamid.OUT2");
 
     auto after = check(request(im), key_for("acme"));
     ASSERT_TRUE(after.ok());
-    EXPECT_EQ(after->credits_used, 2u);
-    EXPECT_FALSE(credit_available(*after->number, after->credits_used, 0));
+    EXPECT_EQ(after.target.credits_used, 2u);
+    EXPECT_FALSE(credit_available(*after.target.number, after.target.credits_used, 0));
 
     NumberConfig unlimited = n;
     unlimited.credits = -1;
@@ -281,7 +283,7 @@ TEST_F(OutboundTest, CreditsAreNotCountedForNumbersWithout) {
     std::string im = receive("wamid.IN1");
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
-    record(*c, request(im), "wamid.OUT1");
+    record(c.target, request(im), "wamid.OUT1");
     Txn txn = read();
     auto used = credits_used(txn, "+14155551234");
     ASSERT_TRUE(used.ok());
@@ -294,12 +296,12 @@ TEST_F(OutboundTest, GraphReEngagementErrorClosesTheWindow) {
     ASSERT_TRUE(c.ok());
     {
         Txn txn = write();
-        auto end = close_window_after_send(txn, c->conversation, kNow);
+        auto end = close_window_after_send(txn, c.target.conversation, kNow);
         ASSERT_TRUE(end.ok());
         EXPECT_EQ(*end, kNow);
         ASSERT_TRUE(txn.commit().ok());
     }
-    EXPECT_EQ(check(request(im), key_for("acme")).error(), ReplyFailure::window_expired);
+    EXPECT_EQ(check(request(im), key_for("acme")).failure, ReplyFailure::window_expired);
     // A newer inbound message reopens it.
     std::string im2 = receive("wamid.IN2", "16505551234", kNow / kNsPerSec + 1);
     EXPECT_TRUE(check(request(im2), key_for("acme")).ok());
@@ -310,7 +312,7 @@ TEST_F(OutboundTest, RecordRefusesAnEmptyWamid) {
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
     Txn txn = write();
-    auto r = record_reply(txn, *c, request(im), "", DeliveryPolicy{}, kNow);
+    auto r = record_reply(txn, c.target, request(im), "", DeliveryPolicy{}, kNow);
     ASSERT_FALSE(r.ok());
 }
 
