@@ -8,16 +8,32 @@ free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# bench_start NAME EXTRA_SERVER_LINES: sets work, port; stops nginx on exit.
+# bench_start NAME EXTRA_SERVER_LINES [EXTRA_HTTP_LINES]: sets work, port;
+# stops nginx on exit. The number's callback is $callback (default: the fast
+# one below); bench_reload rewrites the config after changing it.
 bench_start() {
     work=$(mktemp -d "/tmp/wa-bench-$1.XXXXXX")
     chmod 755 "$work"  # workers run as nobody and must reach the store
     trap 'nginx -p "$work" -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
     port=$(free_port)
-    local cb_port
-    cb_port=$(free_port)
     printf 'bench-secret' >"$work/app.secret"
+    printf 'EAABENCHTOKEN' >"$work/access.token"
     printf 'whsec_YmVuY2gtc2lnbmluZy1rZXktMDEyMzQ1Njc4OWFi\n' >"$work/events.whsec"
+    bench_name=$1 bench_server=$2 bench_http=${3:-}
+    callback=${callback:-http://bench_callback/events}
+    cb_port=$(free_port)
+    bench_write_conf
+    nginx -p "$work" -c "$work/nginx.conf"
+    sleep 0.5
+}
+
+bench_reload() {
+    bench_write_conf
+    nginx -p "$work" -c "$work/nginx.conf" -s reload
+    sleep 1
+}
+
+bench_write_conf() {
     cat >"$work/nginx.conf" <<CONF
 load_module $module;
 worker_processes 2;
@@ -33,9 +49,11 @@ http {
         phone_number_id 106540352242922;
         tenant bench;
         app_secret_file $work/app.secret;
+        access_token_file $work/access.token;
         signing_secret_file $work/events.whsec;
-        callback http://bench_callback/events;
+        callback $callback;
     }
+    $bench_http
     server {
         listen 127.0.0.1:$port;
         location = /webhook { whatsapp_webhook; whatsapp_verify_token x; }
@@ -46,15 +64,13 @@ http {
             proxy_set_header Connection "";
             proxy_pass \$whatsapp_callback_url;
         }
-        $2
+        $bench_server
     }
     # The fast callback, on kept-alive connections as an operator would configure it.
     upstream bench_callback { server 127.0.0.1:$cb_port; keepalive 512; }
     server { listen 127.0.0.1:$cb_port; keepalive_requests 1000000; location / { return 200; } }
 }
 CONF
-    nginx -p "$work" -c "$work/nginx.conf"
-    sleep 0.5
 }
 
 # bench_bodies N: N pre-signed single-message webhooks, distinct wamids.

@@ -14,7 +14,7 @@ now() { date +%s.%N; }
 t0=$(now)
 # wrk runs for its whole -d: interrupt it (it still prints its summary) once
 # every message of the burst is stored.
-wrk -t2 -c"$conns" -d600s -s "$root/bench/signed_webhooks.lua" \
+wrk -t2 -c"$conns" -d600s -s "$root/bench/post_lines.lua" \
     "http://127.0.0.1:$port" -- "$work/bodies.txt" 2 /webhook >"$work/wrk.out" &
 wrk_pid=$!
 deadline=$(( $(date +%s) + 600 ))

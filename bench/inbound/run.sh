@@ -11,7 +11,7 @@ bench_start inbound "location = /plain { client_max_body_size 3m; return 200; }"
 bench_bodies "$pool"
 
 run() {  # run URI -> "BENCH ..." line
-    wrk -t2 -c"$conns" -d"$duration" -s "$root/bench/signed_webhooks.lua" \
+    wrk -t2 -c"$conns" -d"$duration" -s "$root/bench/post_lines.lua" \
         "http://127.0.0.1:$port" -- "$work/bodies.txt" 2 "$1" | grep '^BENCH'
 }
 plain=$(run /plain)

@@ -1,7 +1,9 @@
--- Cycles through pre-signed webhooks ("<signature> <body>" lines); each wrk
--- thread takes its own share, so no wamid is sent twice while the pool lasts
--- (a wrapped-around resend is a duplicate: acknowledged, no second event).
--- Arguments: FILE NTHREADS URI.
+-- Cycles through pre-built POSTs ("<header value> <body>" lines); each wrk
+-- thread takes its own share, so no line is sent twice while the pool lasts
+-- (for webhooks a wrapped-around resend is a duplicate: acknowledged, no
+-- second event). Arguments: FILE NTHREADS URI [HEADER [PREFIX]]: the first
+-- field of a line is sent as HEADER (default X-Hub-Signature-256), after
+-- PREFIX ("Bearer " for API keys).
 local threads = 0
 local reqs, n = {}, 0
 
@@ -12,13 +14,14 @@ end
 
 function init(args)
     local path, nthreads, uri = args[1], tonumber(args[2]), args[3]
+    local header, prefix = args[4] or "X-Hub-Signature-256", args[5] or ""
     local i = 0
     for line in io.lines(path) do
         if i % nthreads == tid then
             local sp = line:find(" ", 1, true)
             reqs[#reqs + 1] = wrk.format("POST", uri, {
                 ["Content-Type"] = "application/json",
-                ["X-Hub-Signature-256"] = line:sub(1, sp - 1),
+                [header] = prefix .. line:sub(1, sp - 1),
             }, line:sub(sp + 1))
         end
         i = i + 1
