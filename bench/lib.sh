@@ -12,7 +12,8 @@ free_port() {
 # stops nginx on exit. The number's callback is $callback (default: the fast
 # one below); bench_reload rewrites the config after changing it.
 bench_start() {
-    work=$(mktemp -d "/tmp/wa-bench-$1.XXXXXX")
+    # BENCH_TMP=/dev/shm puts the store on tmpfs: a diagnosis of what fsync costs.
+    work=$(mktemp -d "${BENCH_TMP:-/tmp}/wa-bench-$1.XXXXXX")
     chmod 755 "$work"  # workers run as nobody and must reach the store
     trap 'nginx -p "$work" -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
     port=$(free_port)

@@ -3,7 +3,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(inbound delivery)
+[ ${#names[@]} -gt 0 ] || names=(inbound delivery reply)
 for n in "${names[@]}"; do
     "$here/$n/run.sh"
 done
