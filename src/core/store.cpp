@@ -62,7 +62,12 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
     }
     // NOTLS: read transactions are not tied to threads; the event loop may
     // hold a read snapshot and a write transaction at once.
-    unsigned flags = MDB_NOTLS | (options.read_only ? MDB_RDONLY : 0);
+    // NOMETASYNC: a commit flushes its data pages under the write lock and
+    // leaves the meta page to Txn::commit's mdb_env_sync, after the lock is
+    // released, so the other workers' writers are not kept waiting for a
+    // second device flush. Still durable when commit() returns; LMDB keeps
+    // integrity either way (ACI per commit, D once synced).
+    unsigned flags = MDB_NOTLS | (options.read_only ? MDB_RDONLY : MDB_NOMETASYNC);
     if ((rc = mdb_env_open(s->env_, options.path.c_str(), flags, 0600)) != 0) {
         return store_error(rc, "mdb_env_open \"" + options.path + "\"");
     }
@@ -87,7 +92,9 @@ Result<Txn> Store::begin_write(Txn* parent) {
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env_, parent ? parent->raw() : nullptr, 0, &txn);
     if (rc != 0) return store_error(rc, "begin write");
-    return Txn(this, txn);
+    Txn t(this, txn);
+    t.sync_on_commit_ = parent == nullptr;
+    return t;
 }
 
 Result<Txn> Store::begin_read() {
@@ -111,7 +118,8 @@ Store::Usage Store::usage() {
     return Usage{info.me_mapsize, (info.me_last_pgno + 1) * std::size_t{st.ms_psize}};
 }
 
-Txn::Txn(Txn&& other) noexcept : store_(other.store_), txn_(other.txn_) {
+Txn::Txn(Txn&& other) noexcept
+    : store_(other.store_), txn_(other.txn_), sync_on_commit_(other.sync_on_commit_) {
     other.txn_ = nullptr;
 }
 
@@ -120,6 +128,7 @@ Txn& Txn::operator=(Txn&& other) noexcept {
         abort();
         store_ = other.store_;
         txn_ = other.txn_;
+        sync_on_commit_ = other.sync_on_commit_;
         other.txn_ = nullptr;
     }
     return *this;
@@ -132,6 +141,9 @@ Result<void> Txn::commit() {
     txn_ = nullptr;
     int rc = mdb_txn_commit(t);  // frees t even on failure
     if (rc != 0) return store_error(rc, "commit");
+    if (sync_on_commit_ && (rc = mdb_env_sync(store_->env(), 1)) != 0) {
+        return store_error(rc, "sync");
+    }
     return {};
 }
 

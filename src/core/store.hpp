@@ -102,6 +102,7 @@ private:
 
     Store* store_ = nullptr;
     MDB_txn* txn_ = nullptr;
+    bool sync_on_commit_ = false;  // top-level write: durable before commit() returns
 };
 
 // Counters in Db::meta (8 bytes, little endian): absent reads as 0.
