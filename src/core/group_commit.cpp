@@ -7,6 +7,7 @@ GroupCommit::~GroupCommit() { stop(); }
 void GroupCommit::start(std::function<void()> notify) {
     notify_ = std::move(notify);
     writer_ = std::thread([this] { writer_loop(); });
+    syncer_ = std::thread([this] { syncer_loop(); });
 }
 
 void GroupCommit::stop() {
@@ -18,6 +19,12 @@ void GroupCommit::stop() {
     }
     wake_.notify_one();
     writer_.join();
+    {
+        std::lock_guard lock(mu_);
+        writer_done_ = true;
+    }
+    sync_wake_.notify_one();
+    syncer_.join();
     complete();
 }
 
@@ -33,7 +40,7 @@ Result<void> GroupCommit::apply(Txn& batch, Item& item) {
     return child->commit();
 }
 
-void GroupCommit::commit(Batch& items) {
+void GroupCommit::commit(Batch& items, bool sync) {
     Result<void> committed;
     unsigned long long failed = 0;
     if (auto batch = store_.begin_write(); !batch) {
@@ -43,7 +50,7 @@ void GroupCommit::commit(Batch& items) {
             item.result = apply(*batch, item);
             if (!item.result) failed++;
         }
-        committed = batch->commit();
+        committed = sync ? batch->commit() : batch->commit_unsynced();
     }
     if (!committed) {
         for (Item& item : items) {
@@ -54,6 +61,7 @@ void GroupCommit::commit(Batch& items) {
     stats_.batches++;
     stats_.items += items.size();
     stats_.failed += failed;
+    if (sync) stats_.syncs++;
 }
 
 void GroupCommit::finish(Batch& items) {
@@ -65,7 +73,7 @@ void GroupCommit::flush() {
     Batch items = std::move(queue_);
     queue_.clear();
     if (!writer_.joinable()) {
-        commit(items);
+        commit(items, true);
         finish(items);  // completions may submit again: into the next batch
         return;
     }
@@ -94,10 +102,37 @@ void GroupCommit::writer_loop() {
             if (incoming_.empty()) return;  // stopping, nothing left
             items.swap(incoming_);
         }
-        commit(items);
+        commit(items, false);
         {
             std::lock_guard lock(mu_);
-            committed_.push_back(std::move(items));
+            unsynced_.push_back(std::move(items));
+        }
+        sync_wake_.notify_one();
+    }
+}
+
+void GroupCommit::syncer_loop() {
+    for (;;) {
+        std::vector<Batch> batches;
+        {
+            std::unique_lock lock(mu_);
+            sync_wake_.wait(lock, [this] { return writer_done_ || !unsynced_.empty(); });
+            if (unsynced_.empty()) return;  // the writer is done, nothing left
+            batches.swap(unsynced_);
+        }
+        // One flush for every batch committed since the last one.
+        Result<void> synced = store_.sync();
+        if (!synced) {
+            for (Batch& b : batches) {
+                for (Item& item : b) {
+                    if (item.result) item.result = synced.error();
+                }
+            }
+        }
+        {
+            std::lock_guard lock(mu_);
+            stats_.syncs++;
+            for (Batch& b : batches) committed_.push_back(std::move(b));
         }
         if (notify_) notify_();
     }

@@ -5,9 +5,12 @@
 // Two ways to run it:
 //  - synchronous: flush() applies and commits the queue, then completes it;
 //  - with a writer thread (start()): flush() hands the queue to the thread,
-//    which commits whatever has accumulated while the previous commit was
-//    syncing; the event loop is never blocked by the writer lock or fsync,
-//    and calls complete() when notified.
+//    which commits whatever has accumulated meanwhile; the event loop is never
+//    blocked by the writer lock or fsync, and calls complete() when notified.
+//    The writer commits without the final flush and goes on to the next
+//    batch while a syncer thread makes the committed batches durable, one
+//    Store::sync() for every batch committed since the last: completions
+//    run only after that sync.
 #pragma once
 
 #include <condition_variable>
@@ -46,7 +49,9 @@ public:
     // Thread mode: runs the completions of every committed batch.
     void complete();
 
-    struct Stats { unsigned long long batches = 0, items = 0, failed = 0; };
+    // syncs: device flushes that made batches durable (thread mode: one may
+    // cover several batches).
+    struct Stats { unsigned long long batches = 0, items = 0, failed = 0, syncs = 0; };
     Stats stats() const;
 
 private:
@@ -57,10 +62,11 @@ private:
     };
     using Batch = std::vector<Item>;
 
-    void commit(Batch& items);           // apply + commit, sets each result
+    void commit(Batch& items, bool sync);  // apply + commit, sets each result
     Result<void> apply(Txn& batch, Item& item);
     static void finish(Batch& items);    // run completions
     void writer_loop();
+    void syncer_loop();
 
     Store& store_;
     Batch queue_;  // owner thread only
@@ -68,10 +74,14 @@ private:
     mutable std::mutex mu_;
     std::condition_variable wake_;
     Batch incoming_;                  // owner -> writer
-    std::vector<Batch> committed_;    // writer -> owner
+    std::condition_variable sync_wake_;
+    std::vector<Batch> unsynced_;     // writer -> syncer
+    std::vector<Batch> committed_;    // syncer -> owner
     std::function<void()> notify_;
     std::thread writer_;
+    std::thread syncer_;
     bool stopping_ = false;
+    bool writer_done_ = false;
     Stats stats_;
 };
 

@@ -1,6 +1,9 @@
 // Phone numbers: Meta's wa_id to E.164, and validation (libphonenumber).
 #include "phone.hpp"
 
+#include <string>
+#include <unordered_map>
+
 #include <phonenumbers/logger.h>
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -41,11 +44,13 @@ bool is_canonical_e164(std::string_view s) {
     return digits[0] != '0' && all_digits(digits);
 }
 
-bool is_possible_e164(std::string_view s) {
-    if (!is_canonical_e164(s)) {
-        return false;
-    }
+namespace {
 
+// libphonenumber parses with ICU regexes (~7 % of a reply's CPU); replies go
+// to the same customers again and again, so verdicts are remembered.
+constexpr std::size_t kVerdictCacheSize = 4096;
+
+bool possible_uncached(std::string_view s) {
     const auto& util = phone_util();
     i18n::phonenumbers::PhoneNumber number;
     // "ZZ" (unknown region): the leading '+' must carry the country code.
@@ -55,6 +60,21 @@ bool is_possible_e164(std::string_view s) {
         return false;
     }
     return util.IsPossibleNumber(number);
+}
+
+}  // namespace
+
+bool is_possible_e164(std::string_view s) {
+    if (!is_canonical_e164(s)) {
+        return false;
+    }
+    thread_local std::unordered_map<std::string, bool> verdicts;
+    std::string key(s);
+    if (auto it = verdicts.find(key); it != verdicts.end()) return it->second;
+    bool possible = possible_uncached(s);
+    if (verdicts.size() >= kVerdictCacheSize) verdicts.clear();  // bounded, no eviction order needed
+    verdicts.emplace(std::move(key), possible);
+    return possible;
 }
 
 Result<std::string> normalize_wa_id(std::string_view s) {

@@ -104,6 +104,11 @@ Result<Txn> Store::begin_read() {
     return Txn(this, txn);
 }
 
+Result<void> Store::sync() {
+    if (int rc = mdb_env_sync(env_, 1); rc != 0) return store_error(rc, "sync");
+    return {};
+}
+
 int Store::clear_stale_readers() {
     int dead = 0;
     mdb_reader_check(env_, &dead);
@@ -137,13 +142,16 @@ Txn& Txn::operator=(Txn&& other) noexcept {
 Txn::~Txn() { abort(); }
 
 Result<void> Txn::commit() {
+    bool sync = sync_on_commit_;
+    if (auto r = commit_unsynced(); !r) return r;
+    return sync ? store_->sync() : Result<void>{};
+}
+
+Result<void> Txn::commit_unsynced() {
     MDB_txn* t = txn_;
     txn_ = nullptr;
     int rc = mdb_txn_commit(t);  // frees t even on failure
     if (rc != 0) return store_error(rc, "commit");
-    if (sync_on_commit_ && (rc = mdb_env_sync(store_->env(), 1)) != 0) {
-        return store_error(rc, "sync");
-    }
     return {};
 }
 

@@ -48,6 +48,9 @@ public:
     Result<Txn> begin_write(Txn* parent = nullptr);
     Result<Txn> begin_read();
 
+    // Makes every commit so far durable (the meta page a commit left unsynced).
+    Result<void> sync();
+
     int clear_stale_readers();             // mdb_reader_check; returns slots cleared
     struct Usage { std::size_t map_size; std::size_t used_bytes; };
     Usage usage();
@@ -74,6 +77,10 @@ public:
     ~Txn();  // aborts if still open
 
     Result<void> commit();
+    // Commits without the final flush: visible, crash-consistent, but durable
+    // only after the next Store::sync() (or synced commit). For a pipeline
+    // that syncs several commits at once.
+    Result<void> commit_unsynced();
     void abort();
     bool open() const { return txn_ != nullptr; }
 

@@ -70,3 +70,17 @@ TEST(Phone, NormalizedIsCanonical) {
 }
 
 }  // namespace
+
+// Verdicts are cached per thread: the cached answer must be the computed
+// one, also after the cache has been filled and cleared many times.
+TEST(PhonePossible, CachedVerdictsStayRightThroughChurn) {
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 10000; i++) {
+            (void)wa::is_possible_e164("+3361" + std::to_string(1000000 + i));
+        }
+        EXPECT_TRUE(wa::is_possible_e164("+33612345678"));
+        EXPECT_FALSE(wa::is_possible_e164("+3361234"));
+        EXPECT_FALSE(wa::is_possible_e164("+999123456789"));
+        EXPECT_TRUE(wa::is_possible_e164("+15550783881"));
+    }
+}
