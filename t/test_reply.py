@@ -558,3 +558,12 @@ def test_variables_in_access_log(gateway, receiver):
         H.rfc3339_to_epoch(window)
     err_line = [l for l in replies if "error=phone_number_mismatch" in l]
     assert err_line and "conv=%s" % conv in err_line[0], replies
+
+
+def test_reply_location_without_a_graph_location_fails_nginx_t(nginx_t):
+    rc, err = nginx_t(nginx_t.render(http_extra="whatsapp_graph /_nowhere;",
+                                     server_extra=REPLY_LOCATION))
+    assert rc != 0, err
+    assert "whatsapp_reply" in err and "/_nowhere/" in err, err
+    rc, err = nginx_t(nginx_t.render(server_extra=REPLY_LOCATION))
+    assert rc == 0, err

@@ -340,13 +340,11 @@ char* conf_number(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     return NGX_CONF_OK;
 }
 
-void conf_check_callback_location(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf) {
-    auto* mcf = static_cast<MainConf*>(
-        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
-    if (mcf->dispatch_ctx == nullptr || mcf->callback_location_found || clcf->named) return;
-    auto* cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
-    if (cscf != mcf->dispatch_ctx->srv_conf[ngx_http_core_module.ctx_index]) return;
-    std::string_view uri = mcf->callback_uri.len ? view(mcf->callback_uri) : "/_whatsapp/callback";
+namespace {
+
+// Whether the location clcf serves uri (exact, prefix or regex), as nginx's
+// location search would pick it for a subrequest to uri.
+bool location_serves(ngx_http_core_loc_conf_t* clcf, std::string_view uri) {
     std::string_view name = view(clcf->name);
     bool match = false;
 #if (NGX_PCRE)
@@ -358,7 +356,27 @@ void conf_check_callback_location(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf
     {
         match = clcf->exact_match ? name == uri : uri.starts_with(name);
     }
-    mcf->callback_location_found = match && !name.empty() && name != "/";
+    return match && !name.empty() && name != "/";
+}
+
+}  // namespace
+
+void conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf) {
+    auto* mcf = static_cast<MainConf*>(
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
+    if (clcf->named) return;
+    auto* cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    // Sends go to whatsapp_graph/{phone_number_id}/messages from the server
+    // of the reply location.
+    std::string graph(view(mcf->graph_uri));
+    graph += "/0/messages";
+    if (location_serves(clcf, graph)) mcf->graph_servers.push_back(cscf);
+
+    if (mcf->dispatch_ctx == nullptr || mcf->callback_location_found) return;
+    if (cscf != mcf->dispatch_ctx->srv_conf[ngx_http_core_module.ctx_index]) return;
+    std::string_view uri = mcf->callback_uri.len ? view(mcf->callback_uri) : "/_whatsapp/callback";
+    mcf->callback_location_found = location_serves(clcf, uri);
 }
 
 void conf_note_dispatch_server(ngx_conf_t* cf) {

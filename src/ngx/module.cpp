@@ -1,6 +1,8 @@
 // Module definition: directives, configuration objects, process hooks.
 #include "module.hpp"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,7 +65,13 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
     if (conf->webhook && clcf->client_max_body_size == kDefaultClientMaxBodySize) {
         clcf->client_max_body_size = kWebhookMaxBody;
     }
-    conf_check_callback_location(cf, clcf);
+    conf_check_internal_locations(cf, clcf);
+    if (conf->reply) {
+        auto* mcf = static_cast<MainConf*>(
+            ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
+        mcf->reply_locations.push_back(
+            {ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module), clcf});
+    }
     return NGX_CONF_OK;
 }
 
@@ -86,6 +94,17 @@ ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
                            "\"whatsapp_webhook\" (events are delivered through it)",
                            &mcf->callback_uri);
         return NGX_ERROR;
+    }
+    for (const auto& [server, location] : mcf->reply_locations) {
+        if (std::find(mcf->graph_servers.begin(), mcf->graph_servers.end(), server) ==
+            mcf->graph_servers.end()) {
+            auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(location);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"whatsapp_reply\" in location \"%V\": no location for "
+                               "\"%V/\" in its server (replies are sent through it)",
+                               &clcf->name, &mcf->graph_uri);
+            return NGX_ERROR;
+        }
     }
     if (credits_add_zone(cf) != NGX_OK) return NGX_ERROR;
     return metrics_add_zone(cf);

@@ -4,6 +4,8 @@
 #include "ngx.hpp"
 
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "api_keys.hpp"
 #include "callback_guard.hpp"
@@ -34,6 +36,10 @@ struct MainConf {
     std::shared_ptr<const ApiKeys> api_keys;
     CallbackGuard callback_guard;  // whatsapp_callback_allow
     ngx_int_t request_id_index = NGX_ERROR;  // $request_id, echoed in API errors
+    // Checked at postconfiguration: every reply location's server must have
+    // a location for whatsapp_graph (ngx_http_core_srv_conf_t* / loc_conf_t*).
+    std::vector<void*> graph_servers;
+    std::vector<std::pair<void*, void*>> reply_locations;
 };
 
 struct LocConf {
