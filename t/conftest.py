@@ -85,7 +85,13 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         location = /webhook {{ whatsapp_webhook; whatsapp_verify_token {verify_token}; }}
-        location = /_whatsapp/callback {{ internal; proxy_pass $whatsapp_callback_url; }}
+        location = /_whatsapp/callback {{
+            internal;
+            proxy_set_header Host $whatsapp_callback_host;
+            proxy_ssl_server_name on;
+            proxy_ssl_name $whatsapp_callback_host;
+            proxy_pass $whatsapp_callback_url;
+        }}
         location /_whatsapp/graph/ {{ internal; proxy_pass http://127.0.0.1:{graph_port}/v21.0/; }}
         location = /metrics {{ whatsapp_metrics; }}
         location = /plain {{ return 200; }}

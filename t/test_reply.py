@@ -24,10 +24,11 @@ def gateway(nginx, graph):
     """factory(**conf) -> started nginx with the reply location and the test keys."""
     graph.expected_token = ACCESS_TOKEN
 
-    def make(keys=KEY_LINES, http_extra="", server_extra="", **conf):
+    def make(keys=KEY_LINES, http_extra="", server_extra="", reply_location=REPLY_LOCATION,
+             **conf):
         ng = nginx(start=False,
                    http_extra="whatsapp_api_keys @PREFIX@/api.keys;\n    " + http_extra,
-                   server_extra=REPLY_LOCATION + "\n        " + server_extra, **conf)
+                   server_extra=reply_location + "\n        " + server_extra, **conf)
         write_keys(ng.prefix, keys)
         ng.start()
         return ng
@@ -567,3 +568,67 @@ def test_reply_location_without_a_graph_location_fails_nginx_t(nginx_t):
     assert "whatsapp_reply" in err and "/_nowhere/" in err, err
     rc, err = nginx_t(nginx_t.render(server_extra=REPLY_LOCATION))
     assert rc == 0, err
+
+
+# ---- a client's callback host is checked again, and pinned, on every delivery ------------------------
+
+def self_signed_cert(directory, name):
+    import subprocess
+    cert, key = directory / "cb.crt", directory / "cb.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=" + name, "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_client_callback_host_is_pinned_and_rechecked_on_delivery(gateway, receiver, graph,
+                                                                  tmp_path):
+    from tools.dns_stub import DnsStub
+    dns = DnsStub({"hooks.pin.test": ["127.0.0.1"]}, ttl=0).start()
+    try:
+        cert, key = self_signed_cert(tmp_path, "hooks.pin.test")
+        tls_port = free_port()
+        # A TLS front for the receiver that reports the Host and SNI it got.
+        tls_front = """server {
+        listen 127.0.0.1:%d ssl;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        location / {
+            proxy_set_header X-Seen-Host $host;
+            proxy_set_header X-Seen-SNI $ssl_server_name;
+            proxy_pass http://127.0.0.1:@CALLBACK_PORT@;
+        }
+    }""" % (tls_port, cert, key)
+        # Replies check with their own resolver (answers kept 5 min); deliveries
+        # resolve again with the callback location's (TTL 0: every second).
+        # One worker: resolver caches are per worker.
+        gw = gateway(workers=1, http_extra="whatsapp_callback_allow 127.0.0.1;\n    " + tls_front,
+                     reply_location="location = %s { whatsapp_reply; resolver 127.0.0.1:%d "
+                                    "valid=300s ipv6=off; }" % (H.REPLY_PATH, dns.port),
+                     server_extra="resolver 127.0.0.1:%d ipv6=off;" % dns.port)
+        ev = inbound(gw, receiver)
+        url = "https://hooks.pin.test:%d/status" % tls_port
+        status, _, body = reply(gw, reply_body(ev, callback_url=url), key=SEND_SECRET)
+        assert status == 200, body
+        receiver.wait_until(lambda r: H.events_of_type(r, "transactional.message.created"),
+                            what="created event")
+        d = [d for d in receiver.deliveries if d.type == "transactional.message.created"][0]
+        hdrs = {k.lower(): v for k, v in d.headers.items()}
+        assert hdrs["x-seen-host"] == "hooks.pin.test", hdrs
+        assert hdrs["x-seen-sni"] == "hooks.pin.test", hdrs
+        assert d.path == "/status"
+        assert d.json["payload"]["message_id"] == body["id"]
+
+        # The name now points inside. Replies are still accepted (their resolver
+        # remembers the old answer), but their events are refused once the
+        # delivery resolver asks again: never sent to 10.0.0.1.
+        dns.records["hooks.pin.test"] = ["10.0.0.1"]
+        refused = "refused: callback_url host resolves to an address that is not allowed"
+        deadline = time.monotonic() + 10 * H.TIMEOUT_SCALE
+        while refused not in gw.error_log():
+            assert time.monotonic() < deadline, gw.error_log()[-3000:]
+            assert reply(gw, reply_body(ev, callback_url=url), key=SEND_SECRET)[0] == 200
+            time.sleep(0.1)
+        assert ("hooks.pin.test", 1) in dns.queries
+    finally:
+        dns.stop()

@@ -340,4 +340,32 @@ Result<CallbackTarget> CallbackGuard::check_url(std::string_view url) const {
     return t;
 }
 
+std::string pinned_url(const CallbackTarget& target, const IpAddress& ip) {
+    std::string url = target.https ? "https://" : "http://";
+    url += ip.v6 ? "[" + ip_to_string(ip) + "]" : ip_to_string(ip);
+    url += ':';
+    url += std::to_string(target.port);
+    url += target.path;
+    return url;
+}
+
+std::string url_host(std::string_view url) {
+    std::size_t sep = url.find("://");
+    if (sep == std::string_view::npos) return {};
+    std::string_view rest = url.substr(sep + 3);
+    std::string_view auth = rest.substr(0, std::min(rest.find_first_of("/?#"), rest.size()));
+    if (std::size_t at = auth.rfind('@'); at != std::string_view::npos) auth.remove_prefix(at + 1);
+    std::string_view host;
+    if (!auth.empty() && auth.front() == '[') {
+        std::size_t close = auth.find(']');
+        if (close == std::string_view::npos) return {};
+        host = auth.substr(1, close - 1);
+    } else {
+        host = auth.substr(0, std::min(auth.find(':'), auth.size()));
+    }
+    std::string out;
+    for (char c : host) out += lower(c);
+    return out;
+}
+
 }  // namespace wa

@@ -30,6 +30,14 @@ struct CallbackTarget {
     bool is_literal = false;  // host is an IP address, already checked
 };
 
+// target's URL with its host replaced by ip (brackets for v6) and the port
+// always written: the address the guard judged is the one connected to.
+std::string pinned_url(const CallbackTarget& target, const IpAddress& ip);
+
+// The host of an http(s) URL: lowercase, without port or brackets; empty
+// when there is none. No judgement: for operator-configured callbacks.
+std::string url_host(std::string_view url);
+
 class CallbackGuard {
 public:
     // "127.0.0.0/8", "fd00::/8", "10.1.2.3" (one host). Error "invalid_cidr".

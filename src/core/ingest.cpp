@@ -244,6 +244,7 @@ Result<void> ingest_status(Txn& txn, const NumberConfig& number, const StatusUpd
 
     std::string callback = msg.callback_url.empty() ? number.callback : msg.callback_url;
     Event ev = next_event(c, status_event_type(status), number.e164, std::move(callback), now_ns);
+    ev.callback_guarded = !msg.callback_url.empty();
     ev.body = status_event_body(ev, msg, status == "failed" && !s.errors.empty(), now_ns);
     if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
     if (auto r = enqueue(txn, std::move(ev), options, now_ns, out); !r) return r.error();

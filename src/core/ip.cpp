@@ -42,6 +42,12 @@ std::optional<unsigned> parse_prefix(std::string_view s, unsigned max) {
 
 }  // namespace
 
+std::string ip_to_string(const IpAddress& ip) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(ip.v6 ? AF_INET6 : AF_INET, ip.bytes.data(), buf, sizeof(buf));
+    return buf;
+}
+
 std::optional<IpAddress> parse_ip(std::string_view text) {
     // inet_pton needs a NUL-terminated string; an embedded NUL must not
     // cut the text short, so refuse it first.

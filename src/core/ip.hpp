@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <sys/socket.h>
@@ -23,6 +24,9 @@ struct IpAddress {
 // Strict text forms only (inet_pton): dotted-quad v4 ("127.1" and
 // "0x7f.0.0.1" are not addresses), v6 without brackets or zone.
 std::optional<IpAddress> parse_ip(std::string_view text);
+
+// inet_ntop's text: "10.0.0.1", "2001:db8::1" (no brackets).
+std::string ip_to_string(const IpAddress& ip);
 
 // AF_INET / AF_INET6 socket addresses; nullopt for any other family.
 std::optional<IpAddress> ip_from_sockaddr(const sockaddr* sa);

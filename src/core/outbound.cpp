@@ -121,6 +121,7 @@ Result<RecordedReply> record_reply(Txn& txn, const ReplyTarget& target,
     c.last_outbound_at_ns = now_ns;
     std::string callback = msg.callback_url.empty() ? number.callback : msg.callback_url;
     Event ev = next_event(c, status_event_type(kCreated), number.e164, std::move(callback), now_ns);
+    ev.callback_guarded = !msg.callback_url.empty();
     ev.body = status_event_body(ev, msg, false, now_ns);
     if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
 

@@ -66,6 +66,7 @@ Delivery make_delivery(const Event& e) {
     d.event_id_text = typeid_encode("evt", e.id);
     d.number = e.number;
     d.url = e.callback_url;
+    d.url_guarded = e.callback_guarded;
     d.body = e.body;
     d.created_at_ns = e.created_at_ns;
     d.attempt = e.attempts + 1;

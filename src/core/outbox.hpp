@@ -19,6 +19,7 @@ struct Delivery {
     std::string event_id_text;  // evt_...
     std::string number;         // business E.164 (signing key lookup)
     std::string url;
+    bool url_guarded = false;   // Event::callback_guarded: check after resolving
     std::string body;
     std::int64_t created_at_ns = 0;
     std::uint32_t attempt = 0;  // 1 for the first

@@ -9,7 +9,8 @@ namespace wa {
 
 namespace {
 
-constexpr std::uint8_t kRecordVersion = 1;   // conversations, events
+constexpr std::uint8_t kRecordVersion = 1;   // conversations
+constexpr std::uint8_t kEventVersion = 2;    // 2 added callback_guarded
 // Messages: version 2 appended the outbound fields (to .. error_details).
 // Stores written by version 1 exist, so both decode.
 constexpr std::uint8_t kMessageVersion = 2;
@@ -235,7 +236,7 @@ Result<Message> decode_message(std::string_view bytes) {
 
 std::string encode(const Event& e) {
     Writer w;
-    w.u8(kRecordVersion);
+    w.u8(kEventVersion);
     w.uuid(e.id);
     w.uuid(e.conversation_id);
     w.u64(e.seq);
@@ -250,6 +251,7 @@ std::string encode(const Event& e) {
     w.i64(e.lease_until_ns);
     w.i32(e.last_status);
     w.str(e.last_error);
+    w.u8(e.callback_guarded ? 1 : 0);
     return w.take();
 }
 
@@ -257,7 +259,8 @@ Result<Event> decode_event(std::string_view bytes) {
     Reader r(bytes, "event");
     Event e;
     std::uint8_t state = 0;
-    if (r.version_ok()) {
+    std::uint8_t version = r.version(kEventVersion);
+    if (version != 0) {
         e.id = r.uuid();
         e.conversation_id = r.uuid();
         e.seq = r.u64();
@@ -273,6 +276,7 @@ Result<Event> decode_event(std::string_view bytes) {
         e.last_status = r.i32();
         e.last_error = r.str();
     }
+    if (version >= 2) e.callback_guarded = r.u8() != 0;
     if (auto done = r.finish(); !done) return done.error();
     if (state < static_cast<std::uint8_t>(EventState::pending)
         || state > static_cast<std::uint8_t>(EventState::dead)) {

@@ -62,6 +62,10 @@ struct Event {
     std::string type;                 // inbound.message.received, ...
     std::string number;               // business E.164 (whose signing key signs it)
     std::string callback_url;
+    // callback_url came from an API client (a reply's callback_url), not
+    // from the configuration: every delivery re-checks it with the SSRF
+    // guard after resolving it, and connects to the address it checked.
+    bool callback_guarded = false;    // record version 2
     std::string body;                 // exact bytes delivered on every attempt
     EventState state = EventState::pending;
     std::uint32_t attempts = 0;

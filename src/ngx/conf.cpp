@@ -377,6 +377,7 @@ void conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clc
     if (cscf != mcf->dispatch_ctx->srv_conf[ngx_http_core_module.ctx_index]) return;
     std::string_view uri = mcf->callback_uri.len ? view(mcf->callback_uri) : "/_whatsapp/callback";
     mcf->callback_location_found = location_serves(clcf, uri);
+    if (mcf->callback_location_found) mcf->callback_clcf = clcf;
 }
 
 void conf_note_dispatch_server(ngx_conf_t* cf) {

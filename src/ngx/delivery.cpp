@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "callback_guard.hpp"
 #include "clock.hpp"
 #include "signing.hpp"
 #include "metrics.hpp"
@@ -144,9 +145,16 @@ ngx_http_request_t* create_request(Attempt* a, ngx_http_conf_ctx_t* conf_ctx) {
     return r;
 }
 
+// Where an attempt connects: the stored URL, or for a client's URL the
+// checked address it resolved to; host names it (Host, TLS server name).
+struct Target {
+    std::string url;
+    std::string host;
+};
+
 // The subrequest carries only what we build here: the client of the main
 // request (none here) never leaks into a callback.
-bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d,
+bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d, const Target& target,
                         const std::vector<Header>& signature) {
     HeaderList headers{{"Content-Type", "application/json"}, {"User-Agent", "ngx_whatsapp"}};
     for (const auto& [name, value] : signature) headers.emplace_back(name, value);
@@ -154,7 +162,8 @@ bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d,
 
     RequestCtx* ctx = request_ctx(sr);
     if (ctx == nullptr) return false;
-    ctx->callback_url = pool_str(sr->pool, d.url);
+    ctx->callback_url = pool_str(sr->pool, target.url);
+    ctx->callback_host = pool_str(sr->pool, target.host);
     // The body is read (so the upstream connection can be kept alive) and dropped.
     ctx->discard_output = true;
     return true;
@@ -234,6 +243,119 @@ ngx_int_t delivery_init_process(ngx_cycle_t* cycle) {
     return NGX_OK;
 }
 
+namespace {
+
+void start_attempt(const Delivery& d, const Target& target,
+                   const std::vector<Header>& signature) {
+    Worker* w = worker();
+    if (w == nullptr || w->exiting) return;
+    auto* a = new Attempt{d};
+    ngx_http_request_t* r = create_request(a, w->conf->dispatch_ctx);
+    auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(
+                       ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)))
+                 : nullptr;
+    ngx_http_request_t* sr = nullptr;
+    bool ok = ps != nullptr;
+    if (ok) {
+        ps->handler = attempt_done;
+        ps->data = a;
+        ok = ngx_http_subrequest(r, &w->conf->callback_uri, nullptr, &sr, ps,
+                                 NGX_HTTP_SUBREQUEST_BACKGROUND) == NGX_OK &&
+             prepare_subrequest(sr, d, target, signature);
+    }
+    if (!ok) {
+        // The lease expires and the event is retried: nothing is lost.
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "whatsapp delivery of %s could not start", d.event_id_text.c_str());
+        if (sr == nullptr) {
+            a->release.data = a;
+            release_attempt(&a->release);  // nothing references it yet
+        } else {
+            a->finished = true;
+            ngx_http_finalize_request(sr, NGX_ERROR);
+            post_release(a);
+        }
+        return;
+    }
+    ngx_http_run_posted_requests(a->connection);
+}
+
+
+// A client's callback is judged again on every delivery, after resolving
+// it, and the attempt connects to the address judged: DNS that changed
+// since the reply was accepted cannot point an event at the gateway's
+// own network.
+void refuse(const Delivery& d, const std::string& why) {
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "whatsapp delivery of %s to \"%s\" refused: %s", d.event_id_text.c_str(),
+                  d.url.c_str(), why.c_str());
+    count(Counter::deliveries_failed);
+    record_attempt(d.event_id, AttemptResult{0, "callback_url refused: " + why});
+}
+
+struct Resolving {
+    Delivery delivery;
+    std::vector<Header> signature;
+    CallbackTarget target;
+};
+
+void guarded_resolved(ngx_resolver_ctx_t* rctx) noexcept {
+    std::unique_ptr<Resolving> res(static_cast<Resolving*>(rctx->data));
+    try {
+        std::string why;
+        std::optional<IpAddress> chosen;
+        Worker* w = worker();
+        if (rctx->state || rctx->naddrs == 0) {
+            why = "callback_url host does not resolve";
+        } else if (w != nullptr) {
+            for (ngx_uint_t i = 0; i < rctx->naddrs && why.empty(); i++) {
+                auto ip = ip_from_sockaddr(rctx->addrs[i].sockaddr);
+                if (!ip || !w->conf->callback_guard.address_allowed(*ip)) {
+                    why = "callback_url host resolves to an address that is not allowed";
+                } else if (!chosen) {
+                    chosen = ip;
+                }
+            }
+        }
+        ngx_resolve_name_done(rctx);
+        if (w == nullptr) return;
+        if (!why.empty() || !chosen) return refuse(res->delivery, why);
+        start_attempt(res->delivery,
+                      Target{pinned_url(res->target, *chosen), res->target.host},
+                      res->signature);
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0, "whatsapp delivery: %s", e.what());
+    }
+}
+
+void deliver_guarded(const Delivery& d, std::vector<Header> signature) {
+    Worker* w = worker();
+    auto target = w->conf->callback_guard.check_url(d.url);
+    if (!target) return refuse(d, target.error().message);
+    if (target->is_literal) return start_attempt(d, Target{d.url, target->host}, signature);
+    ngx_http_core_loc_conf_t* clcf = w->conf->callback_clcf;
+    ngx_resolver_ctx_t* rctx =
+        clcf ? ngx_resolve_start(clcf->resolver, nullptr) : static_cast<ngx_resolver_ctx_t*>(NGX_NO_RESOLVER);
+    if (rctx == nullptr) return refuse(d, "resolver out of memory");
+    if (rctx == NGX_NO_RESOLVER) {
+        return refuse(d, "callback_url names a host and the callback location has no resolver");
+    }
+    auto* res = new Resolving{d, std::move(signature), std::move(*target)};
+    rctx->name.data = reinterpret_cast<u_char*>(res->target.host.data());
+    rctx->name.len = res->target.host.size();
+    rctx->handler = guarded_resolved;
+    rctx->data = res;
+    rctx->timeout = clcf->resolver_timeout;
+    // The answer may come at once, from the cache: res is not touched after.
+    if (ngx_resolve_name(rctx) != NGX_OK) {
+        Delivery failed = res->delivery;
+        delete res;  // ngx_resolve_name freed rctx
+        refuse(failed, "resolver failure");
+    }
+}
+
+}  // namespace
+
 void deliver(const Delivery& d) {
     Worker* w = worker();
     // While exiting, a delivery is not started: its lease expires and
@@ -251,35 +373,8 @@ void deliver(const Delivery& d) {
         record_attempt(d.event_id, AttemptResult{0, "not signed: " + signature.error().message});
         return;
     }
-    auto* a = new Attempt{d};
-    ngx_http_request_t* r = create_request(a, w->conf->dispatch_ctx);
-    auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(
-                       ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)))
-                 : nullptr;
-    ngx_http_request_t* sr = nullptr;
-    bool ok = ps != nullptr;
-    if (ok) {
-        ps->handler = attempt_done;
-        ps->data = a;
-        ok = ngx_http_subrequest(r, &w->conf->callback_uri, nullptr, &sr, ps,
-                                 NGX_HTTP_SUBREQUEST_BACKGROUND) == NGX_OK &&
-             prepare_subrequest(sr, d, *signature);
-    }
-    if (!ok) {
-        // The lease expires and the event is retried: nothing is lost.
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "whatsapp delivery of %s could not start", d.event_id_text.c_str());
-        if (sr == nullptr) {
-            a->release.data = a;
-            release_attempt(&a->release);  // nothing references it yet
-        } else {
-            a->finished = true;
-            ngx_http_finalize_request(sr, NGX_ERROR);
-            post_release(a);
-        }
-        return;
-    }
-    ngx_http_run_posted_requests(a->connection);
+    if (d.url_guarded) return deliver_guarded(d, std::move(signature.value()));
+    start_attempt(d, Target{d.url, url_host(d.url)}, *signature);
 }
 
 }  // namespace wa::ngx

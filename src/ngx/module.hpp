@@ -31,6 +31,8 @@ struct MainConf {
     // whatsapp_* handler): delivery requests are created in its context.
     ngx_http_conf_ctx_t* dispatch_ctx = nullptr;
     bool callback_location_found = false;  // in that server (checked at merge)
+    // That location: its resolver checks a client's callback host on delivery.
+    ngx_http_core_loc_conf_t* callback_clcf = nullptr;
     ngx_shm_zone_t* metrics_zone = nullptr;
     // whatsapp_api_keys; null: no keys configured, every API call is 401.
     std::shared_ptr<const ApiKeys> api_keys;

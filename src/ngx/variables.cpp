@@ -37,6 +37,7 @@ VariableDef kVariables[] = {
     {ngx_string("whatsapp_window_expires_at"), offsetof(RequestCtx, window_expires_at)},
     {ngx_string("whatsapp_error"), offsetof(RequestCtx, error)},
     {ngx_string("whatsapp_callback_url"), offsetof(RequestCtx, callback_url)},
+    {ngx_string("whatsapp_callback_host"), offsetof(RequestCtx, callback_host)},
 };
 
 }  // namespace

@@ -180,3 +180,25 @@ TEST(CallbackGuard, Sockaddr) {
 }
 
 }  // namespace
+
+TEST(CallbackPinning, PinnedUrlNamesTheCheckedAddress) {
+    wa::CallbackGuard guard;
+    auto t = guard.check_url("https://Hooks.Example.com/status?x=1");
+    ASSERT_TRUE(t.ok());
+    auto v4 = wa::parse_ip("93.184.216.34");
+    auto v6 = wa::parse_ip("2606:2800:220:1::1");
+    ASSERT_TRUE(v4 && v6);
+    EXPECT_EQ(wa::pinned_url(*t, *v4), "https://93.184.216.34:443/status?x=1");
+    EXPECT_EQ(wa::pinned_url(*t, *v6), "https://[2606:2800:220:1::1]:443/status?x=1");
+    auto p = guard.check_url("https://hooks.example.com:8443");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(wa::pinned_url(*p, *v4), "https://93.184.216.34:8443/");
+}
+
+TEST(CallbackPinning, UrlHost) {
+    EXPECT_EQ(wa::url_host("https://Hooks.Example.com:8443/x"), "hooks.example.com");
+    EXPECT_EQ(wa::url_host("http://bench_callback/events"), "bench_callback");
+    EXPECT_EQ(wa::url_host("http://[::1]:80/"), "::1");
+    EXPECT_EQ(wa::url_host("https://u:p@h.example.com?q"), "h.example.com");
+    EXPECT_EQ(wa::url_host("no-scheme"), "");
+}

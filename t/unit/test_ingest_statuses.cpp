@@ -474,6 +474,9 @@ TEST_F(StatusTest, CallbackUrlFallsBackToTheNumbersCallback) {
     ASSERT_EQ(evs.size(), 2u);
     EXPECT_EQ(evs[0].callback_url, "https://app.example.com/status");
     EXPECT_EQ(evs[1].callback_url, "https://acme.example.com/hook");
+    // Only the client's URL is re-checked by the SSRF guard on delivery.
+    EXPECT_TRUE(evs[0].callback_guarded);
+    EXPECT_FALSE(evs[1].callback_guarded);
     EXPECT_EQ(evs[0].number, kBusiness);
     EXPECT_EQ(evs[1].number, kBusiness);
 }

@@ -218,6 +218,7 @@ TEST_F(OutboundTest, CreatedEventGoesToTheReplysCallbackWithCorrelationId) {
     ASSERT_EQ(sent.deliveries.size(), 1u);
     const Delivery& d = sent.deliveries.front();
     EXPECT_EQ(d.url, "https://app.example.com/status");
+    EXPECT_TRUE(d.url_guarded);  // the client's URL: checked again on every delivery
     EXPECT_EQ(d.number, "+14155551234");
     auto doc = parse(d.body);
     EXPECT_EQ(str(doc["type"]), "transactional.message.created");

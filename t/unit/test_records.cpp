@@ -89,6 +89,7 @@ Event sample_event() {
     e.lease_until_ns = 300;
     e.last_status = -1;
     e.last_error = "timeout";
+    e.callback_guarded = true;
     return e;
 }
 
@@ -147,6 +148,7 @@ void expect_eq(const Event& a, const Event& b) {
     EXPECT_EQ(a.lease_until_ns, b.lease_until_ns);
     EXPECT_EQ(a.last_status, b.last_status);
     EXPECT_EQ(a.last_error, b.last_error);
+    EXPECT_EQ(a.callback_guarded, b.callback_guarded);
 }
 
 TEST(Records, ConversationRoundTrip) {
@@ -176,11 +178,11 @@ TEST(Records, MessageRoundTrip) {
     expect_eq(empty, *e);
 }
 
-TEST(Records, MessageIsVersion2) {
+TEST(Records, CurrentVersions) {
     auto b = encode(sample_message());
     EXPECT_EQ(b[0], 2);
     EXPECT_EQ(encode(sample_conversation())[0], 1);
-    EXPECT_EQ(encode(sample_event())[0], 1);
+    EXPECT_EQ(encode(sample_event())[0], 2);
 }
 
 TEST(Records, MessageVersion1StillDecodes) {
@@ -217,8 +219,8 @@ TEST(Records, MessageVersionMismatchesAreCorrupt) {
     auto v1 = version1_bytes(sample_message());
     v1[0] = 2;
     EXPECT_FALSE(decode_message(v1).ok());
-    // Version 0 and version 3 are unknown; conversations and events are
-    // still version 1 only.
+    // Version 0 and version 3 are unknown; conversations are still
+    // version 1 only.
     b = v2;
     b[0] = 0;
     EXPECT_FALSE(decode_message(b).ok());
@@ -227,6 +229,28 @@ TEST(Records, MessageVersionMismatchesAreCorrupt) {
     auto c = encode(sample_conversation());
     c[0] = 2;
     EXPECT_FALSE(decode_conversation(c).ok());
+}
+
+// Events stored before version 2 decode with callback_guarded false;
+// version 1 with the version 2 byte, or 2 without it, is corrupt.
+TEST(Records, EventVersion1StillDecodes) {
+    Event ev = sample_event();
+    ev.callback_guarded = false;
+    std::string v2 = encode(ev);
+    std::string v1 = v2.substr(0, v2.size() - 1);
+    v1[0] = 1;
+    auto d = decode_event(v1);
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    expect_eq(ev, *d);
+    std::string bad = v2;
+    bad[0] = 1;
+    EXPECT_FALSE(decode_event(bad).ok());
+    std::string short2 = v1;
+    short2[0] = 2;
+    EXPECT_FALSE(decode_event(short2).ok());
+    bad = v2;
+    bad[0] = 3;
+    EXPECT_FALSE(decode_event(bad).ok());
 }
 
 TEST(Records, EventRoundTrip) {
