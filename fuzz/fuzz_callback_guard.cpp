@@ -51,6 +51,18 @@ bool refused(const wa::IpAddress& ip)
     return (b[0] & 0xfe) == 0xfc || b[0] == 0xff || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
 }
 
+// The v4 address a NAT64 or 6to4 address carries (the guard judges those
+// by it, listed ranges included); null for any other.
+const std::uint8_t* carried_v4(const wa::IpAddress& ip)
+{
+    static const std::uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
+    const std::uint8_t* b = ip.bytes.data();
+    if (!ip.v6) return nullptr;
+    if (std::memcmp(b, nat64, 12) == 0) return b + 12;
+    if (b[0] == 0x20 && b[1] == 0x02) return b + 2;
+    return nullptr;
+}
+
 std::string to_text(const wa::IpAddress& ip)
 {
     char buf[INET6_ADDRSTRLEN];
@@ -115,7 +127,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_target(*ta);
         if (ta->is_literal) {
             wa::IpAddress ip = wa::unmap_v4(*wa::parse_ip(ta->host));
-            bool in10 = !ip.v6 && ip.bytes[0] == 10 && ip.bytes[1] == 1;
+            const std::uint8_t* v4 = ip.v6 ? carried_v4(ip) : ip.bytes.data();
+            bool in10 = v4 && v4[0] == 10 && v4[1] == 1;
             bool infd = ip.v6 && ip.bytes[0] == 0xfd && ip.bytes[1] == 0 && ip.bytes[2] == 0
                         && ip.bytes[3] == 1;
             FUZZ_CHECK(in10 || infd || (ta->https && !refused(ip)));
