@@ -105,8 +105,14 @@ void answer_accepted(const PendingRequest& pending, const ReplyRequest& request,
     ngx_http_run_posted_requests(c);
 }
 
-void record_accepted(ReplyState& st, std::string wamid) {
+void record_accepted(ngx_http_request_t* r, ReplyState& st, std::string wamid) {
     Worker* w = worker();
+    if (w == nullptr) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "whatsapp reply: sent to WhatsApp (%s) but the store is closed",
+                      wamid.c_str());
+        return finish(r, store_unavailable());
+    }
     auto recorded = std::make_shared<RecordedReply>();
     // The state lives in the request pool; what the commit needs is copied
     // or shared, since the client may be gone by then.
@@ -128,7 +134,8 @@ void record_accepted(ReplyState& st, std::string wamid) {
 }
 
 // Meta says the window is closed: so do we, before answering.
-void close_window_and_answer(ReplyState& st, ReplyError error) {
+void close_window_and_answer(ngx_http_request_t* r, ReplyState& st, ReplyError error) {
+    if (worker() == nullptr) return finish(r, error);
     auto conversation = st.target.conversation;
     auto end = std::make_shared<std::int64_t>(0);
     submit(
@@ -165,7 +172,7 @@ void graph_answered(ngx_http_request_t* r) noexcept {
     try {
         GraphResult g = parse_graph_response(st->graph_status, st->graph_body);
         count_graph(g);
-        if (g.accepted()) return record_accepted(*st, std::move(g.wamid));
+        if (g.accepted()) return record_accepted(r, *st, std::move(g.wamid));
         ngx_uint_t level = g.outcome == GraphOutcome::upstream_error ? NGX_LOG_ERR : NGX_LOG_INFO;
         ngx_log_error(level, r->connection->log, 0,
                       "whatsapp reply: Graph API answered %d, error %L \"%s\" (fbtrace_id %s)",
@@ -173,7 +180,7 @@ void graph_answered(ngx_http_request_t* r) noexcept {
                       g.meta.message.c_str(), g.meta.fbtrace_id.c_str());
         st->credit.reset();
         ReplyError error = reply_error_from_graph(g);
-        if (g.close_window) return close_window_and_answer(*st, std::move(error));
+        if (g.close_window) return close_window_and_answer(r, *st, std::move(error));
         finish(r, error);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s", e.what());
