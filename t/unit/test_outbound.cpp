@@ -80,6 +80,16 @@ protected:
         return r;
     }
 
+    // With the optional fields: a correlation_id and the client's callback.
+    ReplyRequest request_with_callback(std::string reply_to) {
+        ReplyRequest r = request(std::move(reply_to));
+        r.correlation_id = "order-42";
+        r.has_correlation_id = true;
+        r.callback_url = "https://app.example.com/status";
+        r.has_callback_url = true;
+        return r;
+    }
+
     ReplyCheck check(const ReplyRequest& req, const ApiKey& key, std::int64_t now = kNow) {
         Txn txn = read();
         auto r = check_reply_target(txn, req, key, numbers_, now);
@@ -162,11 +172,7 @@ TEST_F(OutboundTest, Row9ClosedWindow) {
 
 TEST_F(OutboundTest, RecordStoresMessageWamidAndCreatedEvent) {
     std::string im = receive("wamid.IN1");
-    ReplyRequest req = request(im);
-    req.correlation_id = "order-42";
-    req.has_correlation_id = true;
-    req.callback_url = "https://app.example.com/status";
-    req.has_callback_url = true;
+    ReplyRequest req = request_with_callback(im);
     auto c = check(req, key_for("acme"));
     ASSERT_TRUE(c.ok());
     RecordedReply sent = record(c.target, req, "wamid.OUT1");
@@ -207,11 +213,7 @@ TEST_F(OutboundTest, CreatedEventGoesToTheReplysCallbackWithCorrelationId) {
         }
         ASSERT_TRUE(txn.commit().ok());
     }
-    ReplyRequest req = request(im);
-    req.correlation_id = "order-42";
-    req.has_correlation_id = true;
-    req.callback_url = "https://app.example.com/status";
-    req.has_callback_url = true;
+    ReplyRequest req = request_with_callback(im);
     auto c = check(req, key_for("acme"));
     ASSERT_TRUE(c.ok());
     RecordedReply sent = record(c.target, req, "wamid.OUT1");
