@@ -632,3 +632,49 @@ def test_client_callback_host_is_pinned_and_rechecked_on_delivery(gateway, recei
         assert ("hooks.pin.test", 1) in dns.queries
     finally:
         dns.stop()
+
+
+def test_client_gone_during_the_graph_call(gateway, receiver, graph):
+    """The client disconnects while Meta is answering: nothing crashes, and with
+    proxy_ignore_client_abort (as conf.example sets it) the accepted send is recorded."""
+    import socket
+    gw = gateway(server_extra="location /_abort_graph/ { internal; proxy_ignore_client_abort on; "
+                              "proxy_pass http://127.0.0.1:%d/v21.0/; }" % graph.port,
+                 http_extra="whatsapp_graph /_abort_graph;")
+    ev = inbound(gw, receiver)
+    graph.hang_next(1.0)
+    data = json.dumps(reply_body(ev)).encode()
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+              % (H.REPLY_PATH.encode(), SEND_SECRET.encode(), len(data), data))
+    graph.wait_for(1)
+    s.close()  # gone before Meta answers
+    created = wait_events(receiver, 1, type_="transactional.message.created")[0]
+    assert created["payload"]["to"] == CUSTOMER_E164
+    # The gateway keeps serving.
+    assert reply(gw, reply_body(ev), key=SEND_SECRET)[0] == 200
+
+
+def test_client_gone_during_the_graph_call_without_ignore(gateway, receiver, graph):
+    """Without proxy_ignore_client_abort nginx drops the Graph request with the client:
+    no crash, no half-recorded send, the credit hold is released."""
+    import socket
+    gw = gateway(numbers=H.number_block(extra="credits 1;"))
+    ev = inbound(gw, receiver)
+    graph.hang_next(1.0)
+    data = json.dumps(reply_body(ev)).encode()
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+              % (H.REPLY_PATH.encode(), SEND_SECRET.encode(), len(data), data))
+    graph.wait_for(1)
+    s.close()
+    # The hold is released once nginx notices: the single credit becomes usable again.
+    deadline = time.monotonic() + 10 * H.TIMEOUT_SCALE
+    while True:
+        status = reply(gw, reply_body(ev), key=SEND_SECRET)[0]
+        if status == 200:
+            break
+        assert status == 402 and time.monotonic() < deadline, status
+        time.sleep(0.1)
