@@ -13,7 +13,11 @@ import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+try:
+    from tools.http_service import HttpService, QuietHandler
+except ImportError:  # run as a script: tools/ is the first entry of sys.path
+    from http_service import HttpService, QuietHandler
 
 
 class Delivery:
@@ -52,7 +56,7 @@ class Delivery:
                                               self.body[:200])
 
 
-class CallbackReceiver:
+class CallbackReceiver(HttpService):
     def __init__(self, port=0, host="127.0.0.1", on_delivery=None):
         self.host = host
         self._want_port = port
@@ -61,19 +65,9 @@ class CallbackReceiver:
         self._all = []       # every request, in arrival order
         self._script = []    # [kind, value, remaining]; kind "fail" or "hang"
         self._stopping = threading.Event()
-        self._server = None
-        self._thread = None
         self.timeout_scale = 1.0  # slow runs (sanitizers) stretch every wait
 
     # -- properties ---------------------------------------------------------------------------
-    @property
-    def port(self):
-        return self._server.server_address[1]
-
-    @property
-    def url(self):
-        return "http://%s:%d" % (self.host, self.port)
-
     @property
     def requests(self):
         """Every request received (including failed attempts)."""
@@ -157,12 +151,7 @@ class CallbackReceiver:
     def start(self):
         rcv = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, fmt, *args):
-                pass
-
+        class Handler(QuietHandler):
             def _read_body(self):
                 if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                     chunks = []
@@ -205,26 +194,11 @@ class CallbackReceiver:
             do_POST = _handle
             do_PUT = _handle
 
-        self._server = ThreadingHTTPServer((self.host, self._want_port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="CallbackReceiver", daemon=True)
-        self._thread.start()
-        return self
+        return self._serve(Handler)
 
     def stop(self):
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        self._stopping.set()  # hanging requests end now
+        super().stop()
 
 
 def _summary(d):

@@ -29,7 +29,11 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+try:
+    from tools.http_service import HttpService, QuietHandler
+except ImportError:  # run as a script: tools/ is the first entry of sys.path
+    from http_service import HttpService, QuietHandler
 
 WABA_ID = "102290129340398"
 
@@ -329,7 +333,7 @@ def post_webhook(url, secret, body, signature=None, headers=None, timeout=30.0):
 _SEND_PATH = re.compile(r"^/(v\d+\.\d+)/([^/]+)/messages/?$")
 
 
-class GraphSim:
+class GraphSim(HttpService):
     """Graph stand-in: POST /<version>/<phone_number_id>/messages answers 200 with a wamid.
 
     Control (HTTP and methods): GET /_sim/requests, POST /_sim/reset, POST /_sim/fail
@@ -351,19 +355,9 @@ class GraphSim:
                                 "authorization", "user-agent", "accept"}
         self.expected_token = None  # when set, "Authorization: Bearer <it>" is required
         self.violations = []
-        self._server = None
-        self._thread = None
         self.timeout_scale = 1.0
 
     # -- knobs --------------------------------------------------------------------------------
-    @property
-    def port(self):
-        return self._server.server_address[1]
-
-    @property
-    def url(self):
-        return "http://%s:%d" % (self.host, self.port)
-
     @property
     def requests(self):
         with self._lock:
@@ -401,12 +395,7 @@ class GraphSim:
     def start(self):
         sim = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, fmt, *args):
-                pass
-
+        class Handler(QuietHandler):
             def _body(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(n) if n else b""
@@ -447,25 +436,7 @@ class GraphSim:
                                              {k: v for k, v in self.headers.items()}, raw)
                 self._reply(code, obj)
 
-        self._server = ThreadingHTTPServer((self.host, self._want_port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, name="GraphSim",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        return self._serve(Handler)
 
     # -- behaviour ----------------------------------------------------------------------------
     def _handle_send(self, version, phone_number_id, path, headers, raw):
