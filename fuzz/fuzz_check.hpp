@@ -3,8 +3,11 @@
 // and saves the input as crash-<sha1>.
 #pragma once
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <string_view>
 
 #define FUZZ_CHECK(cond)                                                          \
     do {                                                                          \
@@ -14,3 +17,13 @@
             std::abort();                                                         \
         }                                                                         \
     } while (0)
+
+// ASCII lowercase copy, for comparing with canonical (lowercase) encodings.
+inline std::string fuzz_lower(std::string_view s)
+{
+    std::string out(s);
+    for (char& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}

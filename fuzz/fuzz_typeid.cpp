@@ -10,19 +10,6 @@
 #include "fuzz_check.hpp"
 #include "ids.hpp"
 
-namespace {
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     std::string_view s(reinterpret_cast<const char*>(data), size);
@@ -40,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     auto u = wa::uuid_from_string(s);
     if (u) {
-        FUZZ_CHECK(wa::uuid_to_string(*u) == lower(s));
+        FUZZ_CHECK(wa::uuid_to_string(*u) == fuzz_lower(s));
         // Any UUID encodes to a TypeID that decodes back to it.
         auto back = wa::typeid_decode_as("conv", wa::typeid_encode("conv", *u));
         FUZZ_CHECK(back.ok() && *back == *u);

@@ -1,6 +1,7 @@
 """§6: POST /v2/notify/reply — keys, §6.2 rows in order, the Graph send, §6.3 mapping."""
 
 import json
+import socket
 import time
 
 import pytest
@@ -634,22 +635,26 @@ def test_client_callback_host_is_pinned_and_rechecked_on_delivery(gateway, recei
         dns.stop()
 
 
+def reply_and_vanish(gw, graph, body):
+    """Sends a reply and disconnects once Meta has the send, before Meta answers
+    (the simulator holds its answer for a second)."""
+    graph.hang_next(1.0)
+    data = json.dumps(body).encode()
+    with socket.create_connection(("127.0.0.1", gw.port)) as s:
+        s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                  % (H.REPLY_PATH.encode(), SEND_SECRET.encode(), len(data), data))
+        graph.wait_for(1)
+
+
 def test_client_gone_during_the_graph_call(gateway, receiver, graph):
     """The client disconnects while Meta is answering: nothing crashes, and with
     proxy_ignore_client_abort (as conf.example sets it) the accepted send is recorded."""
-    import socket
     gw = gateway(server_extra="location /_abort_graph/ { internal; proxy_ignore_client_abort on; "
                               "proxy_pass http://127.0.0.1:%d/v21.0/; }" % graph.port,
                  http_extra="whatsapp_graph /_abort_graph;")
     ev = inbound(gw, receiver)
-    graph.hang_next(1.0)
-    data = json.dumps(reply_body(ev)).encode()
-    s = socket.create_connection(("127.0.0.1", gw.port))
-    s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-              % (H.REPLY_PATH.encode(), SEND_SECRET.encode(), len(data), data))
-    graph.wait_for(1)
-    s.close()  # gone before Meta answers
+    reply_and_vanish(gw, graph, reply_body(ev))
     created = wait_events(receiver, 1, type_="transactional.message.created")[0]
     assert created["payload"]["to"] == CUSTOMER_E164
     # The gateway keeps serving.
@@ -659,17 +664,9 @@ def test_client_gone_during_the_graph_call(gateway, receiver, graph):
 def test_client_gone_during_the_graph_call_without_ignore(gateway, receiver, graph):
     """Without proxy_ignore_client_abort nginx drops the Graph request with the client:
     no crash, no half-recorded send, the credit hold is released."""
-    import socket
     gw = gateway(numbers=H.number_block(extra="credits 1;"))
     ev = inbound(gw, receiver)
-    graph.hang_next(1.0)
-    data = json.dumps(reply_body(ev)).encode()
-    s = socket.create_connection(("127.0.0.1", gw.port))
-    s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-              % (H.REPLY_PATH.encode(), SEND_SECRET.encode(), len(data), data))
-    graph.wait_for(1)
-    s.close()
+    reply_and_vanish(gw, graph, reply_body(ev))
     # The hold is released once nginx notices: the single credit becomes usable again.
     deadline = time.monotonic() + 10 * H.TIMEOUT_SCALE
     while True:

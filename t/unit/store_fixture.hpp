@@ -21,10 +21,21 @@ protected:
         std::string tmpl = (std::filesystem::temp_directory_path() / "wa_test_XXXXXX").string();
         ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
         dir_ = tmpl;
+        reopen();
+    }
+
+    Store::Options options(bool read_only = false) const {
         Store::Options opts;
         opts.path = dir_;
         opts.map_size = map_size();
-        auto s = Store::open(opts);
+        opts.read_only = read_only;
+        return opts;
+    }
+
+    // Closes the store and opens it again, as a restart would.
+    void reopen(bool read_only = false) {
+        store_.reset();
+        auto s = Store::open(options(read_only));
         ASSERT_TRUE(s.ok()) << s.error().message;
         store_ = std::move(*s);
     }

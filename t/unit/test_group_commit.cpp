@@ -95,13 +95,7 @@ TEST_F(GroupCommitTest, DurableAcrossReopen) {
         gc.flush();
         ASSERT_TRUE(results_.at(0) && results_[0]->ok());
     }
-    store_.reset();
-    Store::Options opts;
-    opts.path = dir_;
-    opts.map_size = map_size();
-    auto s = Store::open(opts);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(*s);
+    ASSERT_NO_FATAL_FAILURE(reopen());
     EXPECT_EQ(stored("durable"), "yes");
 }
 

@@ -298,13 +298,7 @@ TEST_F(Outbox, SurvivesCommitAndReopen) {
         ASSERT_TRUE(attempt(txn, e1.id, 0, kT0 + 1).verdict == AttemptVerdict::retry);
         ASSERT_TRUE(txn.commit().ok());
     }
-    store_.reset();
-    Store::Options opts;
-    opts.path = dir_;
-    opts.map_size = map_size();
-    auto s = Store::open(opts);
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
+    ASSERT_NO_FATAL_FAILURE(reopen());
 
     auto txn = write();
     auto c = claim(txn, kT0 + 10 * kNsPerSec);

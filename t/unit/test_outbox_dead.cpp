@@ -316,10 +316,8 @@ TEST_F(OutboxDead, SurvivesReopen) {
         ASSERT_TRUE(txn.commit().ok());
     }
     store_.reset();
-    Store::Options opts;
-    opts.path = dir_;
+    Store::Options opts = options(true);
     opts.map_size = 0;  // the file's own map size
-    opts.read_only = true;
     auto s = Store::open(opts);
     ASSERT_TRUE(s.ok()) << s.error().message;
     auto txn = (*s)->begin_read();

@@ -26,16 +26,6 @@ protected:
         ASSERT_TRUE(t.commit().ok());
     }
 
-    void reopen() {
-        store_.reset();
-        Store::Options opts;
-        opts.path = dir_;
-        opts.map_size = map_size();
-        auto s = Store::open(opts);
-        ASSERT_TRUE(s.ok()) << s.error().message;
-        store_ = std::move(*s);
-    }
-
     // Reader slots currently held by pid, as listed by mdb_reader_list.
     int reader_slots_of(pid_t pid) {
         struct Ctx { pid_t pid; int n; } ctx{pid, 0};
@@ -62,10 +52,7 @@ protected:
         if (pid == 0) {
             // Child: never return into gtest; fresh LMDB handles only.
             close(fds[0]);
-            Store::Options opts;
-            opts.path = dir_;
-            opts.map_size = map_size();
-            auto s = Store::open(opts);
+            auto s = Store::open(options());
             char c = 'n';
             if (s.ok()) {
                 auto t = (*s)->begin_read();
@@ -294,7 +281,7 @@ TEST_F(StoreTest, NestedTransactionAbortKeepsParent) {
 TEST_F(StoreTest, ReopenKeepsData) {
     put(Db::messages, "m1", "hello");
     put(Db::wamids, "wamid.1", "m1");
-    reopen();
+    ASSERT_NO_FATAL_FAILURE(reopen());
     Txn r = read();
     auto a = r.get(Db::messages, "m1");
     auto b = r.get(Db::wamids, "wamid.1");
@@ -305,14 +292,7 @@ TEST_F(StoreTest, ReopenKeepsData) {
 
 TEST_F(StoreTest, ReadOnlyOpenSeesData) {
     put(Db::meta, "k", "v");
-    store_.reset();
-    Store::Options opts;
-    opts.path = dir_;
-    opts.map_size = map_size();
-    opts.read_only = true;
-    auto s = Store::open(opts);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(*s);
+    ASSERT_NO_FATAL_FAILURE(reopen(true));
     Txn r = read();
     auto got = r.get(Db::meta, "k");
     ASSERT_TRUE(got.ok() && *got);
@@ -360,7 +340,7 @@ TEST_F(StoreTest, OpeningClearsStaleReaders) {
     pid_t dead = leave_stale_reader();
     ASSERT_FALSE(HasFailure());
     EXPECT_EQ(reader_slots_of(dead), 1);
-    reopen();
+    ASSERT_NO_FATAL_FAILURE(reopen());
     EXPECT_EQ(reader_slots_of(dead), 0) << "Store::open cleared the slot";
     EXPECT_EQ(store_->clear_stale_readers(), 0);
 }
