@@ -66,11 +66,13 @@ Result<ReplyCheck> check_reply_target(Txn& txn, const ReplyRequest& request, con
     t.window_expires_at_ns = conv->window_expires_at_ns;
     if (request.to != conv->customer) {
         out.failure = ReplyFailure::phone_number_mismatch;
-    } else if (conv->window_expires_at_ns <= now_ns) {
-        out.failure = ReplyFailure::window_expired;
-    } else {
-        out.failure.reset();
+        return out;
     }
+    if (conv->window_expires_at_ns <= now_ns) {
+        out.failure = ReplyFailure::window_expired;
+        return out;
+    }
+    out.failure.reset();
     if (number->credits >= 0) {
         auto used = credits_used(txn, number->e164);
         if (!used) return used.error();

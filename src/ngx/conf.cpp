@@ -154,12 +154,14 @@ char* missing(ngx_conf_t* cf, const NumberBlock& b, const char* field) {
 
 namespace {
 
-// The whole file, up to max_bytes; errors name the directive and the file.
+// The whole file, up to max_bytes, and its full name; errors name the
+// directive and the file.
 char* conf_read_file(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,
-                     size_t max_bytes, std::string* out) {
+                     size_t max_bytes, std::string* out, std::string* full_name) {
     ngx_str_t full = *path;
     if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) return conf_error();
-    std::string name(view(full));
+    std::string& name = *full_name;
+    name.assign(view(full));
     int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "\"%*s\": cannot read \"%s\"",
@@ -189,13 +191,11 @@ char* conf_read_file(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path
 
 char* conf_read_secret(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,
                        std::string* out) {
-    std::string text;
-    if (char* rv = conf_read_file(cf, directive, path, kMaxSecretBytes, &text); rv != NGX_CONF_OK) {
+    std::string text, name;
+    if (char* rv = conf_read_file(cf, directive, path, kMaxSecretBytes, &text, &name);
+        rv != NGX_CONF_OK) {
         return rv;
     }
-    ngx_str_t full = *path;
-    if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) return conf_error();
-    std::string name(view(full));
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' ||
                              text.back() == ' ' || text.back() == '\t')) {
         text.pop_back();
@@ -395,9 +395,9 @@ char* conf_api_keys(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     auto* mcf = static_cast<MainConf*>(conf);
     if (mcf->api_keys) return const_cast<char*>("is duplicate");
     try {
-        std::string text;
+        std::string text, name;
         if (char* rv = conf_read_file(cf, "whatsapp_api_keys", &args(cf)[1], kMaxApiKeysBytes,
-                                      &text);
+                                      &text, &name);
             rv != NGX_CONF_OK) {
             return rv;
         }
