@@ -19,7 +19,7 @@ PY=/usr/bin/python3
 PACKAGES=(
     build-essential cmake pkg-config
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
-    liblmdb-dev lmdb-utils rapidjson-dev libphonenumber-dev libgtest-dev
+    liblmdb-dev lmdb-utils rapidjson-dev libphonenumber-dev libicu-dev libgtest-dev
     python3 python3-pytest
     openssl curl wrk
 )

@@ -1,6 +1,7 @@
 """§6: POST /v2/notify/reply — keys, §6.2 rows in order, the Graph send, §6.3 mapping."""
 
 import json
+import re
 import socket
 import time
 
@@ -180,6 +181,25 @@ def test_row3_missing_text(gw):
         if text is not None:
             body["text"] = text
         assert_reply_error(reply(gw, body, key=SEND_SECRET), 400, "missing_text", param="text")
+
+
+@pytest.mark.parametrize("text", ["\u200c\u200d", "\u00ad", "\u034f", "\u2061", "\u180e",
+                                  " \u200d\u00a0\ufe0f\n"],
+                         ids=["zwnj-zwj", "soft-hyphen", "cgj", "function-application",
+                              "mongolian-vowel-separator", "mixed-with-spaces"])
+def test_row3_invisible_text_is_missing_text_and_never_sent(gw, receiver, graph, text):
+    # Unicode Default_Ignorable_Code_Point: nothing a customer would see.
+    ev = inbound(gw, receiver)
+    assert_reply_error(reply(gw, reply_body(ev, text=text), key=SEND_SECRET), 400,
+                       "missing_text", param="text")
+    assert graph.requests == []
+
+
+def test_row3_emoji_with_variation_selector_is_sent(gw, receiver, graph):
+    ev = inbound(gw, receiver)
+    status, _, body = reply(gw, reply_body(ev, text="\u2764\ufe0f"), key=SEND_SECRET)
+    assert status == 200, body
+    assert graph.wait_for(1)[0]["body"]["text"] == {"body": "\u2764\ufe0f"}
 
 
 def test_row4_text_limit_counts_characters_not_bytes(gw, receiver, graph):
@@ -440,6 +460,25 @@ def test_graph_token_and_server_errors_are_502(gw, receiver, graph, http_status,
     graph.fail(http_status, code)
     body = assert_reply_error(reply(gw, reply_body(ev), key=SEND_SECRET), 502, "upstream_error")
     assert ACCESS_TOKEN not in json.dumps(body)
+
+
+def test_graph_error_text_is_logged_redacted_and_escaped(gateway, receiver, graph):
+    # Meta's message may echo a credential, and is text from outside.
+    meta_token = "EAAGm0PX4ZCpsBAK7ZBZAx5ZBd3s2ZAqpZCqZA3Qx"
+    forged = "2026/12/01 00:00:00 [alert] 1#1: forged"
+    gw = gateway(allow_log=[r"whatsapp reply: Graph API answered 401, error 190 "])
+    ev = inbound(gw, receiver)
+    graph.fail(401, 190, message="Cannot parse access token %s\n%s Authorization: Bearer %s"
+               % (meta_token, forged, ACCESS_TOKEN))
+    assert_reply_error(reply(gw, reply_body(ev), key=SEND_SECRET), 502, "upstream_error")
+    log = gw.error_log()
+    line = [x for x in log.splitlines() if "Graph API answered 401" in x]
+    assert len(line) == 1, log[-2000:]
+    assert "access token [redacted]\\x0a" + forged + " Authorization: Bearer [redacted]" \
+        in line[0], line[0]
+    assert meta_token not in log and ACCESS_TOKEN not in log
+    assert not [x for x in log.splitlines() if re.match(r"\d{4}/\d\d/\d\d \S+ \[alert\]", x)
+                and "forged" in x]
 
 
 def test_graph_connection_refused_is_502(gateway, receiver):

@@ -26,6 +26,14 @@ def test_verify_echoes_numeric_challenge(gw):
     assert body == b"1158201444"
 
 
+def test_verify_answer_is_not_sniffed(gw):
+    # The challenge is the caller's text: a browser must not render it as HTML.
+    status, headers, body = gw.get(verify_path(challenge="<script>alert(1)</script>"))
+    assert status == 200
+    assert body == b"<script>alert(1)</script>"
+    assert headers.get("x-content-type-options") == "nosniff"
+
+
 @pytest.mark.parametrize("challenge", [
     "AbC-_.~!*'()$,;:@/?x",   # characters legal unescaped in a query: echoed as sent
     "z" * 200,

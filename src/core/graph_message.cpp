@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include "json.hpp"
+#include "text.hpp"
 
 namespace wa {
 
@@ -70,7 +71,8 @@ GraphResult classify(const GraphError& e) {
     default: break;
     }
     if (is_refusal(e.code)) {
-        const std::string& why = e.details.empty() ? e.message : e.details;
+        // Meta's text reaches the API client: never a token it echoed.
+        std::string why = redact_tokens(e.details.empty() ? e.message : e.details);
         return fail(GraphOutcome::refused, 400, "invalid_request",
                     "WhatsApp refused the message: " + why);
     }

@@ -1,7 +1,9 @@
-// User text as Unicode: limits count code points, not bytes (SPEC §6.2).
+// User text as Unicode: limits count code points, not bytes (SPEC §6.2);
+// and input-derived text made safe for a log line.
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace wa {
@@ -10,10 +12,23 @@ namespace wa {
 // parser guarantees it); a stray continuation byte counts as nothing.
 std::size_t utf8_length(std::string_view s);
 
-// True when s has nothing visible: only Unicode White_Space (ASCII
-// spaces and controls \t\n\v\f\r, U+0085, NBSP, U+1680, U+2000-200A,
-// U+2028/2029, U+202F, U+205F, U+3000) or the zero-width U+200B, U+2060,
-// U+FEFF, which would send an invisible message. Empty is blank.
+// True when s has nothing visible: every code point has Unicode's
+// White_Space or Default_Ignorable_Code_Point property (ICU), e.g. spaces,
+// NBSP, U+3000, and the invisible U+00AD, U+034F, U+180E, U+200B-200D,
+// U+2060-2064, U+FEFF, variation selectors: sending those would deliver an
+// empty-looking message. Empty is blank; malformed UTF-8 is not.
 bool is_blank(std::string_view s);
+
+// s for a log line: printable ASCII is kept, except \ and " which become
+// \\ and \"; every other byte (controls, NUL, DEL, >= 0x80) becomes \xHH,
+// so input can neither forge a line nor cut one short. Only the first
+// max_bytes of s are written, then "...".
+std::string log_escape(std::string_view s, std::size_t max_bytes = 256);
+
+// s with anything token-shaped replaced by "[redacted]": a Meta access
+// token ("EAA" and 20 or more letters and digits) and the credential
+// after "Bearer " (kept: "Bearer [redacted]"). For text from outside, such
+// as a Graph error message, that may echo a credential.
+std::string redact_tokens(std::string_view s);
 
 }  // namespace wa

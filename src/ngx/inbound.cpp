@@ -14,6 +14,7 @@
 #include "metrics.hpp"
 #include "commit.hpp"
 #include "module.hpp"
+#include "text.hpp"
 #include "variables.hpp"
 #include "webhook.hpp"
 
@@ -57,6 +58,10 @@ ngx_int_t verify_subscription(ngx_http_request_t* r) {
               constant_time_equal(token_text, view(lcf->verify_token));
     if (!ok) return NGX_HTTP_FORBIDDEN;
     if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    // The challenge is the caller's text: no browser may sniff it into HTML.
+    if (!add_header_out(r, "X-Content-Type-Options", "nosniff")) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
     return send_body(r, NGX_HTTP_OK, view(kTextPlain), unescape(challenge));
 }
 
@@ -113,20 +118,20 @@ void answer(const PendingRequest& pending, const IngestOutcome& outcome, const R
                           "whatsapp webhook: %ui change(s) for unknown phone_number_id \"%s\" "
                           "acknowledged and dropped",
                           static_cast<ngx_uint_t>(outcome.unrouted),
-                          outcome.unrouted_ids.front().c_str());
+                          log_escape(outcome.unrouted_ids.front()).c_str());
         }
         ngx_http_finalize_request(
             r, send_body(r, NGX_HTTP_OK, "application/json",
                          webhook_ack_json(outcome.received, outcome.duplicates, outcome.unrouted)));
     } else if (is_store_failure(committed.error())) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp webhook: not stored: %s",
-                      committed.error().message.c_str());
+                      log_escape(committed.error().message).c_str());
         // 503: Meta retries later; nothing of this POST was kept.
         finish(r, NGX_HTTP_SERVICE_UNAVAILABLE, committed.error().code,
                "the message could not be stored; retry later");
     } else {
         ngx_log_error(NGX_LOG_WARN, c->log, 0, "whatsapp webhook: rejected: %s",
-                      committed.error().message.c_str());
+                      log_escape(committed.error().message).c_str());
         finish(r, NGX_HTTP_BAD_REQUEST, committed.error().code, committed.error().message);
     }
     ngx_http_run_posted_requests(c);
@@ -180,7 +185,7 @@ void body_handler(ngx_http_request_t* r) noexcept {
         if (!batch) {
             count(Counter::inbound_rejected);
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "whatsapp webhook: rejected: %s",
-                          batch.error().message.c_str());
+                          log_escape(batch.error().message).c_str());
             return finish(r, NGX_HTTP_BAD_REQUEST, batch.error().code, batch.error().message);
         }
         ingest(r, std::move(signed_by), std::move(batch.value()));

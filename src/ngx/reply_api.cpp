@@ -15,6 +15,7 @@
 #include "module.hpp"
 #include "conf.hpp"
 #include "outbound.hpp"
+#include "text.hpp"
 #include "variables.hpp"
 
 namespace wa::ngx {
@@ -89,7 +90,7 @@ void answer_accepted(const PendingRequest& pending, const ReplyRequest& request,
         // Meta has the message; only our record of it is missing.
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "whatsapp reply: sent to WhatsApp but not stored: %s",
-                      committed.error().message.c_str());
+                      log_escape(committed.error().message).c_str());
         finish(r, store_unavailable());
     } else {
         count_reply("ok");
@@ -110,7 +111,7 @@ void record_accepted(ngx_http_request_t* r, ReplyState& st, std::string wamid) {
     if (w == nullptr) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "whatsapp reply: sent to WhatsApp (%s) but the store is closed",
-                      wamid.c_str());
+                      log_escape(wamid).c_str());
         return finish(r, store_unavailable());
     }
     auto recorded = std::make_shared<RecordedReply>();
@@ -149,7 +150,7 @@ void close_window_and_answer(ngx_http_request_t* r, ReplyState& st, ReplyError e
             if (!committed) {
                 ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                               "whatsapp reply: window not closed: %s",
-                              committed.error().message.c_str());
+                              log_escape(committed.error().message).c_str());
             }
             if (!pending->alive) return;
             ngx_http_request_t* r = pending->r;
@@ -174,10 +175,12 @@ void graph_answered(ngx_http_request_t* r) noexcept {
         count_graph(g);
         if (g.accepted()) return record_accepted(r, *st, std::move(g.wamid));
         ngx_uint_t level = g.outcome == GraphOutcome::upstream_error ? NGX_LOG_ERR : NGX_LOG_INFO;
+        // Meta's text may echo the access token (an error 190 does).
         ngx_log_error(level, r->connection->log, 0,
                       "whatsapp reply: Graph API answered %d, error %L \"%s\" (fbtrace_id %s)",
                       st->graph_status, static_cast<std::int64_t>(g.meta.code),
-                      g.meta.message.c_str(), g.meta.fbtrace_id.c_str());
+                      log_escape(redact_tokens(g.meta.message)).c_str(),
+                      log_escape(g.meta.fbtrace_id).c_str());
         st->credit.reset();
         ReplyError error = reply_error_from_graph(g);
         if (g.close_window) return close_window_and_answer(r, *st, std::move(error));
@@ -243,7 +246,7 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
     txn->abort();
     if (!checked) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s",
-                      checked.error().message.c_str());
+                      log_escape(checked.error().message).c_str());
         return finish(r, store_unavailable());
     }
     st.target = std::move(checked->target);
@@ -308,7 +311,7 @@ void resolve_callback_host(ngx_http_request_t* r, ReplyState& st) {
     if (rctx == NGX_NO_RESOLVER) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "whatsapp reply: no \"resolver\" for callback_url host \"%s\"",
-                      st.request.callback.host.c_str());
+                      log_escape(st.request.callback.host).c_str());
         return finish(r, invalid_callback("callback_url host cannot be checked"));
     }
     rctx->name = pool_str(r->pool, st.request.callback.host);

@@ -134,7 +134,9 @@ TEST(ReplyRequest, Row2BeforeRow3) {
 TEST(ReplyRequest, Row3MissingOrBlankText) {
     expect_error(body({{"to", kGoodTo}, {"reply_to", kImId}}), 400, "missing_text", "text");
     for (const char* blank : {"", " ", "\t\n\r\v\f", "\xC2\xA0", "\xE3\x80\x80",
-                              "\xE2\x80\x8B", " \xC2\xA0\xE2\x80\xAF\xEF\xBB\xBF "}) {
+                              "\xE2\x80\x8B", " \xC2\xA0\xE2\x80\xAF\xEF\xBB\xBF ",
+                              "\xE2\x80\x8C\xE2\x80\x8D",  // U+200C U+200D
+                              " \xC2\xAD\xCD\x8F\xE2\x81\xA1\xE1\xA0\x8E "}) {
         expect_error(body({{"to", kGoodTo}, {"text", blank}, {"reply_to", kImId}}), 400,
                      "missing_text", "text");
     }
@@ -354,6 +356,11 @@ TEST(Graph, RefusedContent) {
     // Without details the title is used.
     auto r = wa::parse_graph_response(400, R"({"error":{"code":100,"message":"(#100) Invalid parameter"}})");
     EXPECT_NE(r.message.find("(#100) Invalid parameter"), std::string::npos) << r.message;
+    // A token Meta echoed never reaches the API client.
+    auto echoed = wa::parse_graph_response(
+        400, graph_error(100, "(#100) bad", "param EAAGm0PX4ZCpsBAKZAabcdefghij12345 invalid"));
+    EXPECT_EQ(echoed.message.find("EAAGm0PX4"), std::string::npos) << echoed.message;
+    EXPECT_NE(echoed.message.find("[redacted]"), std::string::npos) << echoed.message;
 }
 
 TEST(Graph, UpstreamErrors) {

@@ -178,6 +178,28 @@ TEST(Webhook, Location)
               R"("address":"101 Forest Ave, Palo Alto, CA 94301","url":"https://philzcoffee.com/"}})");
 }
 
+// Coordinates are numbers, not text: an integer stays an integer, any
+// other number is re-serialised at full double precision (README).
+TEST(Webhook, LocationCoordinatesReserialised)
+{
+    auto location_of = [](const std::string& latitude, const std::string& longitude) {
+        auto m = decode_one(one_message("location",
+            R"("location":{"latitude":)" + latitude + R"(,"longitude":)" + longitude + "}"));
+        return m.content_json;
+    };
+    auto expected = [](const std::string& latitude, const std::string& longitude) {
+        return R"({"type":"location","text":"","location":{"latitude":)" + latitude
+               + R"(,"longitude":)" + longitude + "}}";
+    };
+    EXPECT_EQ(location_of("48", "-2"), expected("48", "-2"));
+    EXPECT_EQ(location_of("-0", "0"), expected("0", "0"));
+    EXPECT_EQ(location_of("1e2", "-1E-2"), expected("100.0", "-0.01"));
+    EXPECT_EQ(location_of("48.8566000", "2.35220"), expected("48.8566", "2.3522"));
+    EXPECT_EQ(location_of("-0.0", "90.0"), expected("-0.0", "90.0"));
+    EXPECT_EQ(location_of("0.1000000000000000055511151231257827", "-122.161659240722656250000"),
+              expected("0.1", "-122.16165924072266"));
+}
+
 TEST(Webhook, SharedContacts)
 {
     const std::string cards =
