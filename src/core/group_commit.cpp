@@ -1,5 +1,8 @@
 #include "group_commit.hpp"
 
+#include <algorithm>
+#include <string>
+
 namespace wa {
 
 GroupCommit::~GroupCommit() { stop(); }
@@ -28,15 +31,28 @@ void GroupCommit::stop() {
     complete();
 }
 
-void GroupCommit::submit(Work work, Done done) {
-    queue_.push_back(Item{std::move(work), std::move(done), {}});
+std::size_t GroupCommit::reserve_for(std::size_t map_size) {
+    constexpr std::size_t kMin = 256 * 1024, kMax = 64 * 1024 * 1024;
+    return std::min(std::clamp(map_size / 8, kMin, kMax), map_size / 2);
+}
+
+void GroupCommit::submit(Work work, Done done, Room room) {
+    queue_.push_back(Item{std::move(work), std::move(done), room, {}});
 }
 
 Result<void> GroupCommit::apply(Txn& batch, Item& item) {
+    bool guarded = reserve_ > 0 && item.room == Room::leave_reserve;
+    auto full = [this] {
+        return make_error("store_full", "the store is full (its last " +
+                                            std::to_string(reserve_ / 1024) +
+                                            " KiB are kept for event deliveries)");
+    };
+    if (guarded && batch.room() < reserve_) return full();
     auto child = store_.begin_write(&batch);
     if (!child) return child.error();
     Result<void> r = item.work(*child);
     if (!r) return r;  // the child aborts on destruction: nothing of it is kept
+    if (guarded && child->room() < reserve_) return full();
     return child->commit();
 }
 

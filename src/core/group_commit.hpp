@@ -31,7 +31,18 @@ public:
     using Work = std::function<Result<void>(Txn&)>;
     using Done = std::function<void(const Result<void>&)>;
 
+    // Writes that add to the store must leave the reserve free: the
+    // bookkeeping of deliveries (claims, attempt results) may use it, so
+    // events already accepted are still delivered on a full store.
+    enum class Room { leave_reserve, may_use_reserve };
+
     explicit GroupCommit(Store& store) : store_(store) {}
+
+    // Bytes a leave_reserve write must leave free (0: none).
+    void set_reserve(std::size_t bytes) { reserve_ = bytes; }
+    // The reserve for a map of map_size bytes: an eighth, at least 256 KiB,
+    // at most 64 MiB, never more than half the map.
+    static std::size_t reserve_for(std::size_t map_size);
     ~GroupCommit();  // stops the writer thread after it committed what it has
 
     // Starts the writer thread; notify is called from it after each batch
@@ -39,7 +50,7 @@ public:
     void start(std::function<void()> notify);
     void stop();
 
-    void submit(Work work, Done done);
+    void submit(Work work, Done done, Room room = Room::leave_reserve);
     bool pending() const { return !queue_.empty(); }
 
     // Synchronous mode: applies, commits and completes the queue.
@@ -58,6 +69,7 @@ private:
     struct Item {
         Work work;
         Done done;
+        Room room = Room::leave_reserve;
         Result<void> result;
     };
     using Batch = std::vector<Item>;
@@ -69,6 +81,7 @@ private:
     void syncer_loop();
 
     Store& store_;
+    std::size_t reserve_ = 0;
     Batch queue_;  // owner thread only
 
     mutable std::mutex mu_;

@@ -36,7 +36,7 @@ Result<std::string> customer_of(const InboundMessage& m) {
 // The im_/tx_ id of one of our messages, by its wamid; empty when unknown.
 Result<std::string> our_message_id(Txn& txn, std::string_view wamid) {
     if (wamid.empty()) return std::string();
-    auto ref = txn.get(Db::wamids, wamid);
+    auto ref = txn.get(Db::wamids, wamid_key(wamid));
     if (!ref) return ref.error();
     if (!*ref || (*ref)->size() != 16) return std::string();
     Uuid id = uuid_from_key(**ref);
@@ -99,7 +99,7 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
     msg.id = uuid_v7_now();
 
     // Dedupe first: a redelivered wamid changes nothing and emits nothing.
-    auto fresh = txn.insert(Db::wamids, m.wamid, key_of(msg.id));
+    auto fresh = txn.insert(Db::wamids, wamid_key(m.wamid), key_of(msg.id));
     if (!fresh) return fresh.error();
     if (!*fresh) {
         out.duplicates++;
@@ -184,7 +184,7 @@ bool moves_forward(std::string_view from, std::string_view to) {
 // The outbound message a wamid maps to; nullopt for inbound or unknown ones.
 Result<std::optional<Message>> outbound_message(Txn& txn, std::string_view wamid) {
     if (wamid.empty()) return std::optional<Message>();  // LMDB refuses empty keys
-    auto ref = txn.get(Db::wamids, wamid);
+    auto ref = txn.get(Db::wamids, wamid_key(wamid));
     if (!ref) return ref.error();
     if (!*ref || (*ref)->size() != 16) return std::optional<Message>();
     auto bytes = txn.get(Db::messages, key_of(uuid_from_key(**ref)));

@@ -115,7 +115,7 @@ Result<RecordedReply> record_reply(Txn& txn, const ReplyTarget& target,
     if (request.has_correlation_id) msg.correlation_id = request.correlation_id;
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
     // Meta's wamids are unique; the mapping is what statuses find us by.
-    if (auto r = txn.put(Db::wamids, wamid, key_of(msg.id)); !r) return r.error();
+    if (auto r = txn.put(Db::wamids, wamid_key(wamid), key_of(msg.id)); !r) return r.error();
     if (number.credits >= 0) {
         if (auto r = add_counter(txn, credits_key(number.e164), 1); !r) return r.error();
     }

@@ -70,6 +70,7 @@ Delivery make_delivery(const Event& e) {
     d.body = e.body;
     d.created_at_ns = e.created_at_ns;
     d.attempt = e.attempts + 1;
+    d.lease_until_ns = e.lease_until_ns;
     return d;
 }
 
@@ -191,6 +192,7 @@ Result<AttemptOutcome> outbox_record_attempt(Txn& txn, const Uuid& event_id,
         return r.error();
     }
     // Dead letters keep their record so they can be listed and replayed.
+    if (e.state == EventState::delivered) e.body.clear();
     if (e.state == EventState::dead) {
         if (auto r = txn.put(Db::outbox_dead, key_of(e.id), {}); !r) return r.error();
         if (auto r = add_counter(txn, kDeadCountKey, 1); !r) return r.error();

@@ -23,6 +23,7 @@ struct Delivery {
     std::string body;
     std::int64_t created_at_ns = 0;
     std::uint32_t attempt = 0;  // 1 for the first
+    std::int64_t lease_until_ns = 0;  // the sender must be done by then
 };
 
 struct DeliveryPolicy {
@@ -47,7 +48,9 @@ struct AttemptResult {
 enum class AttemptVerdict { delivered, retry, dead };
 AttemptVerdict classify_attempt(int http_status);
 
-// Records an attempt. On delivered/dead, the next event of the conversation
+// Records an attempt. A delivered event keeps its record without its body
+// (nothing sends it again; the message keeps the content), which is what
+// frees room on a full store. On delivered/dead, the next event of the conversation
 // (if any) is leased and returned for immediate sending. On retry the event
 // goes back to the due index with backoff (jittered), or dead past max_age.
 struct AttemptOutcome {

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "crypto.hpp"
+
 namespace wa {
 
 namespace {
@@ -286,13 +288,22 @@ Result<Event> decode_event(std::string_view bytes) {
     return e;
 }
 
+std::string bounded_key(std::string_view input) {
+    if (input.size() <= kMaxInputKey && (input.empty() || input.front() != '\0')) {
+        return std::string(input);
+    }
+    return std::string(1, '\0') + sha256(input);
+}
+
+std::string wamid_key(std::string_view wamid) { return bounded_key(wamid); }
+
 std::string pair_key(std::string_view business_number, std::string_view customer) {
     std::string k;
     k.reserve(business_number.size() + 1 + customer.size());
     k.append(business_number);
     k.push_back('\0');
     k.append(customer);
-    return k;
+    return bounded_key(k);
 }
 
 // Big-endian so LMDB's bytewise order is numeric order.

@@ -87,6 +87,13 @@ Result<Event> decode_event(std::string_view bytes);
 inline std::string_view key_of(const Uuid& u) {
     return {reinterpret_cast<const char*>(u.data()), u.size()};
 }
+// Keys built from outside input (a wamid, a customer id) are used as they
+// are up to kMaxInputKey bytes; a longer one (LMDB refuses keys over 511
+// bytes) or one starting with NUL is stored as NUL + SHA-256 of it, which no
+// key used as is can equal.
+constexpr std::size_t kMaxInputKey = 256;
+std::string bounded_key(std::string_view input);
+std::string wamid_key(std::string_view wamid);
 std::string pair_key(std::string_view business_number, std::string_view customer);
 std::string queue_key(const Uuid& conversation, std::uint64_t seq);
 std::string due_key(std::int64_t next_attempt_ns, const Uuid& event);

@@ -1,6 +1,7 @@
 #include "store.hpp"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -40,6 +41,7 @@ Result<void> make_dir(const std::string& path) {
 Error store_error(int rc, std::string_view what) {
     std::string msg = std::string(what) + ": " + mdb_strerror(rc);
     if (rc == MDB_MAP_FULL) return make_error("store_full", std::move(msg));
+    if (rc == MDB_BAD_VALSIZE) return make_error("invalid_key", std::move(msg));
     return make_error("store_error", std::move(msg));
 }
 
@@ -52,6 +54,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
         if (auto r = make_dir(options.path); !r) return r.error();
     }
     std::unique_ptr<Store> s(new Store());
+    s->path_ = options.path;
     int rc = mdb_env_create(&s->env_);
     if (rc != 0) return store_error(rc, "mdb_env_create");
     mdb_env_set_maxdbs(s->env_, static_cast<MDB_dbi>(Db::count_) + 4);
@@ -105,8 +108,20 @@ Result<Txn> Store::begin_read() {
 }
 
 Result<void> Store::sync() {
-    if (int rc = mdb_env_sync(env_, 1); rc != 0) return store_error(rc, "sync");
+    if (int rc = mdb_env_sync(env_, 1); rc != 0) return io_error(rc, "sync");
     return {};
+}
+
+// LMDB reports a short write (a full file system) as EIO.
+Error Store::io_error(int rc, std::string_view what) const {
+    constexpr unsigned long long kNearlyFull = 1 << 20;
+    struct statvfs fs {};
+    bool disk_full = rc == ENOSPC ||
+                     (rc == EIO && statvfs(path_.c_str(), &fs) == 0 &&
+                      static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize < kNearlyFull);
+    if (!disk_full) return store_error(rc, what);
+    return make_error("store_error",
+                      std::string(what) + ": no space left on device (\"" + path_ + "\")");
 }
 
 int Store::clear_stale_readers() {
@@ -151,7 +166,7 @@ Result<void> Txn::commit_unsynced() {
     MDB_txn* t = txn_;
     txn_ = nullptr;
     int rc = mdb_txn_commit(t);  // frees t even on failure
-    if (rc != 0) return store_error(rc, "commit");
+    if (rc != 0) return store_->io_error(rc, "commit");
     return {};
 }
 
@@ -191,6 +206,25 @@ Result<bool> Txn::del(Db db, std::string_view key) {
     if (rc == MDB_NOTFOUND) return false;
     if (rc != 0) return store_error(rc, "del");
     return true;
+}
+
+std::size_t Txn::room() {
+    MDB_envinfo info{};
+    mdb_env_info(store_->env(), &info);
+    constexpr MDB_dbi kFreeDbi = 0, kMainDbi = 1;
+    std::size_t pages = 2;  // the meta pages
+    std::size_t page_size = 4096;
+    auto add = [&](MDB_dbi dbi) {
+        MDB_stat st{};
+        if (mdb_stat(txn_, dbi, &st) != 0) return;
+        pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+        page_size = st.ms_psize;
+    };
+    add(kFreeDbi);
+    add(kMainDbi);
+    for (unsigned i = 0; i < static_cast<unsigned>(Db::count_); i++) add(store_->dbi(Db(i)));
+    std::size_t used = pages * page_size;
+    return used >= info.me_mapsize ? 0 : info.me_mapsize - used;
 }
 
 Result<MDB_cursor*> Txn::cursor(Db db) {

@@ -52,6 +52,8 @@ public:
     Result<void> sync();
 
     int clear_stale_readers();             // mdb_reader_check; returns slots cleared
+    // Failures of a commit or sync: an I/O error on a full file system says so.
+    Error io_error(int mdb_rc, std::string_view what) const;
     struct Usage { std::size_t map_size; std::size_t used_bytes; };
     Usage usage();
 
@@ -61,10 +63,13 @@ public:
 private:
     Store() = default;
     MDB_env* env_ = nullptr;
+    std::string path_;
     MDB_dbi dbis_[static_cast<unsigned>(Db::count_)] = {};
 };
 
-// Map full -> code "store_full"; other LMDB failures -> "store_error".
+// Map full -> code "store_full"; a key LMDB cannot hold (empty, over 511
+// bytes) -> "invalid_key", bad input rather than a store failure; other
+// LMDB failures -> "store_error".
 Error store_error(int mdb_rc, std::string_view what);
 
 // A failure of the store (worth a retry later), as opposed to bad input.
@@ -98,6 +103,12 @@ public:
     // Visit keys in order starting at from; stop when fn returns false.
     template <class Fn>
     Result<void> scan(Db db, std::string_view from, Fn&& fn);
+
+    // Bytes this write transaction may still allocate: the map less the
+    // pages its B-trees hold (pages on LMDB's free list count as room). An
+    // estimate from above: pages this transaction freed are reusable only
+    // after it commits.
+    std::size_t room();
 
     Store& store() { return *store_; }
     MDB_txn* raw() { return txn_; }

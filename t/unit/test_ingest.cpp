@@ -84,7 +84,7 @@ protected:
     }
 
     Message message_by_wamid(Txn& txn, std::string_view wamid) {
-        auto ref = txn.get(Db::wamids, wamid);
+        auto ref = txn.get(Db::wamids, wamid_key(wamid));
         EXPECT_TRUE(ref.ok() && *ref);
         auto bytes = txn.get(Db::messages, **ref);
         EXPECT_TRUE(bytes.ok() && *bytes);
@@ -195,6 +195,22 @@ TEST_F(IngestTest, SameWamidTwiceIsStoredOnce) {
     EXPECT_EQ(count(txn, Db::messages), 1u);
     EXPECT_EQ(count(txn, Db::outbox), 1u);
     EXPECT_EQ(conversation(txn, "+14155551234", "+16505551234").unread_count, 1u);
+}
+
+TEST_F(IngestTest, AWamidLongerThanLmdbKeysIsStoredAndDeduplicated) {
+    std::string long_wamid = "wamid." + std::string(600, 'L');
+    {
+        auto txn = write();
+        auto out = ingest_ok(txn, batch_of({change_for(
+                                      "111", {text_message(long_wamid), text_message("wamid.B")})}));
+        EXPECT_EQ(out.received, 2u);
+        EXPECT_EQ(message_by_wamid(txn, long_wamid).wamid, long_wamid);
+        ASSERT_TRUE(txn.commit().ok());
+    }
+    auto txn = write();
+    auto out = ingest_ok(txn, batch_of({change_for("111", {text_message(long_wamid)})}));
+    EXPECT_EQ(out.received, 0u);
+    EXPECT_EQ(out.duplicates, 1u);
 }
 
 TEST_F(IngestTest, TwoMessagesOneConversationInOrder) {
