@@ -5,11 +5,16 @@ Library: CallbackReceiver(port=0).start() records every POST as a Delivery (path
 body, parsed JSON, the status it was answered with). wait_for(n) / wait_until(pred) synchronise
 on a Condition. fail_next(status, count) and hang_next(seconds, count) script failures.
 
+Times are time.time(). A hanging request watches its socket: when the gateway closes it first,
+Delivery.peer_closed_at says when. max_in_progress is the most requests open at once.
+
 CLI: callback_receiver.py [--host 127.0.0.1] --port P   prints each event as it arrives.
 """
 
 import argparse
 import json
+import select
+import socket
 import sys
 import threading
 import time
@@ -21,9 +26,10 @@ except ImportError:  # run as a script: tools/ is the first entry of sys.path
 
 
 class Delivery:
-    __slots__ = ("path", "method", "headers", "body", "json", "status", "time")
+    __slots__ = ("path", "method", "headers", "body", "json", "status", "time", "arrived",
+                 "peer_closed_at")
 
-    def __init__(self, path, method, headers, body, status):
+    def __init__(self, path, method, headers, body, status, arrived=None, peer_closed_at=None):
         self.path = path
         self.method = method
         self.headers = headers  # dict, lower-case names
@@ -33,7 +39,9 @@ class Delivery:
         except ValueError:
             self.json = None
         self.status = status    # what we answered
-        self.time = time.time()
+        self.time = time.time()  # when it was recorded (after any hang)
+        self.arrived = arrived if arrived is not None else self.time
+        self.peer_closed_at = peer_closed_at  # the gateway closed it while we hung
 
     @property
     def delivered(self):
@@ -65,6 +73,8 @@ class CallbackReceiver(HttpService):
         self._all = []       # every request, in arrival order
         self._script = []    # [kind, value, remaining]; kind "fail" or "hang"
         self._stopping = threading.Event()
+        self._in_progress = 0
+        self.max_in_progress = 0
         self.timeout_scale = 1.0  # slow runs (sanitizers) stretch every wait
 
     # -- properties ---------------------------------------------------------------------------
@@ -98,6 +108,12 @@ class CallbackReceiver(HttpService):
         with self._cond:
             self._all.clear()
             self._script.clear()
+            self.max_in_progress = 0
+
+    def _enter(self, delta):
+        with self._cond:
+            self._in_progress += delta
+            self.max_in_progress = max(self.max_in_progress, self._in_progress)
 
     # -- synchronisation ----------------------------------------------------------------------
     def wait_until(self, predicate, timeout=10.0, what=None):
@@ -168,20 +184,57 @@ class CallbackReceiver(HttpService):
                 n = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(n) if n else b""
 
+            def _hang(self, seconds):
+                """Waits, watching for the peer closing the connection; returns when it did
+                (time.time()), or None."""
+                deadline = time.monotonic() + seconds
+                sock = self.connection
+                while not rcv._stopping.is_set():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    readable, _, _ = select.select([sock], [], [], min(left, 0.05))
+                    if readable:
+                        try:
+                            if sock.recv(1, socket.MSG_PEEK) == b"":
+                                return time.time()
+                        except OSError:
+                            return time.time()
+                        rcv._stopping.wait(min(left, 0.05))  # pipelined bytes: keep waiting
+                return None
+
             def _handle(self):
+                arrived = time.time()
+                rcv._enter(1)
+                self._open = True
+                try:
+                    self._answer(arrived)
+                finally:
+                    self._leave()
+
+            def _leave(self):
+                # before the answer is written: the gateway may start its next request as
+                # soon as it has read it
+                if self._open:
+                    self._open = False
+                    rcv._enter(-1)
+
+            def _answer(self, arrived):
                 body = self._read_body()
                 action = rcv._next_action()
                 status = 200
+                closed_at = None
                 if action is not None:
                     kind, value = action
                     if kind == "fail":
                         status = value
                     elif kind == "hang":
-                        rcv._stopping.wait(value)
+                        closed_at = self._hang(value)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                d = Delivery(self.path, self.command, headers, body, status)
+                d = Delivery(self.path, self.command, headers, body, status, arrived, closed_at)
                 rcv._record(d)
                 out = b'{"ok":true}' if status < 300 else b'{"error":"scripted failure"}'
+                self._leave()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

@@ -13,6 +13,12 @@ class QuietHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    # The gateway opens hundreds of connections at once in a burst; the default listen
+    # backlog (5) would turn that into SYN retransmits and seconds of delay.
+    request_queue_size = 1024
+
+
 class HttpService:
     """Subclasses set self.host and self._want_port, and call self._serve(handler_class) from
     start()."""
@@ -28,7 +34,7 @@ class HttpService:
         return "http://%s:%d" % (self.host, self.port)
 
     def _serve(self, handler):
-        self._server = ThreadingHTTPServer((self.host, self._want_port), handler)
+        self._server = _Server((self.host, self._want_port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05},

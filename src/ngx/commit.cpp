@@ -81,8 +81,8 @@ void commit_exit_process(Worker& w) {
     }
 }
 
-void submit(GroupCommit::Work work, GroupCommit::Done done) {
-    worker()->commit->submit(std::move(work), std::move(done));
+void submit(GroupCommit::Work work, GroupCommit::Done done, GroupCommit::Room room) {
+    worker()->commit->submit(std::move(work), std::move(done), room);
     // Hand over once per event-loop turn: posted events run after its I/O.
     if (!g_flush_event.posted) {
         ngx_post_event(&g_flush_event, &ngx_posted_events);

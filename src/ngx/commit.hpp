@@ -11,6 +11,8 @@ ngx_int_t commit_init_process(ngx_cycle_t* cycle, Worker& w);
 void commit_exit_process(Worker& w);
 
 // Queues work; done runs in the event loop once it is durable (or failed).
-void submit(GroupCommit::Work work, GroupCommit::Done done);
+// Only delivery bookkeeping may use the store's reserve (GroupCommit::Room).
+void submit(GroupCommit::Work work, GroupCommit::Done done,
+            GroupCommit::Room room = GroupCommit::Room::leave_reserve);
 
 }  // namespace wa::ngx

@@ -270,6 +270,16 @@ char* conf_delivery(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
         std::string_view arg = view(a[i]);
         auto eq = arg.find('=');
         std::string_view key = arg.substr(0, eq);
+        if (key == "concurrency" && eq != std::string_view::npos) {
+            ngx_int_t n = ngx_atoi(a[i].data + eq + 1, a[i].len - eq - 1);
+            if (n <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"whatsapp_delivery\": invalid number in \"%V\"", &a[i]);
+                return conf_error();
+            }
+            mcf->delivery_concurrency = static_cast<ngx_uint_t>(n);
+            continue;
+        }
         std::int64_t* target = key == "max_age"        ? &mcf->policy.max_age_ns
                                : key == "max_interval" ? &mcf->policy.max_interval_ns
                                : key == "timeout"      ? &mcf->policy.lease_ns
@@ -361,10 +371,10 @@ bool location_serves(ngx_http_core_loc_conf_t* clcf, std::string_view uri) {
 
 }  // namespace
 
-void conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf) {
+bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf) {
     auto* mcf = static_cast<MainConf*>(
         ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
-    if (clcf->named) return;
+    if (clcf->named) return true;
     auto* cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
 
     // Sends go to whatsapp_graph/{phone_number_id}/messages from the server
@@ -373,11 +383,25 @@ void conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clc
     graph += "/0/messages";
     if (location_serves(clcf, graph)) mcf->graph_servers.push_back(cscf);
 
-    if (mcf->dispatch_ctx == nullptr || mcf->callback_location_found) return;
-    if (cscf != mcf->dispatch_ctx->srv_conf[ngx_http_core_module.ctx_index]) return;
+    if (mcf->dispatch_ctx == nullptr || mcf->callback_location_found) return true;
+    if (cscf != mcf->dispatch_ctx->srv_conf[ngx_http_core_module.ctx_index]) return true;
     std::string_view uri = mcf->callback_uri.len ? view(mcf->callback_uri) : "/_whatsapp/callback";
-    mcf->callback_location_found = location_serves(clcf, uri);
-    if (mcf->callback_location_found) mcf->callback_clcf = clcf;
+    if (!location_serves(clcf, uri)) return true;
+    // Only our subrequests may reach it: a client could otherwise make the
+    // gateway POST wherever the location points.
+    if (!clcf->internal) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the location \"%V\" serving \"whatsapp_callback\" must be "
+                           "\"internal\"", &clcf->name);
+        return false;
+    }
+    // Every event the webhook accepted must be deliverable: nginx's default
+    // client_max_body_size (1m) would refuse an event carrying a long text.
+    // Only bodies the module built reach this location.
+    clcf->client_max_body_size = 0;
+    mcf->callback_location_found = true;
+    mcf->callback_clcf = clcf;
+    return true;
 }
 
 void conf_note_dispatch_server(ngx_conf_t* cf) {

@@ -20,6 +20,6 @@ void conf_note_dispatch_server(ngx_conf_t* cf);
 // From merge: notes whether this location serves whatsapp_callback's URI in
 // the dispatch server, and which servers can reach whatsapp_graph, so a
 // missing internal location fails `nginx -t`.
-void conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf);
+bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf);
 
 }  // namespace wa::ngx

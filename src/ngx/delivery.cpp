@@ -1,10 +1,13 @@
 #include "delivery.hpp"
 
+#include <deque>
 #include <memory>
+#include <utility>
 
 #include "callback_guard.hpp"
 #include "clock.hpp"
 #include "signing.hpp"
+#include "text.hpp"
 #include "metrics.hpp"
 #include "commit.hpp"
 #include "module.hpp"
@@ -14,19 +17,90 @@ namespace wa::ngx {
 
 namespace {
 
+// Deliveries in flight and waiting for a slot, per worker: each attempt
+// holds two connections (ours and the upstream's), so a burst of events must
+// not start them all at once.
+struct Pacing {
+    std::size_t limit = 1;
+    std::size_t in_flight = 0;
+    std::deque<Delivery> waiting;  // leased, in the order they were handed over
+};
+Pacing g_pacing;
+ngx_event_t g_pump_event;
+ngx_connection_t g_pump_conn;  // posted events need a data pointer
+
+void post_pump() {
+    if (g_pump_event.handler && !g_pump_event.posted) {
+        ngx_post_event(&g_pump_event, &ngx_posted_events);
+    }
+}
+
+// One slot of g_pacing.limit, released when its holder is destroyed: every
+// way a delivery ends (answered, refused, failed to start) frees it once.
+class Slot {
+public:
+    Slot() = default;
+    static Slot take() {
+        g_pacing.in_flight++;
+        Slot s;
+        s.held_ = true;
+        return s;
+    }
+    Slot(Slot&& other) noexcept : held_(std::exchange(other.held_, false)) {}
+    Slot& operator=(Slot&&) = delete;
+    ~Slot() {
+        if (!held_) return;
+        g_pacing.in_flight--;
+        post_pump();  // never start from inside another request's finalization
+    }
+
+private:
+    bool held_ = false;
+};
+
+// At most one log line per kind of failure every 10 s, counting the rest.
+struct LogLimit {
+    ngx_msec_t last = 0;
+    ngx_uint_t held = 0;
+    bool allow() {
+        ngx_msec_t now = ngx_current_msec;
+        if (last != 0 && now - last < 10000) {
+            held++;
+            return false;
+        }
+        last = now == 0 ? 1 : now;
+        return true;
+    }
+    ngx_uint_t take_held() { return std::exchange(held, 0); }
+};
+
+void log_store_failure(LogLimit& limit, const char* what, const Error& e) {
+    count(Counter::delivery_store_failed);
+    if (!limit.allow()) return;
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "whatsapp delivery: %s not stored (%s)%s; %ui similar failure(s) since the "
+                  "last such line", what, e.message.c_str(),
+                  e.code == "store_full" ? ", the store is full" : "", limit.take_held());
+}
+
 // One delivery attempt and the request it runs under. Freed from a posted
 // event: nginx still uses the request after our post-subrequest handler.
 struct Attempt {
     Delivery delivery;
+    Slot slot;
     ngx_pool_t* pool = nullptr;
     ngx_connection_t* connection = nullptr;
     ngx_http_request_t* request = nullptr;
+    ngx_http_request_t* subrequest = nullptr;
     ngx_event_t release{};
+    ngx_event_t deadline{};  // the attempt's whole time (whatsapp_delivery timeout)
     bool finished = false;
+    bool timed_out = false;
 };
 
 void release_attempt(ngx_event_t* ev) noexcept {
     auto* a = static_cast<Attempt*>(ev->data);
+    if (a->deadline.timer_set) ngx_del_timer(&a->deadline);
     if (a->request) {
         a->request->logged = 1;
         ngx_http_free_request(a->request, 0);
@@ -49,6 +123,8 @@ void post_release(Attempt* a) {
 
 void noop_write_handler(ngx_http_request_t*) {}
 
+LogLimit g_result_log, g_claim_log;
+
 void record_attempt(const Uuid& id, AttemptResult result) {
     Worker* w = worker();
     if (w == nullptr) return;  // the lease expires and the retry timer takes over
@@ -63,32 +139,45 @@ void record_attempt(const Uuid& id, AttemptResult result) {
         },
         [outcome](const Result<void>& committed) {
             if (!committed) {
-                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                              "whatsapp delivery: result not stored (%s); the event stays "
-                              "pending", committed.error().message.c_str());
-                return;
+                // The lease expires and the retry timer sends the event again.
+                return log_store_failure(g_result_log, "an attempt's result", committed.error());
             }
             if (outcome->verdict == AttemptVerdict::dead) count(Counter::deliveries_dead);
             if (outcome->next) deliver(*outcome->next);
-        });
+        },
+        GroupCommit::Room::may_use_reserve);
+}
+
+// A delivery may start only while its lease outlasts a whole attempt with
+// time to record the result: then no other sender can hold the same event
+// (or the next one of its conversation) while this attempt is open.
+std::int64_t attempt_budget_ns(const DeliveryPolicy& policy) { return policy.lease_ns / 3; }
+
+bool lease_allows_attempt(const Delivery& d, const DeliveryPolicy& policy) {
+    std::int64_t budget = attempt_budget_ns(policy);
+    return d.lease_until_ns - now_ns() >= budget + budget / 2;
 }
 
 ngx_int_t attempt_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcept {
     auto* a = static_cast<Attempt*>(data);
     if (a->finished) return rc;
     a->finished = true;
+    if (a->deadline.timer_set) ngx_del_timer(&a->deadline);
     try {
         // Only what the callback itself answered counts: a status nginx made
         // up (502 refused, 504 timeout, 404 for a missing location) is a
         // transport failure, retried rather than final.
         int status = sr->upstream ? static_cast<int>(sr->upstream->headers_in.status_n) : 0;
-        AttemptResult result{status, status ? "" : "transport failure or timeout"};
+        AttemptResult result{status, status        ? ""
+                                     : a->timed_out ? "no answer within the delivery timeout"
+                                                    : "transport failure or timeout"};
         bool delivered = classify_attempt(status) == AttemptVerdict::delivered;
         count(delivered ? Counter::deliveries_delivered : Counter::deliveries_failed);
         if (!delivered) {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "whatsapp delivery of %s to \"%s\" failed: status %d",
-                          a->delivery.event_id_text.c_str(), a->delivery.url.c_str(), status);
+                          a->delivery.event_id_text.c_str(),
+                          log_escape(a->delivery.url).c_str(), status);
         }
         record_attempt(a->delivery.event_id, std::move(result));
     } catch (const std::exception& e) {
@@ -169,11 +258,19 @@ bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d, const Target&
     return true;
 }
 
-// Retries and crashed workers' leases: a per-worker timer claims due events.
+// Retries and crashed workers' leases: a per-worker timer claims due events,
+// no more than there are free slots. A claim the store refuses is retried
+// next tick with half as many (a full store still has room for small ones).
 constexpr ngx_msec_t kRetryTick = 1000;
 constexpr std::size_t kClaimBatch = 256;
+std::size_t g_claim_batch = kClaimBatch;
 ngx_event_t g_retry_timer;
 ngx_connection_t g_retry_conn;
+
+std::size_t free_slots() {
+    std::size_t busy = g_pacing.in_flight + g_pacing.waiting.size();
+    return busy >= g_pacing.limit ? 0 : g_pacing.limit - busy;
+}
 
 bool something_due(Worker* w, std::int64_t now) {
     auto txn = w->store->begin_read();
@@ -187,20 +284,27 @@ void retry_tick(ngx_event_t* ev) noexcept {
     Worker* w = worker();
     try {
         std::int64_t now = now_ns();
-        if (w && something_due(w, now)) {
+        std::size_t limit = std::min(g_claim_batch, free_slots());
+        if (w && limit > 0 && something_due(w, now)) {
             auto claimed = std::make_shared<std::vector<Delivery>>();
             DeliveryPolicy policy = w->conf->policy;
             submit(
-                [now, policy, claimed](Txn& txn) -> Result<void> {
-                    auto c = outbox_claim_due(txn, now, kClaimBatch, policy);
+                [now, policy, limit, claimed](Txn& txn) -> Result<void> {
+                    auto c = outbox_claim_due(txn, now, limit, policy);
                     if (!c) return c.error();
                     *claimed = std::move(c.value());
                     return {};
                 },
                 [claimed](const Result<void>& committed) {
-                    if (!committed) return;
+                    if (!committed) {
+                        g_claim_batch = std::max<std::size_t>(g_claim_batch / 2, 1);
+                        return log_store_failure(g_claim_log, "a claim of due events",
+                                                 committed.error());
+                    }
+                    g_claim_batch = std::min(g_claim_batch * 2, kClaimBatch);
                     for (const Delivery& d : *claimed) deliver(d);
-                });
+                },
+                GroupCommit::Room::may_use_reserve);
         }
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ALERT, ev->log, 0, "whatsapp retry: %s", e.what());
@@ -233,6 +337,12 @@ ngx_int_t delivery_init_filters(ngx_conf_t*) {
     return NGX_OK;
 }
 
+namespace {
+
+void pump(ngx_event_t*) noexcept;
+
+}  // namespace
+
 ngx_int_t delivery_init_process(ngx_cycle_t* cycle) {
     g_retry_conn.fd = static_cast<ngx_socket_t>(-1);
     g_retry_timer.data = &g_retry_conn;
@@ -240,16 +350,59 @@ ngx_int_t delivery_init_process(ngx_cycle_t* cycle) {
     g_retry_timer.handler = retry_tick;
     g_retry_timer.cancelable = 1;  // graceful shutdown does not wait for it
     ngx_add_timer(&g_retry_timer, kRetryTick);
+
+    g_pump_conn.fd = static_cast<ngx_socket_t>(-1);
+    g_pump_event.data = &g_pump_conn;
+    g_pump_event.log = cycle->log;
+    g_pump_event.handler = pump;
+
+    Worker* w = worker();
+    ngx_uint_t connections = cycle->connection_n;
+    ngx_uint_t limit = w && w->conf->delivery_concurrency ? w->conf->delivery_concurrency
+                                                           : connections / 4;
+    g_pacing.limit = std::max<ngx_uint_t>(limit, 1);
+    if (g_pacing.limit * 2 >= connections) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "whatsapp_delivery concurrency=%ui needs %ui of the %ui "
+                      "worker_connections: clients may be refused during bursts",
+                      static_cast<ngx_uint_t>(g_pacing.limit),
+                      static_cast<ngx_uint_t>(g_pacing.limit * 2), connections);
+    }
     return NGX_OK;
 }
 
 namespace {
 
-void start_attempt(const Delivery& d, const Target& target,
+// The attempt's whole time is bounded here, whatever the callback
+// location's proxy timeouts say: an upstream trickling its answer would
+// otherwise outlive the lease and the event be sent twice at once.
+void attempt_deadline(ngx_event_t* ev) noexcept {
+    auto* a = static_cast<Attempt*>(ev->data);
+    if (a->finished || a->subrequest == nullptr) return;
+    a->timed_out = true;
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "whatsapp delivery of %s: no answer within the delivery timeout, aborted",
+                  a->delivery.event_id_text.c_str());
+    // Runs attempt_done, then closes the upstream connection.
+    ngx_http_finalize_request(a->subrequest, NGX_ERROR);
+}
+
+// A delivery that could not be started is a failed attempt: retried after
+// its backoff rather than when its lease runs out.
+void start_failed(const Delivery& d, const char* why) {
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "whatsapp delivery of %s could not start: %s",
+                  d.event_id_text.c_str(), why);
+    count(Counter::deliveries_failed);
+    record_attempt(d.event_id, AttemptResult{0, std::string("could not start: ") + why});
+}
+
+void start_attempt(const Delivery& d, Slot slot, const Target& target,
                    const std::vector<Header>& signature) {
     Worker* w = worker();
     if (w == nullptr || w->exiting) return;
-    auto* a = new Attempt{d};
+    // Resolving a guarded host may have taken part of the lease.
+    if (!lease_allows_attempt(d, w->conf->policy)) return;
+    auto* a = new Attempt{d, std::move(slot)};
     ngx_http_request_t* r = create_request(a, w->conf->dispatch_ctx);
     auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(
                        ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)))
@@ -264,9 +417,7 @@ void start_attempt(const Delivery& d, const Target& target,
              prepare_subrequest(sr, d, target, signature);
     }
     if (!ok) {
-        // The lease expires and the event is retried: nothing is lost.
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "whatsapp delivery of %s could not start", d.event_id_text.c_str());
+        start_failed(d, "out of memory or connections");
         if (sr == nullptr) {
             a->release.data = a;
             release_attempt(&a->release);  // nothing references it yet
@@ -277,6 +428,13 @@ void start_attempt(const Delivery& d, const Target& target,
         }
         return;
     }
+    a->subrequest = sr;
+    a->deadline.data = a;
+    a->deadline.log = ngx_cycle->log;
+    a->deadline.handler = attempt_deadline;
+    a->deadline.cancelable = 1;
+    ngx_add_timer(&a->deadline,
+                  static_cast<ngx_msec_t>(attempt_budget_ns(w->conf->policy) / 1'000'000));
     ngx_http_run_posted_requests(a->connection);
 }
 
@@ -288,13 +446,14 @@ void start_attempt(const Delivery& d, const Target& target,
 void refuse(const Delivery& d, const std::string& why) {
     ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                   "whatsapp delivery of %s to \"%s\" refused: %s", d.event_id_text.c_str(),
-                  d.url.c_str(), why.c_str());
+                  log_escape(d.url).c_str(), why.c_str());
     count(Counter::deliveries_failed);
     record_attempt(d.event_id, AttemptResult{0, "callback_url refused: " + why});
 }
 
 struct Resolving {
     Delivery delivery;
+    Slot slot;
     std::vector<Header> signature;
     CallbackTarget target;
 };
@@ -320,7 +479,7 @@ void guarded_resolved(ngx_resolver_ctx_t* rctx) noexcept {
         ngx_resolve_name_done(rctx);
         if (w == nullptr) return;
         if (!why.empty() || !chosen) return refuse(res->delivery, why);
-        start_attempt(res->delivery,
+        start_attempt(res->delivery, std::move(res->slot),
                       Target{pinned_url(res->target, *chosen), res->target.host},
                       res->signature);
     } catch (const std::exception& e) {
@@ -328,11 +487,13 @@ void guarded_resolved(ngx_resolver_ctx_t* rctx) noexcept {
     }
 }
 
-void deliver_guarded(const Delivery& d, std::vector<Header> signature) {
+void deliver_guarded(const Delivery& d, Slot slot, std::vector<Header> signature) {
     Worker* w = worker();
     auto target = w->conf->callback_guard.check_url(d.url);
     if (!target) return refuse(d, target.error().message);
-    if (target->is_literal) return start_attempt(d, Target{d.url, target->host}, signature);
+    if (target->is_literal) {
+        return start_attempt(d, std::move(slot), Target{d.url, target->host}, signature);
+    }
     ngx_http_core_loc_conf_t* clcf = w->conf->callback_clcf;
     ngx_resolver_ctx_t* rctx =
         clcf ? ngx_resolve_start(clcf->resolver, nullptr) : static_cast<ngx_resolver_ctx_t*>(NGX_NO_RESOLVER);
@@ -340,7 +501,7 @@ void deliver_guarded(const Delivery& d, std::vector<Header> signature) {
     if (rctx == NGX_NO_RESOLVER) {
         return refuse(d, "callback_url names a host and the callback location has no resolver");
     }
-    auto* res = new Resolving{d, std::move(signature), std::move(*target)};
+    auto* res = new Resolving{d, std::move(slot), std::move(signature), std::move(*target)};
     rctx->name.data = reinterpret_cast<u_char*>(res->target.host.data());
     rctx->name.len = res->target.host.size();
     rctx->handler = guarded_resolved;
@@ -354,6 +515,46 @@ void deliver_guarded(const Delivery& d, std::vector<Header> signature) {
     }
 }
 
+// Signs and sends one delivery that holds a slot.
+void begin(const Delivery& d, Slot slot) {
+    Worker* w = worker();
+    const NumberConfig* number = w->conf->numbers.by_e164(d.number);
+    auto signature = number ? event_signature_headers(number->signing_key.get(),
+                                                      number->signing_secret, d.event_id_text,
+                                                      now_ns() / kNsPerSec, d.body)
+                            : Result<std::vector<Header>>(make_error("unknown_number", d.number));
+    if (!signature) {
+        // Never sent unsigned: recorded as a failed attempt and retried.
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "whatsapp delivery of %s: not signed: %s",
+                      d.event_id_text.c_str(), signature.error().message.c_str());
+        record_attempt(d.event_id, AttemptResult{0, "not signed: " + signature.error().message});
+        return;
+    }
+    if (d.url_guarded) return deliver_guarded(d, std::move(slot), std::move(signature.value()));
+    start_attempt(d, std::move(slot), Target{d.url, url_host(d.url)}, *signature);
+}
+
+// Starts waiting deliveries while slots are free. One whose lease no longer
+// covers an attempt is dropped: the retry timer claims it again once the
+// lease has run out, so it is neither lost nor sent twice at once.
+void pump(ngx_event_t*) noexcept {
+    Worker* w = worker();
+    if (w == nullptr || w->exiting || w->conf->dispatch_ctx == nullptr) {
+        g_pacing.waiting.clear();
+        return;
+    }
+    try {
+        while (g_pacing.in_flight < g_pacing.limit && !g_pacing.waiting.empty()) {
+            Delivery d = std::move(g_pacing.waiting.front());
+            g_pacing.waiting.pop_front();
+            if (!lease_allows_attempt(d, w->conf->policy)) continue;
+            begin(d, Slot::take());
+        }
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0, "whatsapp delivery: %s", e.what());
+    }
+}
+
 }  // namespace
 
 void deliver(const Delivery& d) {
@@ -361,20 +562,8 @@ void deliver(const Delivery& d) {
     // While exiting, a delivery is not started: its lease expires and
     // another worker (or the next start) sends it.
     if (w == nullptr || w->exiting || w->conf->dispatch_ctx == nullptr) return;
-    const NumberConfig* number = w->conf->numbers.by_e164(d.number);
-    auto signature = number ? event_signature_headers(number->signing_key.get(),
-                                                      number->signing_secret, d.event_id_text,
-                                                      now_ns() / kNsPerSec, d.body)
-                            : Result<std::vector<Header>>(make_error("unknown_number", d.number));
-    if (!signature) {
-        // Never sent unsigned: the lease expires and the event is retried.
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "whatsapp delivery of %s: not signed: %s",
-                      d.event_id_text.c_str(), signature.error().message.c_str());
-        record_attempt(d.event_id, AttemptResult{0, "not signed: " + signature.error().message});
-        return;
-    }
-    if (d.url_guarded) return deliver_guarded(d, std::move(signature.value()));
-    start_attempt(d, Target{d.url, url_host(d.url)}, *signature);
+    g_pacing.waiting.push_back(d);
+    post_pump();
 }
 
 }  // namespace wa::ngx

@@ -62,6 +62,8 @@ constexpr CounterDef kDefs[kCounters] = {
     {"whatsapp_event_dead_letters_total", "Events given up after the last attempt"},
     {"whatsapp_store_commit_batches_total", "Group commits"},
     {"whatsapp_store_commit_items_total", "Writes committed in group commits"},
+    {"whatsapp_delivery_store_failed_total",
+     "Delivery bookkeeping (claims of due events, attempt results) the store could not write"},
 };
 
 ngx_int_t init_zone(ngx_shm_zone_t* zone, void* data) noexcept {

@@ -24,6 +24,7 @@ enum class Counter : unsigned {
     deliveries_dead,
     commit_batches,
     commit_items,
+    delivery_store_failed,
     count_
 };
 

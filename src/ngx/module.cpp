@@ -65,7 +65,7 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
     if (conf->webhook && clcf->client_max_body_size == kDefaultClientMaxBodySize) {
         clcf->client_max_body_size = kWebhookMaxBody;
     }
-    conf_check_internal_locations(cf, clcf);
+    if (!conf_check_internal_locations(cf, clcf)) return static_cast<char*>(NGX_CONF_ERROR);
     if (conf->reply) {
         auto* mcf = static_cast<MainConf*>(
             ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
@@ -170,6 +170,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         }
         g_worker->store = std::move(store.value());
         g_worker->commit = std::make_unique<GroupCommit>(*g_worker->store);
+        g_worker->commit->set_reserve(GroupCommit::reserve_for(g_worker->store->usage().map_size));
         credits_init_process();
         if (commit_init_process(cycle, *g_worker) != NGX_OK) return NGX_ERROR;
         return delivery_init_process(cycle);

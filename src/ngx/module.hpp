@@ -27,6 +27,9 @@ struct MainConf {
     NumberDirectory numbers;
     DeliveryPolicy policy;
     bool delivery_set = false;
+    // whatsapp_delivery concurrency=: attempts in flight per worker (0: a
+    // quarter of worker_connections, each attempt holding two connections).
+    ngx_uint_t delivery_concurrency = 0;
     // The server whose locations serve our subrequests (the one holding a
     // whatsapp_* handler): delivery requests are created in its context.
     ngx_http_conf_ctx_t* dispatch_ctx = nullptr;
