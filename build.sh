@@ -63,7 +63,7 @@ build_core() {
 build_module() {
     local dir=$1 cflags=$2 ldflags=$3 preload=${4:-}
     local stamp
-    stamp=$( (cat "$ROOT/config" "$ROOT/config.make"; ls "$ROOT"/src/*/*.cpp "$ROOT"/src/*/*.hpp;
+    stamp=$( (cat "$ROOT/config" "$ROOT/config.make"; find "$ROOT/src" -name "*.[ch]pp" | sort;
               echo "$NGINX_SRC $cflags $ldflags") | sha256sum | cut -d' ' -f1)
     if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$stamp" ]; then
         log "configuring the module in $dir"

@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
-#include "api_keys.hpp"
-#include "crypto.hpp"
+#include "domain/api_keys.hpp"
+#include "base/crypto.hpp"
 #include "fuzz_check.hpp"
-#include "ids.hpp"
+#include "base/ids.hpp"
 
 namespace {
 

@@ -17,9 +17,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "callback_guard.hpp"
+#include "domain/callback_guard.hpp"
 #include "fuzz_check.hpp"
-#include "ip.hpp"
+#include "base/ip.hpp"
 
 namespace {
 

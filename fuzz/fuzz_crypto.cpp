@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include "crypto.hpp"
+#include "base/crypto.hpp"
 #include "fuzz_check.hpp"
-#include "signing.hpp"
+#include "domain/signing.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

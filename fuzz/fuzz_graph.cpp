@@ -9,9 +9,9 @@
 #include <string_view>
 
 #include "fuzz_check.hpp"
-#include "graph_message.hpp"
-#include "json.hpp"
-#include "reply.hpp"
+#include "meta/graph_message.hpp"
+#include "base/json.hpp"
+#include "api/prelude.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

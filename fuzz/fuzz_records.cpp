@@ -13,7 +13,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "fuzz_check.hpp"
-#include "records.hpp"
+#include "store/records.hpp"
 
 namespace {
 

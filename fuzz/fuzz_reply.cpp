@@ -9,13 +9,13 @@
 #include <string>
 #include <string_view>
 
-#include "callback_guard.hpp"
+#include "domain/callback_guard.hpp"
 #include "fuzz_check.hpp"
-#include "ids.hpp"
-#include "json.hpp"
-#include "phone.hpp"
-#include "reply.hpp"
-#include "text.hpp"
+#include "base/ids.hpp"
+#include "base/json.hpp"
+#include "base/phone.hpp"
+#include "api/prelude.hpp"
+#include "base/text.hpp"
 
 namespace {
 

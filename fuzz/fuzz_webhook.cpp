@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "fuzz_check.hpp"
-#include "json.hpp"
-#include "webhook.hpp"
+#include "base/json.hpp"
+#include "meta/webhook.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

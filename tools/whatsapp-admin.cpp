@@ -23,12 +23,12 @@
 #include <optional>
 #include <vector>
 
-#include "api_keys.hpp"
-#include "clock.hpp"
-#include "ids.hpp"
-#include "outbox.hpp"
-#include "records.hpp"
-#include "store.hpp"
+#include "domain/api_keys.hpp"
+#include "base/clock.hpp"
+#include "base/ids.hpp"
+#include "domain/outbox.hpp"
+#include "store/records.hpp"
+#include "store/store.hpp"
 
 namespace {
 

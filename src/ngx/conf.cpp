@@ -7,10 +7,10 @@
 
 #include <string>
 
-#include "signing.hpp"
-#include "api_keys.hpp"
+#include "domain/signing.hpp"
+#include "domain/api_keys.hpp"
 #include "module.hpp"
-#include "phone.hpp"
+#include "base/phone.hpp"
 
 namespace wa::ngx {
 

@@ -4,10 +4,10 @@
 #include <memory>
 #include <utility>
 
-#include "callback_guard.hpp"
-#include "clock.hpp"
-#include "signing.hpp"
-#include "text.hpp"
+#include "domain/callback_guard.hpp"
+#include "base/clock.hpp"
+#include "domain/signing.hpp"
+#include "base/text.hpp"
 #include "metrics.hpp"
 #include "commit.hpp"
 #include "module.hpp"

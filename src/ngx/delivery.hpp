@@ -4,7 +4,7 @@
 #pragma once
 
 #include "ngx.hpp"
-#include "outbox.hpp"
+#include "domain/outbox.hpp"
 
 namespace wa::ngx {
 

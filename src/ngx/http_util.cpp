@@ -1,7 +1,7 @@
 // Small request/response helpers shared by every handler.
 #include "ngx.hpp"
 
-#include "api_json.hpp"
+#include "api/webhook_answer.hpp"
 
 namespace wa::ngx {
 

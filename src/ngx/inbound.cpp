@@ -4,19 +4,19 @@
 
 #include <memory>
 
-#include "api_json.hpp"
-#include "clock.hpp"
+#include "api/webhook_answer.hpp"
+#include "base/clock.hpp"
 #include "conf.hpp"
-#include "crypto.hpp"
+#include "base/crypto.hpp"
 #include "delivery.hpp"
-#include "ids.hpp"
-#include "ingest.hpp"
+#include "base/ids.hpp"
+#include "domain/ingest.hpp"
 #include "metrics.hpp"
 #include "commit.hpp"
 #include "module.hpp"
-#include "text.hpp"
+#include "base/text.hpp"
 #include "variables.hpp"
-#include "webhook.hpp"
+#include "meta/webhook.hpp"
 
 namespace wa::ngx {
 

@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "clock.hpp"
+#include "base/clock.hpp"
 #include "module.hpp"
-#include "outbox.hpp"
+#include "domain/outbox.hpp"
 
 namespace wa::ngx {
 

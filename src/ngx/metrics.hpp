@@ -4,7 +4,7 @@
 
 #include "ngx.hpp"
 
-#include "graph_message.hpp"
+#include "meta/graph_message.hpp"
 
 namespace wa::ngx {
 

@@ -7,12 +7,12 @@
 #include <utility>
 #include <vector>
 
-#include "api_keys.hpp"
-#include "callback_guard.hpp"
-#include "group_commit.hpp"
-#include "numbers.hpp"
-#include "outbox.hpp"
-#include "store.hpp"
+#include "domain/api_keys.hpp"
+#include "domain/callback_guard.hpp"
+#include "store/group_commit.hpp"
+#include "domain/numbers.hpp"
+#include "domain/outbox.hpp"
+#include "store/store.hpp"
 
 extern "C" ngx_module_t ngx_http_whatsapp_module;
 

@@ -6,16 +6,16 @@
 
 #include <memory>
 
-#include "clock.hpp"
+#include "base/clock.hpp"
 #include "commit.hpp"
 #include "credits.hpp"
 #include "delivery.hpp"
-#include "graph_message.hpp"
+#include "meta/graph_message.hpp"
 #include "metrics.hpp"
 #include "module.hpp"
 #include "conf.hpp"
-#include "outbound.hpp"
-#include "text.hpp"
+#include "domain/outbound.hpp"
+#include "base/text.hpp"
 #include "variables.hpp"
 
 namespace wa::ngx {

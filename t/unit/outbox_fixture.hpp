@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "outbox.hpp"
-#include "records.hpp"
+#include "base/clock.hpp"
+#include "domain/outbox.hpp"
+#include "store/records.hpp"
 #include "store_fixture.hpp"
 
 namespace wa::unit {

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "store.hpp"
+#include "store/store.hpp"
 
 namespace wa::unit {
 

@@ -5,9 +5,9 @@
 #include <set>
 #include <string>
 
-#include "api_keys.hpp"
-#include "crypto.hpp"
-#include "ids.hpp"
+#include "domain/api_keys.hpp"
+#include "base/crypto.hpp"
+#include "base/ids.hpp"
 
 namespace {
 

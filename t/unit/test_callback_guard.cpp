@@ -3,8 +3,8 @@
 
 #include <netinet/in.h>
 
-#include "callback_guard.hpp"
-#include "ip.hpp"
+#include "domain/callback_guard.hpp"
+#include "base/ip.hpp"
 
 namespace {
 

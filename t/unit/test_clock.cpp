@@ -1,7 +1,7 @@
 // Clock: RFC 3339 formatting with fixed inputs, and a sane now_ns().
 #include <gtest/gtest.h>
 
-#include "clock.hpp"
+#include "base/clock.hpp"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <string>
 
-#include "crypto.hpp"
+#include "base/crypto.hpp"
 
 namespace {
 

@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include "clock.hpp"
-#include "events.hpp"
-#include "json.hpp"
+#include "base/clock.hpp"
+#include "domain/events.hpp"
+#include "base/json.hpp"
 
 namespace {
 

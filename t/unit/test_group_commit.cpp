@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "group_commit.hpp"
+#include "store/group_commit.hpp"
 #include "store_fixture.hpp"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "group_commit.hpp"
+#include "store/group_commit.hpp"
 #include "store_fixture.hpp"
 
 namespace wa::unit {

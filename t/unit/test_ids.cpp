@@ -6,8 +6,8 @@
 
 #include <rapidjson/document.h>
 
-#include "clock.hpp"
-#include "ids.hpp"
+#include "base/clock.hpp"
+#include "base/ids.hpp"
 
 #ifndef WA_FIXTURES_DIR
 #error "WA_FIXTURES_DIR must be defined (path to shared/fixtures)"

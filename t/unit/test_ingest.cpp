@@ -1,9 +1,9 @@
 // Inbound ingest: dedupe, conversations, windows, messages and their events.
 #include <gtest/gtest.h>
 
-#include "clock.hpp"
-#include "ingest.hpp"
-#include "json.hpp"
+#include "base/clock.hpp"
+#include "domain/ingest.hpp"
+#include "base/json.hpp"
 #include "store_fixture.hpp"
 #include "test_numbers.hpp"
 
@@ -60,9 +60,9 @@ protected:
     }
 
     std::size_t count(Txn& txn, Db db) {
-        MDB_stat st{};
-        EXPECT_EQ(mdb_stat(txn.raw(), store_->dbi(db), &st), 0);
-        return st.ms_entries;
+        auto n = txn.entries(db);
+        EXPECT_TRUE(n.ok());
+        return n.ok() ? *n : 0;
     }
 
     void expect_empty(Txn& txn) {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "ingest.hpp"
-#include "json.hpp"
+#include "base/clock.hpp"
+#include "domain/ingest.hpp"
+#include "base/json.hpp"
 #include "store_fixture.hpp"
 #include "test_numbers.hpp"
 

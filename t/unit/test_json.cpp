@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "json.hpp"
+#include "base/json.hpp"
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "numbers.hpp"
+#include "domain/numbers.hpp"
 
 namespace wa::unit {
 

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "ingest.hpp"
-#include "json.hpp"
-#include "outbound.hpp"
+#include "base/clock.hpp"
+#include "domain/ingest.hpp"
+#include "base/json.hpp"
+#include "domain/outbound.hpp"
 #include "store_fixture.hpp"
 #include "test_numbers.hpp"
 

@@ -1,8 +1,8 @@
 // Outbox: per-conversation order, leases, backoff, dead letters, due scans.
 #include <gtest/gtest.h>
 
-#include "clock.hpp"
-#include "outbox.hpp"
+#include "base/clock.hpp"
+#include "domain/outbox.hpp"
 #include "outbox_fixture.hpp"
 
 namespace {

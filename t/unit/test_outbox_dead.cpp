@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "clock.hpp"
-#include "outbox.hpp"
+#include "base/clock.hpp"
+#include "domain/outbox.hpp"
 #include "outbox_fixture.hpp"
 
 namespace {

@@ -1,7 +1,7 @@
 // E.164 checks (canonical form, libphonenumber possibility) and wa_id input.
 #include <gtest/gtest.h>
 
-#include "phone.hpp"
+#include "base/phone.hpp"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // Record encoding round trips, corruption detection, and key layouts.
 #include <gtest/gtest.h>
 
-#include "records.hpp"
+#include "store/records.hpp"
 
 namespace {
 

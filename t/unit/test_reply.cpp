@@ -9,8 +9,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "reply.hpp"
-#include "text.hpp"
+#include "api/prelude.hpp"
+#include "base/text.hpp"
 
 namespace {
 

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "crypto.hpp"
-#include "signing.hpp"
+#include "base/crypto.hpp"
+#include "domain/signing.hpp"
 
 namespace {
 

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>  // the store layer's own test: reader slots, LMDB error codes
+
 #include <cerrno>
 #include <cstdio>
 #include <string>

@@ -6,9 +6,9 @@
 #include <set>
 #include <string>
 
-#include "group_commit.hpp"
+#include "store/group_commit.hpp"
 #include "outbox_fixture.hpp"
-#include "records.hpp"
+#include "store/records.hpp"
 #include "store_fixture.hpp"
 
 namespace {

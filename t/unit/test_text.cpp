@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "text.hpp"
+#include "base/text.hpp"
 
 namespace {
 

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "json.hpp"
-#include "webhook.hpp"
+#include "base/json.hpp"
+#include "meta/webhook.hpp"
 
 namespace {
 

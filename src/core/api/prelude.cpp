@@ -1,0 +1,190 @@
+#include "api/prelude.hpp"
+
+#include <array>
+#include <utility>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "base/clock.hpp"
+#include "base/json.hpp"
+#include "base/phone.hpp"
+#include "base/text.hpp"
+
+namespace wa {
+
+namespace {
+
+using rapidjson::Value;
+using Writer = JsonWriter;
+
+// The request's string fields, in the order their type errors are reported.
+constexpr std::array<std::string_view, 5> kStringFields{
+    "to", "text", "reply_to", "callback_url", "correlation_id",
+};
+
+ReplyError error(int status, std::string code, std::string message, std::string param = {}) {
+    return ReplyError{status, std::move(code), std::move(message), std::move(param), 0};
+}
+
+ReplyError invalid_request(std::string message, std::string param = {}) {
+    return error(400, "invalid_request", std::move(message), std::move(param));
+}
+
+std::string get_string(const Value& doc, std::string_view key, bool& present) {
+    const Value* v = member(doc, key);
+    present = v != nullptr;
+    return v ? std::string(v->GetString(), v->GetStringLength()) : std::string();
+}
+
+// Row 2: the body is a JSON object whose known fields are strings, with
+// the required to and reply_to present.
+std::optional<ReplyError> check_shape(std::string_view body, rapidjson::Document& doc) {
+    if (body.size() > kMaxReplyBodyBytes) {
+        return invalid_request("request body larger than "
+                               + std::to_string(kMaxReplyBodyBytes) + " bytes");
+    }
+    JsonLimits limits;
+    limits.max_bytes = kMaxReplyBodyBytes;
+    if (auto r = parse_json_strict(body, doc, limits); !r) {
+        return invalid_request("request body is not valid JSON: " + r.error().message);
+    }
+    if (!doc.IsObject()) {
+        return invalid_request("request body must be a JSON object");
+    }
+    for (std::string_view field : kStringFields) {
+        const Value* v = member(doc, field);
+        if (v && !v->IsString()) {
+            return invalid_request(std::string(field) + " must be a string", std::string(field));
+        }
+    }
+    for (std::string_view field : {std::string_view("to"), std::string_view("reply_to")}) {
+        if (!member(doc, field)) {
+            return invalid_request(std::string(field) + " is required", std::string(field));
+        }
+    }
+    return std::nullopt;
+}
+
+ReplyRequest read_fields(const Value& doc) {
+    ReplyRequest req;
+    bool present = false;
+    req.to = get_string(doc, "to", present);
+    req.text = get_string(doc, "text", present);
+    req.reply_to = get_string(doc, "reply_to", present);
+    req.callback_url = get_string(doc, "callback_url", req.has_callback_url);
+    req.correlation_id = get_string(doc, "correlation_id", req.has_correlation_id);
+    return req;
+}
+
+// Rows 3-6 on fields already known to be strings.
+std::optional<ReplyError> check_fields(ReplyRequest& req, const CallbackGuard& guard) {
+    if (is_blank(req.text)) {
+        return error(400, "missing_text", "text must not be empty", "text");
+    }
+    if (utf8_length(req.text) > kMaxReplyTextChars) {
+        return invalid_request("text is longer than "
+                               + std::to_string(kMaxReplyTextChars) + " characters", "text");
+    }
+    if (!is_possible_e164(req.to)) {
+        return error(400, "invalid_phone_number",
+                     "to must be a phone number in E.164 format (+, country code, digits)", "to");
+    }
+    if (req.has_correlation_id && utf8_length(req.correlation_id) > kMaxCorrelationIdChars) {
+        return error(400, "invalid_correlation_id",
+                     "correlation_id is longer than "
+                         + std::to_string(kMaxCorrelationIdChars) + " characters",
+                     "correlation_id");
+    }
+    if (req.has_callback_url) {
+        auto target = guard.check_url(req.callback_url);
+        if (!target) {
+            return error(400, "invalid_callback_url",
+                         "callback_url: " + target.error().message, "callback_url");
+        }
+        req.callback = std::move(*target);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+ReplyResult parse_reply_request(std::string_view body, const CallbackGuard& guard) {
+    rapidjson::Document doc;
+    if (auto e = check_shape(body, doc)) {
+        return std::move(*e);
+    }
+    ReplyRequest req = read_fields(doc);
+    if (auto e = check_fields(req, guard)) {
+        return std::move(*e);
+    }
+    if (auto id = typeid_decode_as("im", req.reply_to)) {
+        req.reply_to_id = *id;
+    }
+    return req;
+}
+
+ReplyError reply_error(ReplyFailure failure) {
+    switch (failure) {
+    case ReplyFailure::missing_api_token:
+        return error(401, "missing_api_token", "an API key is required (Authorization: Bearer)");
+    case ReplyFailure::invalid_api_token:
+        return error(401, "invalid_api_token", "the API key is not valid");
+    case ReplyFailure::forbidden:
+        return error(403, "forbidden", "the API key may not send messages");
+    case ReplyFailure::invalid_reply_context:
+        return error(404, "invalid_reply_context",
+                     "reply_to does not name an inbound message", "reply_to");
+    case ReplyFailure::phone_number_mismatch:
+        return error(400, "phone_number_mismatch",
+                     "to does not match the sender of the inbound message", "to");
+    case ReplyFailure::window_expired:
+        return error(422, "window_expired", "the 24-hour conversation window has closed");
+    case ReplyFailure::insufficient_balance:
+        return error(402, "insufficient_balance", "the number's credits are used up");
+    }
+    return error(500, "internal_error", "unknown failure");
+}
+
+ReplyError reply_error_from_graph(const GraphResult& graph) {
+    ReplyError e = error(graph.http_status, graph.code, graph.message);
+    e.retry_after_s = graph.retry_after_s;
+    return e;
+}
+
+std::string reply_error_json(const ReplyError& error, std::string_view request_id) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartObject();
+    json_put(w, "code", error.code);
+    json_put(w, "message", error.message);
+    if (!error.param.empty()) {
+        json_put(w, "param", error.param);
+    }
+    json_put(w, "request_id", request_id);
+    w.EndObject();
+    return {sb.GetString(), sb.GetSize()};
+}
+
+std::string reply_response_json(std::string_view id, const ReplyRequest& request,
+                                std::int64_t created_at_ns) {
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartObject();
+    json_put(w, "id", id);
+    json_put(w, "to", request.to);
+    json_put(w, "text", request.text);
+    json_put(w, "reply_to", request.reply_to);
+    json_put(w, "created_at", rfc3339_ns(created_at_ns));
+    if (request.has_callback_url) {
+        json_put(w, "callback_url", request.callback_url);
+    }
+    if (request.has_correlation_id) {
+        json_put(w, "correlation_id", request.correlation_id);
+    }
+    w.EndObject();
+    return {sb.GetString(), sb.GetSize()};
+}
+
+}  // namespace wa

@@ -1,0 +1,84 @@
+// Reply API (Prelude dialect, SPEC §6): POST /v2/notify/reply. The request
+// checks that need no store (rows 2-6 of §6.2), the error and response
+// bodies, and the errors of the rows the caller checks against the store.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/callback_guard.hpp"
+#include "meta/graph_message.hpp"
+#include "base/ids.hpp"
+#include "base/result.hpp"
+
+namespace wa {
+
+constexpr std::size_t kMaxReplyBodyBytes = 64 * 1024;
+constexpr std::size_t kMaxReplyTextChars = 4096;  // code points, as Meta's text.body
+constexpr std::size_t kMaxCorrelationIdChars = 80;
+
+struct ReplyRequest {
+    std::string to, text, reply_to, callback_url, correlation_id;
+    bool has_callback_url = false;
+    bool has_correlation_id = false;
+    // reply_to decoded when it is a well-formed im_ TypeID. nullopt means
+    // row 7 (invalid_reply_context), answered by the caller after rows
+    // 2-6 so the order of §6.2 holds; the same answer as an unknown id.
+    std::optional<Uuid> reply_to_id;
+    // check_url's verdict; when !callback.is_literal the caller resolves
+    // callback.host and applies CallbackGuard::address_allowed.
+    CallbackTarget callback;
+};
+
+struct ReplyError {
+    int http_status = 400;
+    std::string code;
+    std::string message;
+    std::string param;  // the offending field; empty when none
+    int retry_after_s = 0;  // > 0: send a Retry-After header (rate_limited)
+};
+
+using ReplyResult = Outcome<ReplyRequest, ReplyError>;
+
+// SPEC §6.2 rows 2-6, in order; the first failing row answers:
+//   2 invalid_request 400: body over 64 KB, not JSON, not an object, a
+//     field of to/text/reply_to/callback_url/correlation_id present but
+//     not a string (null included; param = that field), `to` or
+//     `reply_to` missing (both required by Prelude's schema; param = the
+//     field). Unknown fields are ignored.
+//   3 missing_text 400 (param text): text missing or blank (text.hpp).
+//   4 invalid_request 400 (param text): over 4096 code points.
+//   5 invalid_phone_number 400 (param to): not canonical or not possible.
+//   6 invalid_correlation_id 400 (over 80 code points), then
+//     invalid_callback_url 400 (CallbackGuard::check_url).
+// Text is kept as sent (not trimmed): it is what the customer receives.
+ReplyResult parse_reply_request(std::string_view body, const CallbackGuard& guard);
+
+// Errors of the rows answered outside parse_reply_request.
+enum class ReplyFailure {
+    missing_api_token,      // 1: 401
+    invalid_api_token,      // 1: 401
+    forbidden,              // 1: 403, key lacks messaging:messages:send
+    invalid_reply_context,  // 7: 404, param reply_to
+    phone_number_mismatch,  // 8: 400, param to
+    window_expired,         // 9: 422
+    insufficient_balance,   // 10: 402
+};
+ReplyError reply_error(ReplyFailure failure);
+
+// A Graph failure (§6.3) as a reply error: status, code, message and
+// Retry-After as parse_graph_response chose them. Not for accepted results.
+ReplyError reply_error_from_graph(const GraphResult& graph);
+
+// {"code","message","param"?,"request_id"}; param left out when empty.
+std::string reply_error_json(const ReplyError& error, std::string_view request_id);
+
+// Prelude's 200 body: {id, to, text, reply_to, created_at,
+// callback_url?, correlation_id?}; created_at as RFC 3339 (UTC).
+std::string reply_response_json(std::string_view id, const ReplyRequest& request,
+                                std::int64_t created_at_ns);
+
+}  // namespace wa

@@ -1,0 +1,329 @@
+// Strict JSON parsing: RapidJSON's iterative reader feeds the document
+// through a guard that enforces depth, duplicate keys and surrogates.
+
+#include "base/json.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace wa {
+
+namespace {
+
+// Iterative: no recursion, so hostile nesting cannot exhaust the C stack.
+// No kParseStopWhenDoneFlag: anything after the root is an error.
+// Numbers arrive as text and are converted by convert_number():
+// RapidJSON 1.1.0's full-precision strtod reads out of bounds on
+// "0.<hundreds of zeros>1" (found by fuzz/fuzz_webhook.cpp), and
+// std::from_chars is exact (correctly rounded) anyway.
+constexpr unsigned kStrictFlags = rapidjson::kParseValidateEncodingFlag
+                                  | rapidjson::kParseIterativeFlag
+                                  | rapidjson::kParseNumbersAsStringsFlag;
+
+constexpr std::size_t kMaxKeyInMessage = 64;
+
+using SizeType = rapidjson::SizeType;
+
+std::string quote_json(std::string_view s)
+{
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.String(s.data(), static_cast<SizeType>(s.size()));
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+// Cut at a UTF-8 boundary so the log line stays valid text.
+std::string_view clip_utf8(std::string_view s, std::size_t max)
+{
+    if (s.size() <= max) {
+        return s;
+    }
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) {
+        n--;
+    }
+    return s.substr(0, n);
+}
+
+// RapidJSON 1.1.0 accepts a lone low surrogate escape (\udc00-\udfff) and
+// writes it as CESU bytes ED B0..BF xx. Raw input bytes like that are
+// already rejected by encoding validation, so such bytes in a decoded
+// string can only come from a lone escape.
+bool has_surrogate(const char* s, SizeType len)
+{
+    for (SizeType i = 0; i + 1 < len; i++) {
+        if (static_cast<unsigned char>(s[i]) == 0xED
+            && static_cast<unsigned char>(s[i + 1]) >= 0xA0)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+// For a number from_chars found out of range: is it too large (rather
+// than too small)? Decided by the position of its first non-zero digit.
+bool too_large(std::string_view num)
+{
+    std::size_t e = num.find_first_of("eE");
+    std::string_view mant = num.substr(0, e);
+    long long exp = 0;
+    if (e != std::string_view::npos) {
+        std::string_view ex = num.substr(e + 1);
+        bool minus = !ex.empty() && ex.front() == '-';
+        if (!ex.empty() && (ex.front() == '-' || ex.front() == '+')) {
+            ex.remove_prefix(1);
+        }
+        for (char c : ex) {
+            exp = std::min(exp * 10 + (c - '0'), 1'000'000'000LL);
+        }
+        exp = minus ? -exp : exp;
+    }
+    if (!mant.empty() && mant.front() == '-') {
+        mant.remove_prefix(1);
+    }
+    std::size_t dot = mant.find('.');
+    std::string_view whole = mant.substr(0, dot);
+    std::size_t nz = whole.find_first_not_of('0');
+    long long magnitude;
+    if (nz != std::string_view::npos) {
+        magnitude = static_cast<long long>(whole.size() - nz) - 1;
+    } else {
+        std::string_view frac = dot == std::string_view::npos
+                                ? std::string_view() : mant.substr(dot + 1);
+        nz = frac.find_first_not_of('0');
+        magnitude = -static_cast<long long>(nz) - 1;
+    }
+    return magnitude + exp > 0;
+}
+
+// Forwards SAX events to the document while enforcing our limits. A false
+// return stops the reader; the reason is kept in error.
+class StrictHandler {
+public:
+    StrictHandler(rapidjson::Document& doc, std::size_t max_depth)
+        : doc_(doc), max_depth_(max_depth) {}
+
+    bool Null() { return doc_.Null(); }
+    bool Bool(bool b) { return doc_.Bool(b); }
+    bool Int(int i) { return doc_.Int(i); }
+    bool Uint(unsigned u) { return doc_.Uint(u); }
+    bool Int64(int64_t i) { return doc_.Int64(i); }
+    bool Uint64(uint64_t u) { return doc_.Uint64(u); }
+    bool Double(double d) { return doc_.Double(d); }
+
+    // Same typing as RapidJSON: integers that fit 64 bits stay integers.
+    bool RawNumber(const char* s, SizeType len, bool copy)
+    {
+        std::string_view num(s, len);
+        const char* end = s + len;
+
+        if (num.find_first_of(".eE") == std::string_view::npos) {
+            if (num.front() == '-') {
+                std::int64_t i;
+                auto r = std::from_chars(s, end, i);
+                if (r.ec == std::errc{} && r.ptr == end) {
+                    return doc_.Int64(i);
+                }
+            } else {
+                std::uint64_t u;
+                auto r = std::from_chars(s, end, u);
+                if (r.ec == std::errc{} && r.ptr == end) {
+                    return doc_.Uint64(u);
+                }
+            }
+        }
+
+        double d = 0.0;
+        auto r = std::from_chars(s, end, d);
+        if (r.ec == std::errc::result_out_of_range) {
+            if (too_large(num)) {
+                code = rapidjson::kParseErrorNumberTooBig;
+                return false;
+            }
+            d = num.front() == '-' ? -0.0 : 0.0;  // underflow, as strtod
+        } else if (r.ec != std::errc{} || r.ptr != end) {
+            code = rapidjson::kParseErrorValueInvalid;
+            return false;
+        }
+        return doc_.Double(d);
+    }
+
+    bool String(const char* s, SizeType len, bool copy)
+    {
+        if (has_surrogate(s, len)) {
+            code = rapidjson::kParseErrorStringUnicodeSurrogateInvalid;
+            return false;
+        }
+        return doc_.String(s, len, copy);
+    }
+
+    bool StartObject()
+    {
+        if (!enter()) {
+            return false;
+        }
+        if (keys_.size() <= open_objects_) {
+            keys_.emplace_back();
+        }
+        keys_[open_objects_++].clear();
+        return doc_.StartObject();
+    }
+
+    bool Key(const char* s, SizeType len, bool copy)
+    {
+        if (has_surrogate(s, len)) {
+            code = rapidjson::kParseErrorStringUnicodeSurrogateInvalid;
+            return false;
+        }
+        // std::string holds embedded NULs, so keys compare by bytes.
+        auto& seen = keys_[open_objects_ - 1];
+        if (!seen.emplace(s, len).second) {
+            error = "duplicate key "
+                    + quote_json(clip_utf8({s, len}, kMaxKeyInMessage));
+            return false;
+        }
+        return doc_.Key(s, len, copy);
+    }
+
+    bool EndObject(SizeType members)
+    {
+        depth_--;
+        open_objects_--;
+        return doc_.EndObject(members);
+    }
+
+    bool StartArray()
+    {
+        return enter() && doc_.StartArray();
+    }
+
+    bool EndArray(SizeType elements)
+    {
+        depth_--;
+        return doc_.EndArray(elements);
+    }
+
+    std::string error;  // our own reason, when we stopped the reader
+    // A syntax-level reason found here (lone surrogate, huge number),
+    // reported like the reader's own errors.
+    rapidjson::ParseErrorCode code = rapidjson::kParseErrorNone;
+
+private:
+    bool enter()
+    {
+        if (++depth_ > max_depth_) {
+            error = "JSON nested deeper than " + std::to_string(max_depth_);
+            return false;
+        }
+        return true;
+    }
+
+    rapidjson::Document& doc_;
+    std::size_t max_depth_;
+    std::size_t depth_ = 0;
+    // One key set per open object, reused across siblings.
+    std::vector<std::unordered_set<std::string>> keys_;
+    std::size_t open_objects_ = 0;
+};
+
+// Runs the reader for Document::Populate, which owns the value stack and
+// moves the root out only when we return true.
+struct StrictGenerator {
+    std::string_view text;
+    std::size_t max_depth;
+    std::string error;
+
+    bool operator()(rapidjson::Document& doc)
+    {
+        rapidjson::MemoryStream is(text.data(), text.size());
+        rapidjson::Reader reader;
+        StrictHandler h(doc, max_depth);
+
+        rapidjson::ParseResult r = reader.Parse<kStrictFlags>(is, h);
+
+        if (!h.error.empty()) {
+            error = h.error;
+            return false;
+        }
+        if (h.code != rapidjson::kParseErrorNone) {
+            error = at_byte(r.Offset(), rapidjson::GetParseError_En(h.code));
+            return false;
+        }
+        if (r.IsError()) {
+            error = at_byte(r.Offset(), rapidjson::GetParseError_En(r.Code()));
+            return false;
+        }
+        // The reader stops at a NUL byte as if at the end of input.
+        if (is.Tell() != text.size()) {
+            error = at_byte(is.Tell(),
+                rapidjson::GetParseError_En(
+                    rapidjson::kParseErrorDocumentRootNotSingular));
+            return false;
+        }
+        return true;
+    }
+
+    static std::string at_byte(std::size_t offset, const char* what)
+    {
+        return "invalid JSON at byte " + std::to_string(offset) + ": " + what;
+    }
+};
+
+}  // namespace
+
+Result<void> parse_json_strict(std::string_view text, rapidjson::Document& doc,
+                               const JsonLimits& limits)
+{
+    doc.SetNull();
+
+    if (text.size() > limits.max_bytes) {
+        return make_error("invalid_json", "body larger than "
+                          + std::to_string(limits.max_bytes) + " bytes");
+    }
+
+    StrictGenerator gen{text, limits.max_depth, {}};
+    doc.Populate(gen);
+
+    if (!gen.error.empty()) {
+        doc.SetNull();
+        return make_error("invalid_json", std::move(gen.error));
+    }
+    return {};
+}
+
+std::string to_json(const rapidjson::Value& v)
+{
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    v.Accept(w);
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+const rapidjson::Value* member(const rapidjson::Value& obj, std::string_view key)
+{
+    if (!obj.IsObject()) {
+        return nullptr;
+    }
+    rapidjson::Value name(rapidjson::StringRef(key.data(),
+                                               static_cast<SizeType>(key.size())));
+    auto it = obj.FindMember(name);
+    return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+void json_put(JsonWriter& w, std::string_view key, std::string_view value) {
+    w.Key(key.data(), static_cast<SizeType>(key.size()));
+    w.String(value.data(), static_cast<SizeType>(value.size()));
+}
+
+}  // namespace wa

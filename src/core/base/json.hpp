@@ -1,0 +1,42 @@
+// Strict JSON parsing over RapidJSON: UTF-8 validated, duplicate keys and
+// excessive nesting rejected, every error a value with a path-free message.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "base/result.hpp"
+
+namespace wa {
+
+struct JsonLimits {
+    std::size_t max_depth = 64;      // objects + arrays nested
+    std::size_t max_bytes = 3 * 1024 * 1024;
+};
+
+// Parses the whole text into doc. Errors (code "invalid_json"):
+// syntax errors (with byte offset), invalid UTF-8 or lone surrogates,
+// duplicate keys in one object, nesting deeper than max_depth, trailing
+// data, input larger than max_bytes.
+Result<void> parse_json_strict(std::string_view text, rapidjson::Document& doc,
+                               const JsonLimits& limits = {});
+
+// Compact serialisation of a value (UTF-8 output, no escaping of non-ASCII).
+std::string to_json(const rapidjson::Value& v);
+
+// Typed member lookup helpers: nullptr when absent; an error when present
+// with the wrong type is the caller's decision (see webhook.cpp).
+const rapidjson::Value* member(const rapidjson::Value& obj, std::string_view key);
+
+// Writing JSON: every encoder of the core uses this writer.
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// "key":"value"
+void json_put(JsonWriter& w, std::string_view key, std::string_view value);
+
+}  // namespace wa

@@ -1,0 +1,67 @@
+#include "domain/conversations.hpp"
+
+#include <limits>
+
+#include "base/clock.hpp"
+#include "domain/events.hpp"
+#include "base/ids.hpp"
+
+namespace wa {
+
+namespace {
+
+// Meta's seconds as ns, saturating; now when Meta sent none.
+std::int64_t meta_time_ns(std::int64_t ts, std::int64_t now_ns) {
+    if (ts <= 0) return now_ns;
+    if (ts > std::numeric_limits<std::int64_t>::max() / kNsPerSec) {
+        return std::numeric_limits<std::int64_t>::max();
+    }
+    return ts * kNsPerSec;
+}
+
+}  // namespace
+
+
+Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* referrer) {
+    auto bytes = txn.get(Db::conversations, key_of(id));
+    if (!bytes) return bytes.error();
+    if (!*bytes) return make_error("store_corrupt", std::string(referrer) + " without conversation");
+    return decode_conversation(**bytes);
+}
+
+Event next_event(Conversation& c, std::string_view type, std::string_view number_e164,
+                 std::string callback_url, std::int64_t now_ns) {
+    Event ev;
+    ev.id = uuid_v7_now();
+    ev.conversation_id = c.id;
+    ev.seq = c.next_event_seq++;
+    ev.type = type;
+    ev.number = number_e164;
+    ev.callback_url = std::move(callback_url);
+    ev.created_at_ns = now_ns;
+    return ev;
+}
+
+void close_window(Conversation& c, std::int64_t failure_ts, std::int64_t now_ns) {
+    if (c.last_inbound_ts > failure_ts) return;
+    if (c.window_expires_at_ns > now_ns) c.window_expires_at_ns = now_ns;
+}
+
+std::string status_event_body(const Event& ev, const Message& msg, bool with_error,
+                              std::int64_t now_ns) {
+    StatusEvent body;
+    body.event_id = typeid_encode("evt", ev.id);
+    body.created_at_ns = now_ns;
+    body.status = msg.status;
+    body.message_id = typeid_encode("tx", msg.id);
+    body.to = msg.to;
+    body.correlation_id = msg.correlation_id;
+    body.status_at_ns = meta_time_ns(msg.status_ts, now_ns);
+    body.has_error = with_error;
+    body.error_code = msg.error_code;
+    body.error_title = msg.error_title;
+    body.error_details = msg.error_details;
+    return encode_status_event(body);
+}
+
+}  // namespace wa

@@ -1,0 +1,102 @@
+// What the store keeps, and its byte encoding (versioned, length-prefixed).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/ids.hpp"
+#include "base/result.hpp"
+
+namespace wa {
+
+struct Conversation {
+    Uuid id{};
+    std::string business_number;   // E.164 of our number
+    std::string phone_number_id;
+    std::string tenant;
+    std::string customer;          // E.164 with + (or BSUID)
+    std::string customer_name;
+    std::int64_t created_at_ns = 0;
+    std::int64_t window_expires_at_ns = 0;  // 0: never opened
+    std::int64_t last_inbound_ts = 0;       // Meta timestamp (s) of newest inbound
+    std::int64_t last_inbound_at_ns = 0;
+    std::int64_t last_outbound_at_ns = 0;
+    std::uint64_t next_event_seq = 0;       // per-conversation event order
+    std::uint32_t unread_count = 0;
+    std::string status = "open";            // open | pending_customer | closed
+    std::string mode = "ai";                // ai | human
+    std::string assignee;
+};
+
+enum class Direction : std::uint8_t { inbound = 1, outbound = 2 };
+
+struct Message {
+    Uuid id{};
+    Direction direction = Direction::inbound;
+    Uuid conversation_id{};
+    std::string wamid;
+    std::string type;
+    std::string text;
+    std::string content_json;
+    std::int64_t meta_timestamp = 0;  // Meta's timestamp (s)
+    std::int64_t created_at_ns = 0;
+    std::string status;               // outbound: created|sent|delivered|read|failed
+    std::string reply_to;             // im_/tx_ id quoted, when known
+    // Record version 2 (version 1 records decode with these empty/0).
+    std::string to;                   // outbound: recipient, E.164 with + (or BSUID)
+    std::string callback_url;         // outbound: the reply's; empty: the number's callback
+    std::string correlation_id;       // outbound: echoed in status events; empty: none
+    std::int64_t status_ts = 0;       // Meta's timestamp (s) of the current status
+    std::int64_t error_code = 0;      // failed: Meta's errors[0]
+    std::string error_title;
+    std::string error_details;
+};
+
+enum class EventState : std::uint8_t { pending = 1, delivered = 2, dead = 3 };
+
+struct Event {
+    Uuid id{};
+    Uuid conversation_id{};
+    std::uint64_t seq = 0;
+    std::string type;                 // inbound.message.received, ...
+    std::string number;               // business E.164 (whose signing key signs it)
+    std::string callback_url;
+    // callback_url came from an API client (a reply's callback_url), not
+    // from the configuration: every delivery re-checks it with the SSRF
+    // guard after resolving it, and connects to the address it checked.
+    bool callback_guarded = false;    // record version 2
+    std::string body;                 // exact bytes delivered on every attempt
+    EventState state = EventState::pending;
+    std::uint32_t attempts = 0;
+    std::int64_t created_at_ns = 0;
+    std::int64_t next_attempt_ns = 0;
+    std::int64_t lease_until_ns = 0;  // in flight until then (one sender at a time)
+    std::int32_t last_status = 0;     // HTTP status of the last attempt (0: transport)
+    std::string last_error;
+};
+
+std::string encode(const Conversation& c);
+std::string encode(const Message& m);
+std::string encode(const Event& e);
+Result<Conversation> decode_conversation(std::string_view bytes);
+Result<Message> decode_message(std::string_view bytes);
+Result<Event> decode_event(std::string_view bytes);
+
+// Keys.
+inline std::string_view key_of(const Uuid& u) {
+    return {reinterpret_cast<const char*>(u.data()), u.size()};
+}
+// Keys built from outside input (a wamid, a customer id) are used as they
+// are up to kMaxInputKey bytes; a longer one (LMDB refuses keys over 511
+// bytes) or one starting with NUL is stored as NUL + SHA-256 of it, which no
+// key used as is can equal.
+constexpr std::size_t kMaxInputKey = 256;
+std::string bounded_key(std::string_view input);
+std::string wamid_key(std::string_view wamid);
+std::string pair_key(std::string_view business_number, std::string_view customer);
+std::string queue_key(const Uuid& conversation, std::uint64_t seq);
+std::string due_key(std::int64_t next_attempt_ns, const Uuid& event);
+Uuid uuid_from_key(std::string_view key);  // first 16 bytes
+
+}  // namespace wa
