@@ -712,6 +712,10 @@ Result<void> decode_status(const Value& v, const std::string& path,
         r = get_string(v, path, "recipient_id", Need::optional, s.recipient_id);
     }
     if (r) {
+        r = get_string(v, path, "biz_opaque_callback_data", Need::optional,
+                       s.biz_opaque_callback_data);
+    }
+    if (r) {
         r = decode_errors(v, path, s.errors);
     }
     return r;

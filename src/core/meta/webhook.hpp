@@ -42,6 +42,9 @@ struct StatusUpdate {           // value.statuses[]
     std::string status;         // sent|delivered|read|failed|played|...
     std::int64_t timestamp = 0;
     std::string recipient_id;
+    // What we sent as biz_opaque_callback_data: our tx_ id, which links a
+    // send whose outcome was unknown (SPEC §6.3) to its wamid.
+    std::string biz_opaque_callback_data;
     std::vector<MetaError> errors;
 };
 
