@@ -79,7 +79,9 @@ def test_reply_sends_a_quoted_text_through_the_graph_api(gw, receiver, graph):
     assert s["body"] == {"messaging_product": "whatsapp", "recipient_type": "individual",
                          "to": CUSTOMER_E164, "type": "text",
                          "text": {"body": "It comes in blue too."},
-                         "context": {"message_id": inbound_wamid}}
+                         "context": {"message_id": inbound_wamid},
+                         # §6.3: the tx_ id, echoed by Meta in status webhooks
+                         "biz_opaque_callback_data": body["id"]}
     headers_sent = {k.lower(): v for k, v in s["headers"].items()}
     assert headers_sent["authorization"] == "Bearer " + ACCESS_TOKEN
     assert headers_sent["content-type"] == "application/json"
@@ -489,14 +491,19 @@ def test_graph_connection_refused_is_502(gateway, receiver):
     assert metric(metrics(gw), "whatsapp_graph_errors_total", code="transport") == 1
 
 
-def test_graph_timeout_is_502_and_nothing_is_recorded(gateway, graph, receiver):
+def test_graph_timeout_after_the_request_was_written_is_504_unknown(gateway, graph, receiver):
+    """§6.3 (rewritten): Meta may have the message, so the answer says the outcome is unknown,
+    names the tx_ id and tells the SDK not to retry; no created event until Meta says so."""
     gw = gateway(server_extra="location /_slow_graph/ { internal; proxy_read_timeout 1s; "
                               "proxy_pass http://127.0.0.1:%d/v21.0/; }" % graph.port,
                  http_extra="whatsapp_graph /_slow_graph;")
     ev = inbound(gw, receiver)
     graph.hang_next(3)
-    assert_reply_error(reply(gw, reply_body(ev), key=SEND_SECRET), 502, "upstream_error")
-    # The created event would be enqueued in the record's own commit: there is none.
+    result = reply(gw, reply_body(ev), key=SEND_SECRET)
+    body = assert_reply_error(result, 504, "upstream_timeout")
+    assert H.is_typeid(body["message_id"], "tx"), body
+    assert result[1]["x-should-retry"] == "false"
+    assert graph.wait_for(1)[0]["body"]["biz_opaque_callback_data"] == body["message_id"]
     assert no_created_event(receiver)
     assert metric(metrics(gw), "whatsapp_replies_total", code="ok") == 0
 

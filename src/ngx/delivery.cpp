@@ -167,7 +167,7 @@ ngx_int_t attempt_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcep
         // Only what the callback itself answered counts: a status nginx made
         // up (502 refused, 504 timeout, 404 for a missing location) is a
         // transport failure, retried rather than final.
-        int status = sr->upstream ? static_cast<int>(sr->upstream->headers_in.status_n) : 0;
+        int status = upstream_status(sr);
         AttemptResult result{status, status        ? ""
                                      : a->timed_out ? "no answer within the delivery timeout"
                                                     : "transport failure or timeout"};

@@ -69,6 +69,12 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body,
                           const HeaderList& headers);
 
+// What the upstream of a finished subrequest answered: a status nginx made
+// up (502 refused, 504 timeout, 404 for a missing location) is no answer (0).
+inline int upstream_status(ngx_http_request_t* sr) {
+    return sr->upstream ? static_cast<int>(sr->upstream->headers_in.status_n) : 0;
+}
+
 // A request that an asynchronous completion (a commit, a subrequest, a DNS
 // answer) will answer. alive turns false when nginx terminates the request
 // first (client abort), so the completion leaves it alone.

@@ -1,26 +1,40 @@
 // whatsapp_reply: POST /v2/notify/reply (SPEC §6). The handler turns the
-// request into core calls, in §6.2's order: key -> body -> request checks
-// -> callback host resolution -> store checks -> credit hold -> Graph
-// subrequest -> record (group commit) -> answer.
+// request into core calls, in §6.2's order: key -> body -> Idempotency-Key
+// claim -> request checks -> callback host resolution -> store checks ->
+// credit hold -> the one send path (graph_send) -> record (group commit) ->
+// answer, which an Idempotency-Key keeps for replays.
 #include "reply_api.hpp"
 
 #include <memory>
+#include <random>
 
+#include "api/prelude.hpp"
 #include "base/clock.hpp"
+#include "base/text.hpp"
 #include "commit.hpp"
+#include "conf.hpp"
 #include "credits.hpp"
 #include "delivery.hpp"
-#include "meta/graph_message.hpp"
+#include "domain/idempotency.hpp"
+#include "domain/send.hpp"
+#include "graph_send.hpp"
 #include "metrics.hpp"
 #include "module.hpp"
-#include "conf.hpp"
-#include "domain/outbound.hpp"
-#include "base/text.hpp"
 #include "variables.hpp"
 
 namespace wa::ngx {
 
 namespace {
+
+constexpr std::string_view kEndpoint = "prelude.reply";
+
+// The client's Idempotency-Key while this request holds it.
+struct HeldKey {
+    std::string tenant;
+    std::string key;
+    std::uint64_t owner = 0;
+    bool held = false;
+};
 
 // Everything one reply needs between its asynchronous steps; lives in the
 // request pool (pool_new), so a terminated request takes it along.
@@ -29,18 +43,36 @@ struct ReplyState {
     std::shared_ptr<const ApiKeys> keys;  // keeps key valid
     const ApiKey* key = nullptr;
     ReplyRequest request;
-    ReplyTarget target;
+    SendRequest send;
+    SendTarget target;
+    PreparedSend prepared;
     std::shared_ptr<CreditHold> credit;
     ngx_resolver_ctx_t* resolving = nullptr;
-    bool graph_done = false;
+    GraphExchange graph;
     bool graph_handled = false;
-    int graph_status = 0;
-    std::string graph_body;
+    HeldKey idempotency;
 
-    ~ReplyState() {
-        if (resolving) ngx_resolve_name_done(resolving);
-    }
+    ~ReplyState();
 };
+
+// A request that ends without an answer (the client left) frees its key:
+// nothing was decided that a retry must see.
+void release_key(HeldKey& k) {
+    if (!k.held || worker() == nullptr) return;
+    k.held = false;
+    submit([k](Txn& txn) { return idempotency_release(txn, k.tenant, k.key, k.owner); },
+           [](const Result<void>&) {});
+}
+
+ReplyState::~ReplyState() {
+    if (resolving) ngx_resolve_name_done(resolving);
+    release_key(idempotency);
+}
+
+ReplyState* state_of(ngx_http_request_t* r) {
+    auto* ctx = request_ctx(r);
+    return ctx ? static_cast<ReplyState*>(ctx->handler_state) : nullptr;
+}
 
 std::string request_id(ngx_http_request_t* r) {
     MainConf* mcf = main_conf(r);
@@ -50,23 +82,77 @@ std::string request_id(ngx_http_request_t* r) {
     return {reinterpret_cast<const char*>(v->data), v->len};
 }
 
-// The response for an error; the caller finalizes with the rc.
-ngx_int_t send_reply_error(ngx_http_request_t* r, const ReplyError& e) {
-    count_reply(e.code);
-    if (RequestCtx* ctx = request_ctx(r)) ctx->error = pool_str(r->pool, e.code);
-    if (e.retry_after_s > 0 && !add_header_out(r, "Retry-After", std::to_string(e.retry_after_s))) {
-        return NGX_ERROR;
+// -- answers -----------------------------------------------------------------------------------
+
+// What the client is told, as an Idempotency-Key keeps it.
+struct Answer {
+    int status = 200;
+    std::string body;
+    AnswerHeaders headers;
+    std::string code = "ok";  // for the metrics and $whatsapp_error
+};
+
+Answer error_answer(const ReplyError& e, std::string_view request_id) {
+    Answer a;
+    a.status = e.http_status;
+    a.body = reply_error_json(e, request_id);
+    a.code = e.code;
+    if (e.retry_after_s > 0) a.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
+    a.headers.emplace_back("x-should-retry", e.should_retry() ? "true" : "false");
+    return a;
+}
+
+ngx_int_t send_answer(ngx_http_request_t* r, const Answer& a, bool replayed = false) {
+    if (!replayed) count_reply(a.code);
+    if (a.code != "ok") {
+        if (RequestCtx* ctx = request_ctx(r)) ctx->error = pool_str(r->pool, a.code);
     }
-    return send_body(r, static_cast<ngx_uint_t>(e.http_status), "application/json",
-                     reply_error_json(e, request_id(r)));
+    for (const auto& [name, value] : a.headers) {
+        if (!add_header_out(r, name, value)) return NGX_ERROR;
+    }
+    if (replayed && !add_header_out(r, "Idempotent-Replayed", "true")) return NGX_ERROR;
+    return send_body(r, static_cast<ngx_uint_t>(a.status), "application/json", a.body);
+}
+
+void answer_now(ngx_http_request_t* r, const Answer& a) {
+    ngx_connection_t* c = r->connection;
+    ngx_http_finalize_request(r, send_answer(r, a));
+    ngx_http_run_posted_requests(c);
+}
+
+// Answers, first keeping the answer for the request's Idempotency-Key; a
+// 503 (nothing decided, the store failing) frees the key instead.
+void respond(ngx_http_request_t* r, Answer a) {
+    ReplyState* st = state_of(r);
+    if (st == nullptr || !st->idempotency.held || worker() == nullptr) {
+        return ngx_http_finalize_request(r, send_answer(r, a));
+    }
+    HeldKey k = st->idempotency;
+    st->idempotency.held = false;
+    auto answer = std::make_shared<Answer>(std::move(a));
+    bool keep = answer->status != 503;
+    submit(
+        [k, answer, keep](Txn& txn) {
+            if (!keep) return idempotency_release(txn, k.tenant, k.key, k.owner);
+            return idempotency_complete(txn, k.tenant, k.key, k.owner, answer->status,
+                                        answer->body, answer->headers);
+        },
+        [pending = st->pending, answer](const Result<void>& committed) {
+            if (!committed) {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "whatsapp reply: Idempotency-Key answer not kept: %s",
+                              log_escape(committed.error().message).c_str());
+            }
+            if (pending->alive) answer_now(pending->r, *answer);
+        });
 }
 
 void finish(ngx_http_request_t* r, const ReplyError& e) {
-    ngx_http_finalize_request(r, send_reply_error(r, e));
+    respond(r, error_answer(e, request_id(r)));
 }
 
 ReplyError store_unavailable() {
-    return ReplyError{503, "store_unavailable", "the store is unavailable; retry later", {}, 0};
+    return ReplyError{503, "store_unavailable", "the store is unavailable; retry later"};
 }
 
 void note_target(ngx_http_request_t* r, const ReplyState& st) {
@@ -76,61 +162,79 @@ void note_target(ngx_http_request_t* r, const ReplyState& st) {
     ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(st.target.window_expires_at_ns));
 }
 
-// -- after Meta answered ---------------------------------------------------------------------
+// -- after Meta answered (or did not) ----------------------------------------------------------
 
-void answer_accepted(const PendingRequest& pending, const ReplyRequest& request,
-                     const RecordedReply& recorded, const Result<void>& committed) {
+// What a recorded send (accepted or unknown) tells the client, computed
+// where the record is written so that an Idempotency-Key keeps it with it.
+struct Recorded {
+    RecordedSend send;
+    Answer answer;
+};
+
+void answer_recorded(const PendingRequest& pending, const Recorded& rec,
+                     const Result<void>& committed) {
     if (committed) {
-        for (const Delivery& d : recorded.deliveries) deliver(d);
+        for (const Delivery& d : rec.send.deliveries) deliver(d);
     }
     if (!pending.alive) return;
     ngx_http_request_t* r = pending.r;
-    ngx_connection_t* c = r->connection;
     if (!committed) {
-        // Meta has the message; only our record of it is missing.
-        ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                      "whatsapp reply: sent to WhatsApp but not stored: %s",
-                      log_escape(committed.error().message).c_str());
-        finish(r, store_unavailable());
-    } else {
-        count_reply("ok");
-        if (RequestCtx* ctx = request_ctx(r)) {
-            ctx->message_id = pool_str(r->pool, recorded.message_id);
-            ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(recorded.window_expires_at_ns));
-        }
-        ngx_http_finalize_request(
-            r, send_body(r, NGX_HTTP_OK, "application/json",
-                         reply_response_json(recorded.message_id, request,
-                                             recorded.created_at_ns)));
+        // Meta has (or may have) the message; only our record of it is missing.
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "whatsapp reply: %s sent to WhatsApp but not stored: %s",
+                      rec.send.message_id.c_str(), log_escape(committed.error().message).c_str());
+        return finish(r, store_unavailable());
     }
-    ngx_http_run_posted_requests(c);
+    if (RequestCtx* ctx = request_ctx(r)) {
+        ctx->message_id = pool_str(r->pool, rec.send.message_id);
+        ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(rec.send.window_expires_at_ns));
+    }
+    answer_now(r, rec.answer);
 }
 
-void record_accepted(ngx_http_request_t* r, ReplyState& st, std::string wamid) {
+// Accepted (wamid) or unknown (no wamid): the record, the answer and the
+// Idempotency-Key's copy of it commit together.
+void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid) {
     Worker* w = worker();
     if (w == nullptr) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "whatsapp reply: sent to WhatsApp (%s) but the store is closed",
-                      log_escape(wamid).c_str());
+                      "whatsapp reply: %s sent to WhatsApp (%s) but the store is closed",
+                      st.prepared.message_id.c_str(), log_escape(wamid).c_str());
         return finish(r, store_unavailable());
     }
-    auto recorded = std::make_shared<RecordedReply>();
     // The state lives in the request pool; what the commit needs is copied
     // or shared, since the client may be gone by then.
-    auto target = std::make_shared<ReplyTarget>(st.target);
+    auto target = std::make_shared<SendTarget>(st.target);
+    auto send = std::make_shared<SendRequest>(st.send);
     auto request = std::make_shared<ReplyRequest>(st.request);
+    auto prepared = std::make_shared<PreparedSend>(st.prepared);
+    HeldKey key = st.idempotency;
+    st.idempotency.held = false;
+    std::string rid = request_id(r);
     DeliveryPolicy policy = w->conf->policy;
     std::shared_ptr<CreditHold> credit = st.credit;  // released after the commit
-    submit(
-        [target, request, wamid = std::move(wamid), policy, recorded](Txn& txn) -> Result<void> {
-            auto r = record_reply(txn, *target, *request, wamid, policy, now_ns());
-            if (!r) return r.error();
-            *recorded = std::move(r.value());
-            return {};
+    submit_for<Recorded>(
+        [=, wamid = std::move(wamid)](Txn& txn) -> Result<Recorded> {
+            auto sent = record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
+            if (!sent) return sent.error();
+            Recorded rec{std::move(*sent), {}};
+            rec.answer = wamid.empty()
+                             ? error_answer(reply_unknown(rec.send.message_id), rid)
+                             : Answer{200,
+                                      reply_response_json(rec.send.message_id, *request,
+                                                          rec.send.created_at_ns),
+                                      {}, "ok"};
+            if (key.held) {
+                auto kept = idempotency_complete(txn, key.tenant, key.key, key.owner,
+                                                 rec.answer.status, rec.answer.body,
+                                                 rec.answer.headers);
+                if (!kept) return kept.error();
+            }
+            return rec;
         },
-        [pending = st.pending, request, recorded, credit](const Result<void>& committed) mutable {
+        [pending = st.pending, credit](const Result<void>& committed, Recorded& rec) mutable {
             credit.reset();
-            answer_accepted(*pending, *request, *recorded, committed);
+            answer_recorded(*pending, rec, committed);
         });
 }
 
@@ -138,15 +242,10 @@ void record_accepted(ngx_http_request_t* r, ReplyState& st, std::string wamid) {
 void close_window_and_answer(ngx_http_request_t* r, ReplyState& st, ReplyError error) {
     if (worker() == nullptr) return finish(r, error);
     auto conversation = st.target.conversation;
-    auto end = std::make_shared<std::int64_t>(0);
-    submit(
-        [conversation, end](Txn& txn) -> Result<void> {
-            auto r = close_window_after_send(txn, conversation, now_ns());
-            if (!r) return r.error();
-            *end = *r;
-            return {};
-        },
-        [pending = st.pending, end, error = std::move(error)](const Result<void>& committed) {
+    submit_for<std::int64_t>(
+        [conversation](Txn& txn) { return close_window_after_send(txn, conversation, now_ns()); },
+        [pending = st.pending, error = std::move(error)](const Result<void>& committed,
+                                                         std::int64_t& end) {
             if (!committed) {
                 ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                               "whatsapp reply: window not closed: %s",
@@ -157,7 +256,7 @@ void close_window_and_answer(ngx_http_request_t* r, ReplyState& st, ReplyError e
             ngx_connection_t* c = r->connection;
             if (committed) {
                 if (RequestCtx* ctx = request_ctx(r)) {
-                    ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(*end));
+                    ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(end));
                 }
             }
             finish(r, error);
@@ -166,74 +265,47 @@ void close_window_and_answer(ngx_http_request_t* r, ReplyState& st, ReplyError e
 }
 
 void graph_answered(ngx_http_request_t* r) noexcept {
-    auto* ctx = request_ctx(r);
-    auto* st = ctx ? static_cast<ReplyState*>(ctx->handler_state) : nullptr;
-    if (st == nullptr || !st->graph_done || st->graph_handled) return;
+    ReplyState* st = state_of(r);
+    if (st == nullptr || !st->graph.done || st->graph_handled) return;
     st->graph_handled = true;
     try {
-        GraphResult g = parse_graph_response(st->graph_status, st->graph_body);
+        GraphResult g = st->graph.result();
+        switch (st->graph.outcome(g)) {
+        case SendOutcome::accepted:
+            count_graph(g);
+            return record_and_answer(r, *st, std::move(g.wamid));
+        case SendOutcome::unknown:
+            count_graph(g);
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "whatsapp reply: no answer from the Graph API after the request was "
+                          "written: %s is recorded as unknown",
+                          st->prepared.message_id.c_str());
+            return record_and_answer(r, *st, {});
+        case SendOutcome::not_sent:
+            break;
+        }
+        st->credit.reset();
+        if (st->graph.status == 0) {
+            count_graph(g);
+            return finish(r, reply_not_sent());
+        }
         count_graph(g);
-        if (g.accepted()) return record_accepted(r, *st, std::move(g.wamid));
-        ngx_uint_t level = g.outcome == GraphOutcome::upstream_error ? NGX_LOG_ERR : NGX_LOG_INFO;
+        ngx_uint_t level = g.outcome == GraphOutcome::failed ? NGX_LOG_ERR : NGX_LOG_INFO;
         // Meta's text may echo the access token (an error 190 does).
         ngx_log_error(level, r->connection->log, 0,
                       "whatsapp reply: Graph API answered %d, error %L \"%s\" (fbtrace_id %s)",
-                      st->graph_status, static_cast<std::int64_t>(g.meta.code),
+                      st->graph.status, static_cast<std::int64_t>(g.meta.code),
                       log_escape(redact_tokens(g.meta.message)).c_str(),
                       log_escape(g.meta.fbtrace_id).c_str());
-        st->credit.reset();
         ReplyError error = reply_error_from_graph(g);
-        if (g.close_window) return close_window_and_answer(r, *st, std::move(error));
+        if (g.outcome == GraphOutcome::window_closed) {
+            return close_window_and_answer(r, *st, std::move(error));
+        }
         finish(r, error);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s", e.what());
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
-}
-
-ngx_int_t graph_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcept {
-    auto* st = static_cast<ReplyState*>(data);
-    if (st->graph_done) return rc;
-    st->graph_done = true;
-    // Only what the Graph API answered counts: a status nginx made up
-    // (502 refused, 504 timeout) is a transport failure.
-    st->graph_status = sr->upstream ? static_cast<int>(sr->upstream->headers_in.status_n) : 0;
-    if (sr->out && sr->out->buf && !sr->connection->error) {
-        ngx_buf_t* b = sr->out->buf;
-        st->graph_body.assign(reinterpret_cast<const char*>(b->pos),
-                              static_cast<size_t>(b->last - b->pos));
-    }
-    return rc;
-}
-
-// -- the send ----------------------------------------------------------------------------------
-
-void send_to_graph(ngx_http_request_t* r, ReplyState& st) {
-    MainConf* mcf = main_conf(r);
-    const NumberConfig& number = *st.target.number;
-    std::string uri(view(mcf->graph_uri));
-    uri += '/';
-    uri += number.phone_number_id;
-    uri += "/messages";
-    ngx_str_t sr_uri = pool_str(r->pool, uri);
-
-    auto* ps = static_cast<ngx_http_post_subrequest_t*>(
-        ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)));
-    if (ps == nullptr) return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    ps->handler = graph_done;
-    ps->data = &st;
-    ngx_http_request_t* sr = nullptr;
-    if (ngx_http_subrequest(r, &sr_uri, nullptr, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_IN_MEMORY | NGX_HTTP_SUBREQUEST_WAITED) != NGX_OK) {
-        return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
-    std::string body = graph_text_reply_body(st.request.to, st.request.text, st.target.context_wamid);
-    HeaderList headers{{"Content-Type", "application/json"},
-                       {"Authorization", "Bearer " + number.access_token}};
-    if (!make_post_subrequest(sr, body, headers)) {
-        return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
-    r->write_event_handler = graph_answered;
 }
 
 // Rows 7-10, then the send.
@@ -242,7 +314,9 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
     if (w == nullptr) return finish(r, store_unavailable());
     auto txn = w->store->begin_read();
     if (!txn) return finish(r, store_unavailable());
-    auto checked = check_reply_target(*txn, st.request, *st.key, w->conf->numbers, now_ns());
+    st.send = send_request_of(st.request);
+    st.send.scope = SendScope::of(*st.key);
+    auto checked = check_send(*txn, st.send, w->conf->numbers, now_ns());
     txn->abort();
     if (!checked) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s",
@@ -251,17 +325,20 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
     }
     st.target = std::move(checked->target);
     note_target(r, st);
-    if (!checked->ok()) return finish(r, reply_error(*checked->failure));
+    if (!checked->ok()) return finish(r, reply_error(reply_failure(*checked->refusal)));
 
     const NumberConfig& number = *st.target.number;
     auto index = static_cast<std::size_t>(&number - w->conf->numbers.all().data());
     if (number.credits >= 0) {
         if (!credit_available(number, st.target.credits_used, credits_in_flight(index))) {
-            return finish(r, reply_error(ReplyFailure::insufficient_balance));
+            return finish(r, reply_error(reply_failure(SendRefusal::no_credit)));
         }
         st.credit = std::make_shared<CreditHold>(index);
     }
-    send_to_graph(r, st);
+    st.prepared = prepare_send(st.send, st.target);
+    if (!graph_send(r, number, st.prepared.graph_body, &st.graph, graph_answered)) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
 }
 
 // -- callback_url hosts ------------------------------------------------------------------------
@@ -328,22 +405,79 @@ void resolve_callback_host(ngx_http_request_t* r, ReplyState& st) {
 
 // -- the request -------------------------------------------------------------------------------
 
+// Rows 2-6, then the callback host and the store.
+void handle_body(ngx_http_request_t* r, ReplyState& st, std::string_view body) {
+    auto parsed = parse_reply_request(body, main_conf(r)->callback_guard);
+    if (!parsed) return finish(r, parsed.error());
+    st.request = std::move(parsed.value());
+    if (st.request.has_callback_url && !st.request.callback.is_literal) {
+        return resolve_callback_host(r, st);
+    }
+    check_target_and_send(r, st);
+}
+
+ReplyError key_error(int status, std::string code, std::string message) {
+    return ReplyError{status, std::move(code), std::move(message), "Idempotency-Key"};
+}
+
+// §7.3: the first request with a key runs; the others get its answer, or
+// 409 while it runs, or 422 when the key was used for another request.
+void claim_key(ngx_http_request_t* r, ReplyState& st, std::string body) {
+    if (worker() == nullptr) return finish(r, store_unavailable());
+    HeldKey k = st.idempotency;
+    auto kept = std::make_shared<std::string>(std::move(body));
+    std::string fingerprint = idempotency_fingerprint(kEndpoint, *kept);
+    submit_for<IdempotencyClaim>(
+        [k, fingerprint](Txn& txn) {
+            return idempotency_claim(txn, k.tenant, k.key, fingerprint, k.owner, now_ns());
+        },
+        [pending = st.pending, kept, k](const Result<void>& committed,
+                                        IdempotencyClaim& claim) mutable {
+            using Kind = IdempotencyClaim::Kind;
+            if (!pending->alive) {
+                if (committed && claim.kind == Kind::claimed) {
+                    k.held = true;
+                    release_key(k);
+                }
+                return;
+            }
+            ngx_http_request_t* r = pending->r;
+            ngx_connection_t* c = r->connection;
+            try {
+                ReplyState* st = state_of(r);
+                if (!committed || st == nullptr) {
+                    finish(r, store_unavailable());
+                } else if (claim.kind == Kind::claimed) {
+                    st->idempotency.held = true;
+                    handle_body(r, *st, *kept);
+                } else if (claim.kind == Kind::replay) {
+                    Answer a{claim.status, std::move(claim.body), std::move(claim.headers), "ok"};
+                    ngx_http_finalize_request(r, send_answer(r, a, true));
+                } else if (claim.kind == Kind::in_use) {
+                    finish(r, key_error(409, "idempotency_key_in_use",
+                                        "a request with this Idempotency-Key is in progress"));
+                } else {
+                    finish(r, key_error(422, "idempotency_key_reused",
+                                        "this Idempotency-Key was used for another request"));
+                }
+            } catch (const std::exception& e) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp reply: %s", e.what());
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            }
+            ngx_http_run_posted_requests(c);
+        });
+}
+
 void body_read(ngx_http_request_t* r) noexcept {
     try {
-        auto* ctx = request_ctx(r);
-        auto* st = ctx ? static_cast<ReplyState*>(ctx->handler_state) : nullptr;
+        ReplyState* st = state_of(r);
         if (st == nullptr) return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         std::string body;
         if (r->request_body == nullptr || r->request_body->rest > 0 || !collect_body(r, body)) {
-            return finish(r, ReplyError{400, "invalid_request", "incomplete request body", {}, 0});
+            return finish(r, ReplyError{400, "invalid_request", "incomplete request body"});
         }
-        auto parsed = parse_reply_request(body, main_conf(r)->callback_guard);
-        if (!parsed) return finish(r, parsed.error());
-        st->request = std::move(parsed.value());
-        if (st->request.has_callback_url && !st->request.callback.is_literal) {
-            return resolve_callback_host(r, *st);
-        }
-        check_target_and_send(r, *st);
+        if (!st->idempotency.key.empty()) return claim_key(r, *st, std::move(body));
+        handle_body(r, *st, body);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s", e.what());
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -353,7 +487,12 @@ void body_read(ngx_http_request_t* r) noexcept {
 // Answers before the body is read: it is discarded, not parsed.
 ngx_int_t refuse_early(ngx_http_request_t* r, const ReplyError& e) {
     if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    return send_reply_error(r, e);
+    return send_answer(r, error_answer(e, request_id(r)));
+}
+
+std::uint64_t new_owner() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return rng() | 1;  // never 0, which a done record holds
 }
 
 ngx_int_t reply_handler(ngx_http_request_t* r) noexcept {
@@ -374,12 +513,17 @@ ngx_int_t reply_handler(ngx_http_request_t* r) noexcept {
         if (ctx == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
         ctx->tenant = pool_str(r->pool, auth.key->tenant);
         if (worker() == nullptr) return refuse_early(r, store_unavailable());
+        std::string_view idempotency_key = header_in(r, "Idempotency-Key");
+        if (!idempotency_key.empty() && !valid_idempotency_key(idempotency_key)) {
+            return refuse_early(r, key_error(400, "invalid_request",
+                                             "Idempotency-Key must be 1-255 visible ASCII "
+                                             "characters"));
+        }
         // Row 2 for a declared length; parse_reply_request catches chunked ones.
         if (r->headers_in.content_length_n > static_cast<off_t>(kMaxReplyBodyBytes)) {
             return refuse_early(r, ReplyError{400, "invalid_request",
                                               "request body larger than " +
-                                                  std::to_string(kMaxReplyBodyBytes) + " bytes",
-                                              {}, 0});
+                                                  std::to_string(kMaxReplyBodyBytes) + " bytes"});
         }
         auto* st = pool_new<ReplyState>(r->pool);
         if (st == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -387,6 +531,11 @@ ngx_int_t reply_handler(ngx_http_request_t* r) noexcept {
         if (st->pending == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
         st->keys = mcf->api_keys;
         st->key = auth.key;
+        if (!idempotency_key.empty()) {
+            st->idempotency.tenant = auth.key->tenant;
+            st->idempotency.key = idempotency_key;
+            st->idempotency.owner = new_owner();
+        }
         ctx->handler_state = st;
         ngx_int_t rc = ngx_http_read_client_request_body(r, body_read);
         if (rc >= NGX_HTTP_SPECIAL_RESPONSE) return rc;

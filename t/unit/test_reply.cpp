@@ -285,11 +285,12 @@ TEST(ReplyJson, Response) {
               std::string::npos) << json;
 }
 
-TEST(Graph, TextReplyBody) {
-    EXPECT_EQ(wa::graph_text_reply_body("+33612345678", "Hi \"you\"\n", "wamid.ABC=="),
+TEST(Graph, TextBody) {
+    EXPECT_EQ(wa::graph_text_body("+33612345678", "Hi \"you\"\n", "wamid.ABC==", "tx_01x"),
               R"({"messaging_product":"whatsapp","recipient_type":"individual","to":"+33612345678",)"
-              R"("type":"text","text":{"body":"Hi \"you\"\n"},"context":{"message_id":"wamid.ABC=="}})");
-    EXPECT_EQ(wa::graph_text_reply_body("+1", "x", ""),
+              R"("type":"text","text":{"body":"Hi \"you\"\n"},"context":{"message_id":"wamid.ABC=="},)"
+              R"("biz_opaque_callback_data":"tx_01x"})");
+    EXPECT_EQ(wa::graph_text_body("+1", "x", "", ""),
               R"({"messaging_product":"whatsapp","recipient_type":"individual","to":"+1",)"
               R"("type":"text","text":{"body":"x"}})");
 }
@@ -304,28 +305,27 @@ TEST(Graph, Accepted) {
     auto r = wa::parse_graph_response(200, R"({"messaging_product":"whatsapp",
         "contacts":[{"input":"+16505551234","wa_id":"16505551234"}],
         "messages":[{"id":"wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA"}]})");
-    ASSERT_TRUE(r.accepted()) << r.message;
+    ASSERT_TRUE(r.accepted()) << r.reason;
     EXPECT_EQ(r.outcome, wa::GraphOutcome::accepted);
     EXPECT_EQ(r.wamid, "wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA");
-    EXPECT_EQ(r.http_status, 200);
-    EXPECT_TRUE(r.code.empty());
 }
 
-TEST(Graph, WindowExpired) {
+TEST(Graph, WindowClosed) {
     auto r = wa::parse_graph_response(400, graph_error(131047, "(#131047) Re-engagement message",
                                                        "More than 24 hours have passed"));
-    EXPECT_EQ(r.outcome, wa::GraphOutcome::window_expired);
-    EXPECT_EQ(r.http_status, 422);
-    EXPECT_EQ(r.code, "window_expired");
-    EXPECT_TRUE(r.close_window);
+    EXPECT_EQ(r.outcome, wa::GraphOutcome::window_closed);
     EXPECT_EQ(r.meta.code, 131047);
     EXPECT_EQ(r.meta.subcode, 2494055);
     EXPECT_EQ(r.meta.message, "(#131047) Re-engagement message");
     EXPECT_EQ(r.meta.details, "More than 24 hours have passed");
     EXPECT_EQ(r.meta.fbtrace_id, "AULEz");
+    auto e = wa::reply_error_from_graph(r);
+    EXPECT_EQ(e.http_status, 422);
+    EXPECT_EQ(e.code, "window_expired");
+    EXPECT_FALSE(e.should_retry());
 }
 
-TEST(Graph, RateLimited) {
+TEST(Graph, Throttled) {
     struct Case {
         long long code;
         int http;
@@ -334,14 +334,13 @@ TEST(Graph, RateLimited) {
     for (const Case& c : {Case{130429, 400, 1}, Case{130429, 429, 1}, Case{131056, 400, 6},
                           Case{80007, 429, 60}, Case{4, 403, 60}, Case{131048, 400, 60}}) {
         auto r = wa::parse_graph_response(c.http, graph_error(c.code, "(#x) limit"));
-        EXPECT_EQ(r.outcome, wa::GraphOutcome::rate_limited) << c.code;
-        EXPECT_EQ(r.http_status, 429) << c.code;
-        EXPECT_EQ(r.code, "rate_limited") << c.code;
+        EXPECT_EQ(r.outcome, wa::GraphOutcome::throttled) << c.code;
         EXPECT_EQ(r.retry_after_s, c.retry) << c.code;
-        EXPECT_FALSE(r.close_window);
         auto e = wa::reply_error_from_graph(r);
         EXPECT_EQ(e.http_status, 429);
+        EXPECT_EQ(e.code, "rate_limited") << c.code;
         EXPECT_EQ(e.retry_after_s, c.retry);
+        EXPECT_TRUE(e.should_retry());
     }
 }
 
@@ -349,33 +348,39 @@ TEST(Graph, RefusedContent) {
     for (long long code : {100LL, 131008LL, 131009LL, 131021LL, 131026LL, 131030LL, 131051LL}) {
         auto r = wa::parse_graph_response(400, graph_error(code, "(#x) title", "why it failed"));
         EXPECT_EQ(r.outcome, wa::GraphOutcome::refused) << code;
-        EXPECT_EQ(r.http_status, 400) << code;
-        EXPECT_EQ(r.code, "invalid_request") << code;
-        EXPECT_NE(r.message.find("why it failed"), std::string::npos) << r.message;
+        auto e = wa::reply_error_from_graph(r);
+        EXPECT_EQ(e.http_status, 400) << code;
+        EXPECT_EQ(e.code, "invalid_request") << code;
+        EXPECT_NE(e.message.find("why it failed"), std::string::npos) << e.message;
+        EXPECT_FALSE(e.should_retry());
     }
     // Without details the title is used.
     auto r = wa::parse_graph_response(400, R"({"error":{"code":100,"message":"(#100) Invalid parameter"}})");
-    EXPECT_NE(r.message.find("(#100) Invalid parameter"), std::string::npos) << r.message;
+    EXPECT_NE(wa::reply_error_from_graph(r).message.find("(#100) Invalid parameter"),
+              std::string::npos);
     // A token Meta echoed never reaches the API client.
     auto echoed = wa::parse_graph_response(
         400, graph_error(100, "(#100) bad", "param EAAGm0PX4ZCpsBAKZAabcdefghij12345 invalid"));
-    EXPECT_EQ(echoed.message.find("EAAGm0PX4"), std::string::npos) << echoed.message;
-    EXPECT_NE(echoed.message.find("[redacted]"), std::string::npos) << echoed.message;
+    std::string shown = wa::reply_error_from_graph(echoed).message;
+    EXPECT_EQ(shown.find("EAAGm0PX4"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("[redacted]"), std::string::npos) << shown;
 }
 
-TEST(Graph, UpstreamErrors) {
+TEST(Graph, Failed) {
     // Token, permission, account and outage codes: the client can't fix them,
     // and Meta's text about our token is not theirs to read.
     for (long long code : {190LL, 0LL, 3LL, 10LL, 200LL, 368LL, 131000LL, 131016LL, 131057LL, 999999LL}) {
         auto r = wa::parse_graph_response(401, graph_error(code, "(#190) token expired", "secret"));
-        EXPECT_EQ(r.outcome, wa::GraphOutcome::upstream_error) << code;
-        EXPECT_EQ(r.http_status, 502) << code;
-        EXPECT_EQ(r.code, "upstream_error") << code;
-        EXPECT_EQ(r.message.find("secret"), std::string::npos) << r.message;
+        EXPECT_EQ(r.outcome, wa::GraphOutcome::failed) << code;
         EXPECT_EQ(r.meta.code, code);
         EXPECT_EQ(r.meta.details, "secret");
+        auto e = wa::reply_error_from_graph(r);
+        EXPECT_EQ(e.http_status, 502) << code;
+        EXPECT_EQ(e.code, "upstream_error") << code;
+        EXPECT_EQ(e.message.find("secret"), std::string::npos) << e.message;
+        EXPECT_TRUE(e.should_retry());
     }
-    for (auto [status, b] : {std::pair{0, ""}, std::pair{502, "<html>Bad Gateway</html>"},
+    for (auto [status, b] : {std::pair{502, "<html>Bad Gateway</html>"},
                              std::pair{503, ""}, std::pair{500, "{\"error\":\"x\"}"},
                              std::pair{400, "not json"}, std::pair{429, ""},
                              std::pair{200, "{\"messages\":[]}"}, std::pair{200, "{}"},
@@ -384,19 +389,35 @@ TEST(Graph, UpstreamErrors) {
                              std::pair{200, "[]"}, std::pair{200, "garbage"},
                              std::pair{400, "{\"error\":{\"code\":\"131047\"}}"}}) {
         auto r = wa::parse_graph_response(status, b);
-        EXPECT_EQ(r.outcome, wa::GraphOutcome::upstream_error) << status << " " << b;
-        EXPECT_EQ(r.http_status, 502) << status << " " << b;
-        EXPECT_EQ(r.code, "upstream_error");
-        EXPECT_FALSE(r.close_window);
+        EXPECT_EQ(r.outcome, wa::GraphOutcome::failed) << status << " " << b;
+        EXPECT_EQ(wa::reply_error_from_graph(r).http_status, 502) << status << " " << b;
     }
 }
 
 TEST(Graph, BranchesOnCodeNotStatus) {
     // An error object wins even under a 2xx or 5xx status.
     auto a = wa::parse_graph_response(200, graph_error(131047, "(#131047) Re-engagement"));
-    EXPECT_EQ(a.outcome, wa::GraphOutcome::window_expired);
+    EXPECT_EQ(a.outcome, wa::GraphOutcome::window_closed);
     auto b = wa::parse_graph_response(500, graph_error(130429, "(#130429) Rate limit hit"));
-    EXPECT_EQ(b.outcome, wa::GraphOutcome::rate_limited);
+    EXPECT_EQ(b.outcome, wa::GraphOutcome::throttled);
+}
+
+TEST(Graph, OutcomeOfTheExchange) {
+    auto accepted = wa::parse_graph_response(200, R"({"messages":[{"id":"wamid.A"}]})");
+    auto refused = wa::parse_graph_response(400, graph_error(131026, "(#131026) undeliverable"));
+    EXPECT_EQ(wa::send_outcome(200, true, accepted), wa::SendOutcome::accepted);
+    EXPECT_EQ(wa::send_outcome(400, true, refused), wa::SendOutcome::not_sent);
+    // No answer: whether the request was written decides.
+    EXPECT_EQ(wa::send_outcome(0, false, {}), wa::SendOutcome::not_sent);
+    EXPECT_EQ(wa::send_outcome(0, true, {}), wa::SendOutcome::unknown);
+    auto unknown = wa::reply_unknown("tx_01abc");
+    EXPECT_EQ(unknown.http_status, 504);
+    EXPECT_EQ(unknown.code, "upstream_timeout");
+    EXPECT_FALSE(unknown.should_retry());
+    std::string json = wa::reply_error_json(unknown, "req1");
+    EXPECT_NE(json.find(R"("message_id":"tx_01abc")"), std::string::npos) << json;
+    EXPECT_TRUE(wa::reply_not_sent().should_retry());
+    EXPECT_EQ(wa::reply_not_sent().http_status, 502);
 }
 
 TEST(Text, LengthAndBlank) {

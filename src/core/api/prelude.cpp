@@ -25,7 +25,7 @@ constexpr std::array<std::string_view, 5> kStringFields{
 };
 
 ReplyError error(int status, std::string code, std::string message, std::string param = {}) {
-    return ReplyError{status, std::move(code), std::move(message), std::move(param), 0};
+    return ReplyError(status, std::move(code), std::move(message), std::move(param));
 }
 
 ReplyError invalid_request(std::string message, std::string param = {}) {
@@ -147,10 +147,65 @@ ReplyError reply_error(ReplyFailure failure) {
     return error(500, "internal_error", "unknown failure");
 }
 
+ReplyFailure reply_failure(SendRefusal refusal) {
+    switch (refusal) {
+    case SendRefusal::no_such_message: return ReplyFailure::invalid_reply_context;
+    case SendRefusal::recipient_mismatch: return ReplyFailure::phone_number_mismatch;
+    case SendRefusal::window_closed: return ReplyFailure::window_expired;
+    case SendRefusal::no_credit: return ReplyFailure::insufficient_balance;
+    }
+    return ReplyFailure::invalid_reply_context;
+}
+
 ReplyError reply_error_from_graph(const GraphResult& graph) {
-    ReplyError e = error(graph.http_status, graph.code, graph.message);
-    e.retry_after_s = graph.retry_after_s;
+    std::string meta_code = std::to_string(graph.meta.code);
+    switch (graph.outcome) {
+    case GraphOutcome::window_closed:
+        return reply_error(ReplyFailure::window_expired);
+    case GraphOutcome::throttled: {
+        ReplyError e = error(429, "rate_limited",
+                             "WhatsApp rate limit reached (Meta error " + meta_code
+                                 + "); retry after " + std::to_string(graph.retry_after_s) + " s");
+        e.retry_after_s = graph.retry_after_s;
+        return e;
+    }
+    case GraphOutcome::refused:
+        return invalid_request("WhatsApp refused the message: " + graph.reason);
+    case GraphOutcome::accepted:
+    case GraphOutcome::failed:
+        break;
+    }
+    if (graph.meta.code != 0) {
+        return error(502, "upstream_error", "the WhatsApp API failed (Meta error " + meta_code + ")");
+    }
+    return error(502, "upstream_error", "the WhatsApp API failed (" + graph.reason + ")");
+}
+
+ReplyError reply_not_sent() {
+    return error(502, "upstream_error", "the WhatsApp API could not be reached");
+}
+
+ReplyError reply_unknown(std::string_view message_id) {
+    ReplyError e = error(504, "upstream_timeout",
+                         "the WhatsApp API did not answer: the message may have been sent; "
+                         "it is tracked as message_id, do not send it again");
+    e.message_id = message_id;
     return e;
+}
+
+bool ReplyError::should_retry() const {
+    return http_status == 409 || http_status == 429 || http_status == 502 || http_status == 503;
+}
+
+SendRequest send_request_of(const ReplyRequest& request) {
+    SendRequest s;
+    s.reply_to = request.reply_to_id;
+    s.reply_to_text = request.reply_to;
+    s.to = request.to;
+    s.text = request.text;
+    if (request.has_callback_url) s.callback_url = request.callback_url;
+    if (request.has_correlation_id) s.correlation_id = request.correlation_id;
+    return s;
 }
 
 std::string reply_error_json(const ReplyError& error, std::string_view request_id) {
@@ -161,6 +216,9 @@ std::string reply_error_json(const ReplyError& error, std::string_view request_i
     json_put(w, "message", error.message);
     if (!error.param.empty()) {
         json_put(w, "param", error.param);
+    }
+    if (!error.message_id.empty()) {
+        json_put(w, "message_id", error.message_id);
     }
     json_put(w, "request_id", request_id);
     w.EndObject();

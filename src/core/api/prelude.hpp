@@ -8,8 +8,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "domain/callback_guard.hpp"
+#include "domain/send.hpp"
 #include "meta/graph_message.hpp"
 #include "base/ids.hpp"
 #include "base/result.hpp"
@@ -34,11 +36,21 @@ struct ReplyRequest {
 };
 
 struct ReplyError {
+    ReplyError() = default;
+    ReplyError(int status, std::string code_, std::string message_, std::string param_ = {},
+               int retry_after = 0)
+        : http_status(status), code(std::move(code_)), message(std::move(message_)),
+          param(std::move(param_)), retry_after_s(retry_after) {}
+
     int http_status = 400;
     std::string code;
     std::string message;
     std::string param;  // the offending field; empty when none
     int retry_after_s = 0;  // > 0: send a Retry-After header (rate_limited)
+    std::string message_id;  // upstream_timeout: the tx_ id of the unknown send
+    // x-should-retry (what Prelude's SDK obeys): true only where the same
+    // request can succeed later; false where it cannot, or could send twice.
+    bool should_retry() const;
 };
 
 using ReplyResult = Outcome<ReplyRequest, ReplyError>;
@@ -69,12 +81,29 @@ enum class ReplyFailure {
 };
 ReplyError reply_error(ReplyFailure failure);
 
-// A Graph failure (§6.3) as a reply error: status, code, message and
-// Retry-After as parse_graph_response chose them. Not for accepted results.
+// Rows 7-10 as the store refused them (domain/send.hpp).
+ReplyFailure reply_failure(SendRefusal refusal);
+
+// §6.3, a send certainly not made: what Meta answered, as Prelude's codes.
+//   window_closed -> 422 window_expired; throttled -> 429 rate_limited with
+//   Retry-After; refused -> 400 invalid_request with Meta's reason;
+//   failed -> 502 upstream_error with Meta's code only.
+// Not for accepted results.
 ReplyError reply_error_from_graph(const GraphResult& graph);
 
-// {"code","message","param"?,"request_id"}; param left out when empty.
+// §6.3: the request was never written to Meta (refused, unreachable).
+ReplyError reply_not_sent();
+
+// §6.3: written, and no answer came: 504 upstream_timeout naming the tx_ id.
+ReplyError reply_unknown(std::string_view message_id);
+
+// {"code","message","param"?,"message_id"?,"request_id"}; param and
+// message_id left out when empty.
 std::string reply_error_json(const ReplyError& error, std::string_view request_id);
+
+// The dialect-neutral send of a checked reply (the key's scope added by
+// the caller).
+SendRequest send_request_of(const ReplyRequest& request);
 
 // Prelude's 200 body: {id, to, text, reply_to, created_at,
 // callback_url?, correlation_id?}; created_at as RFC 3339 (UTC).

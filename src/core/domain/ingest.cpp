@@ -10,6 +10,7 @@
 #include "base/clock.hpp"
 #include "domain/conversations.hpp"
 #include "domain/events.hpp"
+#include "domain/send.hpp"
 #include "base/phone.hpp"
 #include "store/records.hpp"
 
@@ -219,6 +220,16 @@ Result<void> ingest_status(Txn& txn, const NumberConfig& number, const StatusUpd
                            IngestOutcome& out) {
     auto found = outbound_message(txn, s.wamid);
     if (!found) return found.error();
+    if (!*found && !s.biz_opaque_callback_data.empty()) {
+        // A send whose answer was lost (§6.3): Meta had it after all.
+        DeliveryPolicy policy;
+        policy.lease_ns = options.lease_ns;
+        auto linked = link_unknown_send(txn, s.biz_opaque_callback_data, s.wamid, number, policy,
+                                        now_ns, out.deliveries);
+        if (!linked) return linked.error();
+        found = std::move(linked);
+        if (*found) out.unknown_sends_linked++;
+    }
     if (!*found) {
         out.statuses_unknown++;
         return {};

@@ -28,6 +28,7 @@ struct IngestOutcome {
     std::uint32_t statuses_applied = 0;  // moved a message forward (one event each)
     std::uint32_t statuses_unknown = 0;  // wamid not one of this number's outbound messages
     std::uint32_t statuses_ignored = 0;  // not forward (late, redelivered) or an unknown word
+    std::uint32_t unknown_sends_linked = 0;  // sends of unknown outcome Meta turned out to have
     std::vector<std::string> unrouted_ids;
     // Events that head their conversation's queue, leased to this caller:
     // send them now (first attempt). Others wait for their predecessors.

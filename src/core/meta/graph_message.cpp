@@ -27,23 +27,16 @@ std::int64_t int_member(const Value& obj, std::string_view key) {
     return v && v->IsInt64() ? v->GetInt64() : 0;
 }
 
-GraphResult fail(GraphOutcome outcome, int status, std::string code, std::string message) {
+GraphResult failed(std::string reason) {
     GraphResult r;
-    r.outcome = outcome;
-    r.http_status = status;
-    r.code = std::move(code);
-    r.message = std::move(message);
+    r.outcome = GraphOutcome::failed;
+    r.reason = std::move(reason);
     return r;
 }
 
-GraphResult upstream(std::string message) {
-    return fail(GraphOutcome::upstream_error, 502, "upstream_error", std::move(message));
-}
-
-GraphResult rate_limited(std::int64_t code, int retry_after_s) {
-    GraphResult r = fail(GraphOutcome::rate_limited, 429, "rate_limited",
-                         "WhatsApp rate limit reached (Meta error " + std::to_string(code)
-                             + "); retry after " + std::to_string(retry_after_s) + " s");
+GraphResult throttled(int retry_after_s) {
+    GraphResult r;
+    r.outcome = GraphOutcome::throttled;
     r.retry_after_s = retry_after_s;
     return r;
 }
@@ -60,23 +53,23 @@ bool is_refusal(std::int64_t code) {
 GraphResult classify(const GraphError& e) {
     switch (e.code) {
     case 131047: {
-        GraphResult r = fail(GraphOutcome::window_expired, 422, "window_expired",
-                             "the 24-hour conversation window has closed");
-        r.close_window = true;
+        GraphResult r;
+        r.outcome = GraphOutcome::window_closed;
         return r;
     }
-    case 130429: return rate_limited(e.code, 1);
-    case 131056: return rate_limited(e.code, 6);
-    case 80007: case 4: case 131048: return rate_limited(e.code, 60);
+    case 130429: return throttled(1);
+    case 131056: return throttled(6);
+    case 80007: case 4: case 131048: return throttled(60);
     default: break;
     }
     if (is_refusal(e.code)) {
+        GraphResult r;
+        r.outcome = GraphOutcome::refused;
         // Meta's text reaches the API client: never a token it echoed.
-        std::string why = redact_tokens(e.details.empty() ? e.message : e.details);
-        return fail(GraphOutcome::refused, 400, "invalid_request",
-                    "WhatsApp refused the message: " + why);
+        r.reason = redact_tokens(e.details.empty() ? e.message : e.details);
+        return r;
     }
-    return upstream("the WhatsApp API failed (Meta error " + std::to_string(e.code) + ")");
+    return failed("Meta error " + std::to_string(e.code));
 }
 
 GraphError read_error(const Value& err) {
@@ -102,8 +95,8 @@ std::string first_message_id(const Value& doc) {
 
 }  // namespace
 
-std::string graph_text_reply_body(std::string_view to, std::string_view text,
-                                  std::string_view context_wamid) {
+std::string graph_text_body(std::string_view to, std::string_view text,
+                            std::string_view context_wamid, std::string_view callback_data) {
     rapidjson::StringBuffer sb;
     Writer w(sb);
     w.StartObject();
@@ -121,14 +114,12 @@ std::string graph_text_reply_body(std::string_view to, std::string_view text,
         json_put(w, "message_id", context_wamid);
         w.EndObject();
     }
+    if (!callback_data.empty()) json_put(w, "biz_opaque_callback_data", callback_data);
     w.EndObject();
     return {sb.GetString(), sb.GetSize()};
 }
 
 GraphResult parse_graph_response(int http_status, std::string_view body) {
-    if (http_status == 0) {
-        return upstream("the WhatsApp API could not be reached");
-    }
     rapidjson::Document doc;
     JsonLimits limits;
     limits.max_bytes = kMaxGraphBody;
@@ -144,17 +135,13 @@ GraphResult parse_graph_response(int http_status, std::string_view body) {
     }
     if (parsed && http_status >= 200 && http_status < 300) {
         std::string wamid = first_message_id(doc);
-        if (!wamid.empty()) {
-            GraphResult r;
-            r.outcome = GraphOutcome::accepted;
-            r.http_status = 200;
-            r.wamid = std::move(wamid);
-            return r;
-        }
-        return upstream("the WhatsApp API accepted without a message id");
+        if (wamid.empty()) return failed("accepted without a message id");
+        GraphResult r;
+        r.outcome = GraphOutcome::accepted;
+        r.wamid = std::move(wamid);
+        return r;
     }
-    return upstream("the WhatsApp API answered HTTP " + std::to_string(http_status)
-                    + " without a usable error");
+    return failed("HTTP " + std::to_string(http_status) + " without a usable error");
 }
 
 }  // namespace wa

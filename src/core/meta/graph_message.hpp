@@ -1,6 +1,6 @@
 // Sending one message through the Graph API: the request body we post and
-// what Meta's answer means for our client (SPEC §6.3, WHATSAPP.md §5, §6).
-// Dialect-neutral: the reply, inbox and realtime sends all use it.
+// what Meta's answer says (SPEC §6.3, WHATSAPP.md §5, §6). Dialect-neutral:
+// the reply, inbox and realtime sends all use it.
 #pragma once
 
 #include <cstdint>
@@ -10,17 +10,21 @@
 namespace wa {
 
 // {"messaging_product":"whatsapp","recipient_type":"individual","to":..,
-//  "type":"text","text":{"body":..},"context":{"message_id":..}}: a native
-// quoted reply. "context" is left out when context_wamid is empty.
-std::string graph_text_reply_body(std::string_view to, std::string_view text,
-                                  std::string_view context_wamid);
+//  "type":"text","text":{"body":..},"context":{"message_id":..},
+//  "biz_opaque_callback_data":..}: a native quoted reply ("context" left out
+// when context_wamid is empty). callback_data is our tx_ id: Meta echoes it in
+// the status webhooks, which is how a send whose answer was lost is found.
+std::string graph_text_body(std::string_view to, std::string_view text,
+                            std::string_view context_wamid, std::string_view callback_data);
 
+// What Meta's answer says, in Meta's terms; each dialect decides what its
+// client is told (api/).
 enum class GraphOutcome {
-    accepted,        // 200, messages[0].id present
-    window_expired,  // 422 window_expired; the conversation window must close
-    rate_limited,    // 429 rate_limited with Retry-After
-    refused,         // 400 invalid_request: Meta refused this message's content or recipient
-    upstream_error,  // 502 upstream_error: nothing the client can fix
+    accepted,       // 200, messages[0].id present
+    window_closed,  // 131047: the customer-service window is closed at Meta
+    throttled,      // a rate limit; retry_after_s is Meta's pacing for it
+    refused,        // Meta refused this message's content or recipient
+    failed,         // anything else: our credentials, Meta's state, an outage
 };
 
 // Meta's error object as received, for logs and support tickets.
@@ -33,41 +37,38 @@ struct GraphError {
 };
 
 struct GraphResult {
-    GraphOutcome outcome = GraphOutcome::upstream_error;
-    std::string wamid;          // accepted only
-    int http_status = 502;      // our answer to the client
-    std::string code;           // our error code; empty when accepted
-    std::string message;        // our error message for the client
-    int retry_after_s = 0;      // rate_limited only
-    bool close_window = false;  // window_expired: Meta is authoritative
+    GraphOutcome outcome = GraphOutcome::failed;
+    std::string wamid;      // accepted only
+    int retry_after_s = 0;  // throttled only
+    // refused: Meta's reason, safe to show the client (tokens redacted);
+    // failed: what went wrong, for logs.
+    std::string reason;
     GraphError meta;
 
     bool accepted() const { return outcome == GraphOutcome::accepted; }
 };
 
-// http_status is the Graph subrequest's status, 0 for a transport failure
-// (connect error, timeout, no response). Branches on error.code whenever
-// the body carries one (throttling arrives as 400 as well as 429); the
-// HTTP status decides only when there is no parsable error object.
+// Meta's answer to a send that reached it (http_status > 0). Branches on
+// error.code whenever the body carries one (throttling arrives as 400 as
+// well as 429); the HTTP status decides only when there is no parsable
+// error object.
 //
-// Mapping by error.code:
-//   131047                          -> window_expired 422, close_window
-//   130429 (throughput)             -> rate_limited 429, retry after 1 s
-//   131056 (pair limit, 1 msg/6 s)  -> rate_limited 429, retry after 6 s
+// By error.code:
+//   131047                          -> window_closed
+//   130429 (throughput)             -> throttled, retry after 1 s
+//   131056 (pair limit, 1 msg/6 s)  -> throttled, retry after 6 s
 //   80007 (WABA), 4 (app calls),
-//   131048 (spam limit)             -> rate_limited 429, retry after 60 s
+//   131048 (spam limit)             -> throttled, retry after 60 s
 //   100, 131008, 131009, 131021, 131026, 131030, 131051
-//                                   -> refused 400 invalid_request, with
-//                                      Meta's details (the content or the
-//                                      recipient is at fault; retrying the
-//                                      same request cannot succeed)
+//                                   -> refused, with Meta's details (the
+//                                      content or the recipient is at
+//                                      fault; the same request cannot succeed)
 //   anything else (190 and 0 tokens, 3/10/200-299/368/131005/131031/133010
 //   permissions and account state, 1/2/131000/131016/131057 Meta outages,
-//   unknown codes)                 -> upstream_error 502; the client sees
-//                                      only Meta's code, since the detail
-//                                      is about the gateway's credentials
+//   unknown codes)                 -> failed; Meta's detail is about the
+//                                      gateway's credentials, not the client's
 // Without an error object: 2xx with messages[0].id -> accepted; anything
-// else (status 0, 5xx, unparsable body, 2xx without an id) -> upstream_error.
+// else (5xx, unparsable body, 2xx without an id) -> failed.
 GraphResult parse_graph_response(int http_status, std::string_view body);
 
 }  // namespace wa

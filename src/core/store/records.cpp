@@ -16,6 +16,7 @@ constexpr std::uint8_t kEventVersion = 2;    // 2 added callback_guarded
 // Messages: version 2 appended the outbound fields (to .. error_details).
 // Stores written by version 1 exist, so both decode.
 constexpr std::uint8_t kMessageVersion = 2;
+constexpr std::uint8_t kIdempotencyVersion = 1;
 
 class Writer {
 public:
@@ -297,6 +298,50 @@ std::string bounded_key(std::string_view input) {
 
 std::string wamid_key(std::string_view wamid) { return bounded_key(wamid); }
 
+std::string encode(const IdempotencyRecord& rec) {
+    Writer w;
+    w.u8(kIdempotencyVersion);
+    w.u8(static_cast<std::uint8_t>(rec.state));
+    w.str(rec.fingerprint);
+    w.i64(rec.created_at_ns);
+    w.u64(rec.owner);
+    w.i32(rec.status);
+    w.str(rec.body);
+    w.u32(static_cast<std::uint32_t>(rec.headers.size()));
+    for (const auto& [name, value] : rec.headers) {
+        w.str(name);
+        w.str(value);
+    }
+    return w.take();
+}
+
+Result<IdempotencyRecord> decode_idempotency(std::string_view bytes) {
+    Reader r(bytes, "idempotency record");
+    IdempotencyRecord rec;
+    r.version(kIdempotencyVersion);
+    std::uint8_t state = r.u8();
+    rec.fingerprint = r.str();
+    rec.created_at_ns = r.i64();
+    rec.owner = r.u64();
+    rec.status = r.i32();
+    rec.body = r.str();
+    std::uint32_t n = r.u32();
+    // Each header takes at least 8 bytes: a count beyond that is corrupt.
+    if (n > bytes.size() / 8) return make_error("store_corrupt", "idempotency record: headers");
+    for (std::uint32_t i = 0; i < n; i++) {
+        std::string name = r.str();
+        std::string value = r.str();
+        rec.headers.emplace_back(std::move(name), std::move(value));
+    }
+    if (auto done = r.finish(); !done) return done.error();
+    if (state != static_cast<std::uint8_t>(IdempotencyState::in_flight) &&
+        state != static_cast<std::uint8_t>(IdempotencyState::done)) {
+        return make_error("store_corrupt", "idempotency record: unknown state");
+    }
+    rec.state = static_cast<IdempotencyState>(state);
+    return rec;
+}
+
 std::string pair_key(std::string_view business_number, std::string_view customer) {
     std::string k;
     k.reserve(business_number.size() + 1 + customer.size());
@@ -319,6 +364,21 @@ std::string due_key(std::int64_t next_attempt_ns, const Uuid& event) {
     put_be64(k, static_cast<std::uint64_t>(next_attempt_ns < 0 ? 0 : next_attempt_ns));
     k.append(key_of(event));
     return k;
+}
+
+std::string time_key(std::int64_t ns, std::string_view rest) {
+    std::string k;
+    put_be64(k, static_cast<std::uint64_t>(ns < 0 ? 0 : ns));
+    k.append(rest);
+    return k;
+}
+
+std::int64_t time_of_key(std::string_view key) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8 && i < key.size(); i++) {
+        v = (v << 8) | static_cast<unsigned char>(key[i]);
+    }
+    return static_cast<std::int64_t>(v);
 }
 
 Uuid uuid_from_key(std::string_view key) {

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/ids.hpp"
 #include "base/result.hpp"
@@ -76,7 +78,23 @@ struct Event {
     std::string last_error;
 };
 
+// An Idempotency-Key's request (SPEC §7.3): in flight while its first
+// request runs, then the answer that request got, replayed on retries.
+enum class IdempotencyState : std::uint8_t { in_flight = 1, done = 2 };
+
+struct IdempotencyRecord {
+    IdempotencyState state = IdempotencyState::in_flight;
+    std::string fingerprint;          // SHA-256 of what was asked
+    std::int64_t created_at_ns = 0;
+    std::uint64_t owner = 0;          // in flight: the request holding the key
+    std::int32_t status = 0;          // done: the answer
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
 std::string encode(const Conversation& c);
+std::string encode(const IdempotencyRecord& r);
+Result<IdempotencyRecord> decode_idempotency(std::string_view bytes);
 std::string encode(const Message& m);
 std::string encode(const Event& e);
 Result<Conversation> decode_conversation(std::string_view bytes);
@@ -97,6 +115,9 @@ std::string wamid_key(std::string_view wamid);
 std::string pair_key(std::string_view business_number, std::string_view customer);
 std::string queue_key(const Uuid& conversation, std::uint64_t seq);
 std::string due_key(std::int64_t next_attempt_ns, const Uuid& event);
+// A time-ordered index key: BE64(ns) + rest.
+std::string time_key(std::int64_t ns, std::string_view rest);
+std::int64_t time_of_key(std::string_view key);
 Uuid uuid_from_key(std::string_view key);  // first 16 bytes
 
 }  // namespace wa

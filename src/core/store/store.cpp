@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kDbNames[] = {
     "conversations", "conversation_pair", "messages", "wamids",
     "outbox",        "outbox_queue",      "outbox_due", "outbox_dead",
-    "meta",
+    "meta",          "idempotency",       "idempotency_expiry",
 };
 static_assert(std::size(kDbNames) == static_cast<unsigned>(Db::count_));
 

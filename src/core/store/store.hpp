@@ -29,6 +29,8 @@ enum class Db : unsigned {
     outbox_due,         // next_attempt ns(8, BE) + evt uuid -> "" (pending, not in flight)
     outbox_dead,        // evt uuid -> "" (dead letters, oldest first: UUIDv7 order)
     meta,               // small named values (schema version, counters)
+    idempotency,        // bounded(tenant '\0' Idempotency-Key) -> IdempotencyRecord
+    idempotency_expiry, // expires ns(8, BE) + idempotency key -> "" (pruning order)
     count_
 };
 

@@ -9,7 +9,8 @@
 #include "base/clock.hpp"
 #include "domain/ingest.hpp"
 #include "base/json.hpp"
-#include "domain/outbound.hpp"
+#include "api/prelude.hpp"
+#include "domain/send.hpp"
 #include "store_fixture.hpp"
 #include "test_numbers.hpp"
 
@@ -90,19 +91,56 @@ protected:
         return r;
     }
 
-    ReplyCheck check(const ReplyRequest& req, const ApiKey& key, std::int64_t now = kNow) {
-        Txn txn = read();
-        auto r = check_reply_target(txn, req, key, numbers_, now);
-        EXPECT_TRUE(r.ok()) << r.error().message;
-        return r.ok() ? *r : ReplyCheck{ReplyFailure::invalid_reply_context, {}};
+    // check_send's verdict in the reply's codes (api/prelude).
+    struct Checked {
+        std::optional<ReplyFailure> failure;
+        SendTarget target;
+        bool ok() const { return !failure; }
+    };
+
+    static SendRequest send_of(const ReplyRequest& req, const ApiKey& key) {
+        SendRequest s = send_request_of(req);
+        s.scope = SendScope::of(key);
+        return s;
     }
 
-    RecordedReply record(const ReplyTarget& t, const ReplyRequest& req, std::string wamid) {
+    Checked check(const ReplyRequest& req, const ApiKey& key, std::int64_t now = kNow) {
+        Txn txn = read();
+        auto r = check_send(txn, send_of(req, key), numbers_, now);
+        EXPECT_TRUE(r.ok()) << r.error().message;
+        Checked c{ReplyFailure::invalid_reply_context, {}};
+        if (!r.ok()) return c;
+        c.target = r->target;
+        c.failure.reset();
+        if (r->refusal) c.failure = reply_failure(*r->refusal);
+        return c;
+    }
+
+    // A recorded send and its id; an empty wamid records an unknown outcome.
+    struct Sent : RecordedSend {
+        Uuid id{};
+    };
+    Sent record(const SendTarget& t, const ReplyRequest& req, std::string wamid) {
+        SendRequest s = send_of(req, key_for("acme"));
+        PreparedSend p = prepare_send(s, t);
         Txn txn = write();
-        auto r = record_reply(txn, t, req, wamid, DeliveryPolicy{}, kNow);
+        auto r = record_send(txn, t, s, p, wamid, DeliveryPolicy{}, kNow);
         EXPECT_TRUE(r.ok()) << r.error().message;
         EXPECT_TRUE(txn.commit().ok());
-        return r.ok() ? *r : RecordedReply{};
+        Sent out;
+        if (r.ok()) static_cast<RecordedSend&>(out) = *r;
+        out.id = p.id;
+        EXPECT_EQ(out.message_id, typeid_encode("tx", p.id));
+        return out;
+    }
+
+    Message stored(const Uuid& id) {
+        Txn txn = read();
+        auto bytes = txn.get(Db::messages, key_of(id));
+        EXPECT_TRUE(bytes.ok() && *bytes);
+        auto m = decode_message(**bytes);
+        EXPECT_TRUE(m.ok());
+        return *m;
     }
 
     NumberDirectory numbers_;
@@ -135,7 +173,7 @@ TEST_F(OutboundTest, Row7SameAnswerForMalformedUnknownForeignAndOutbound) {
     // The im_ id of one of our own outbound messages is not a reply context.
     auto ok = check(request(im), key_for("acme"));
     ASSERT_TRUE(ok.ok());
-    RecordedReply sent = record(ok.target, request(im), "wamid.OUT1");
+    Sent sent = record(ok.target, request(im), "wamid.OUT1");
     auto as_im = request(typeid_encode("im", sent.id));
     EXPECT_EQ(check(as_im, key_for("acme")).failure, ReplyFailure::invalid_reply_context);
 }
@@ -175,7 +213,7 @@ TEST_F(OutboundTest, RecordStoresMessageWamidAndCreatedEvent) {
     ReplyRequest req = request_with_callback(im);
     auto c = check(req, key_for("acme"));
     ASSERT_TRUE(c.ok());
-    RecordedReply sent = record(c.target, req, "wamid.OUT1");
+    Sent sent = record(c.target, req, "wamid.OUT1");
     EXPECT_TRUE(is_typeid(sent.message_id, "tx"));
     EXPECT_EQ(sent.created_at_ns, kNow);
 
@@ -216,7 +254,7 @@ TEST_F(OutboundTest, CreatedEventGoesToTheReplysCallbackWithCorrelationId) {
     ReplyRequest req = request_with_callback(im);
     auto c = check(req, key_for("acme"));
     ASSERT_TRUE(c.ok());
-    RecordedReply sent = record(c.target, req, "wamid.OUT1");
+    Sent sent = record(c.target, req, "wamid.OUT1");
     ASSERT_EQ(sent.deliveries.size(), 1u);
     const Delivery& d = sent.deliveries.front();
     EXPECT_EQ(d.url, "https://app.example.com/status");
@@ -237,7 +275,7 @@ TEST_F(OutboundTest, StatusWebhookMovesTheRecordedReplyForward) {
     std::string im = receive("wamid.IN1");
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
-    RecordedReply sent = record(c.target, request(im), "wamid.OUT1");
+    Sent sent = record(c.target, request(im), "wamid.OUT1");
 
     StatusUpdate s;
     s.wamid = "wamid.OUT1";
@@ -310,13 +348,85 @@ TEST_F(OutboundTest, GraphReEngagementErrorClosesTheWindow) {
     EXPECT_TRUE(check(request(im2), key_for("acme")).ok());
 }
 
-TEST_F(OutboundTest, RecordRefusesAnEmptyWamid) {
+TEST_F(OutboundTest, AnUnknownSendHoldsItsCreditAndEmitsNothingUntilMetaNamesIt) {
+    NumberDirectory limited;
+    NumberConfig n = numbers_.all().front();
+    n.credits = 5;
+    ASSERT_TRUE(limited.add(n).ok());
+    numbers_ = limited;
     std::string im = receive("wamid.IN1");
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
+    Sent sent = record(c.target, request(im), "");
+    EXPECT_TRUE(sent.deliveries.empty());
+    Message m = stored(sent.id);
+    EXPECT_EQ(m.status, "unknown");
+    EXPECT_TRUE(m.wamid.empty());
+    {
+        Txn txn = read();
+        EXPECT_EQ(*credits_used(txn, "+14155551234"), 1u);
+        EXPECT_EQ(*txn.entries(Db::outbox), 1u);  // the inbound message's event only
+    }
+
+    // Meta's status webhook names it by the tx_ id we sent as biz_opaque_callback_data.
+    StatusUpdate st;
+    st.wamid = "wamid.LATE";
+    st.status = "sent";
+    st.timestamp = kTs + 5;
+    st.biz_opaque_callback_data = sent.message_id;
+    WebhookChange ch;
+    ch.phone_number_id = "111";
+    ch.statuses.push_back(st);
+    WebhookBatch b;
+    b.changes.push_back(ch);
     Txn txn = write();
-    auto r = record_reply(txn, c.target, request(im), "", DeliveryPolicy{}, kNow);
-    ASSERT_FALSE(r.ok());
+    auto out = ingest_webhook(txn, b, numbers_, {true, true}, IngestOptions{}, kNow + kHour);
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    EXPECT_EQ(out->unknown_sends_linked, 1u);
+    EXPECT_EQ(out->statuses_applied, 1u);
+    ASSERT_TRUE(txn.commit().ok());
+
+    Message linked = stored(sent.id);
+    EXPECT_EQ(linked.wamid, "wamid.LATE");
+    EXPECT_EQ(linked.status, "sent");
+    Txn r = read();
+    auto ref = r.get(Db::wamids, wamid_key("wamid.LATE"));
+    ASSERT_TRUE(ref.ok() && *ref);
+    EXPECT_EQ(uuid_from_key(**ref), sent.id);
+    EXPECT_EQ(*credits_used(r, "+14155551234"), 1u);  // kept, counted once
+    // created, then sent: both events, in that order, in the conversation's queue
+    std::vector<std::string> types;
+    auto scanned = r.scan(Db::outbox, {}, [&](const Txn::Entry& e) {
+        auto ev = decode_event(e.value);
+        if (ev.ok() && ev->type != "inbound.message.received") types.push_back(ev->type);
+        return true;
+    });
+    ASSERT_TRUE(scanned.ok());
+    EXPECT_EQ(types, (std::vector<std::string>{"transactional.message.created",
+                                               "transactional.message.sent"}));
+}
+
+TEST_F(OutboundTest, ACallbackDataThatNamesNoUnknownSendLinksNothing) {
+    std::string im = receive("wamid.IN1");
+    auto c = check(request(im), key_for("acme"));
+    Sent accepted = record(c.target, request(im), "wamid.OUT1");
+    for (std::string data : {accepted.message_id, std::string("tx_garbage"), im}) {
+        StatusUpdate st;
+        st.wamid = "wamid.OTHER";
+        st.status = "sent";
+        st.timestamp = kTs + 5;
+        st.biz_opaque_callback_data = data;
+        WebhookChange ch;
+        ch.phone_number_id = "111";
+        ch.statuses.push_back(st);
+        WebhookBatch b;
+        b.changes.push_back(ch);
+        Txn txn = write();
+        auto out = ingest_webhook(txn, b, numbers_, {true, true}, IngestOptions{}, kNow);
+        ASSERT_TRUE(out.ok());
+        EXPECT_EQ(out->unknown_sends_linked, 0u) << data;
+        EXPECT_EQ(out->statuses_unknown, 1u) << data;
+    }
 }
 
 }  // namespace

@@ -1,0 +1,221 @@
+#include "domain/send.hpp"
+
+#include "base/clock.hpp"
+#include "domain/conversations.hpp"
+#include "domain/events.hpp"
+#include "base/json.hpp"
+#include "store/records.hpp"
+
+namespace wa {
+
+namespace {
+
+constexpr std::string_view kCreated = "created";
+constexpr std::string_view kUnknown = "unknown";
+
+std::string credits_key(std::string_view number_e164) {
+    return "credits_used/" + std::string(number_e164);
+}
+
+// The inbound message a reply quotes; nullopt when it is not one.
+Result<std::optional<Message>> quoted_message(Txn& txn, const Uuid& id) {
+    auto bytes = txn.get(Db::messages, key_of(id));
+    if (!bytes) return bytes.error();
+    if (!*bytes) return std::optional<Message>();
+    auto msg = decode_message(**bytes);
+    if (!msg) return msg.error();
+    if (msg->direction != Direction::inbound || msg->wamid.empty()) {
+        return std::optional<Message>();
+    }
+    return std::optional<Message>(std::move(*msg));
+}
+
+std::string text_content_json(std::string_view text) {
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    json_put(w, "type", "text");
+    json_put(w, "text", text);
+    w.EndObject();
+    return {buf.GetString(), buf.GetSize()};
+}
+
+
+// transactional.message.created for an accepted message, to its callback.
+Result<std::optional<Delivery>> enqueue_created(Txn& txn, Conversation& c, const Message& msg,
+                                                const NumberConfig& number,
+                                                const DeliveryPolicy& policy,
+                                                std::int64_t now_ns) {
+    std::string callback = msg.callback_url.empty() ? number.callback : msg.callback_url;
+    Event ev = next_event(c, status_event_type(kCreated), number.e164, std::move(callback), now_ns);
+    ev.callback_guarded = !msg.callback_url.empty();
+    ev.body = status_event_body(ev, msg, false, now_ns);
+    if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
+    return outbox_enqueue(txn, std::move(ev), policy, now_ns);
+}
+
+}  // namespace
+
+SendScope SendScope::of(const ApiKey& key) {
+    SendScope s;
+    s.tenant = key.tenant;
+    s.conversation = key.conversation;
+    return s;
+}
+
+bool SendScope::allows(const Conversation& c) const {
+    return !conversation || *conversation == c.id;
+}
+
+Result<SendCheck> check_send(Txn& txn, const SendRequest& request,
+                             const NumberDirectory& numbers, std::int64_t now_ns) {
+    SendCheck out;
+    out.refusal = SendRefusal::no_such_message;
+    if (!request.reply_to) return out;
+    auto quoted = quoted_message(txn, *request.reply_to);
+    if (!quoted) return quoted.error();
+    if (!*quoted) return out;
+    auto conv = load_conversation(txn, (*quoted)->conversation_id, "message");
+    if (!conv) return conv.error();
+    const NumberConfig* number = numbers.by_e164(conv->business_number);
+    // The number's configured tenant owns its conversations (SPEC §3.2).
+    if (number == nullptr || number->tenant != request.scope.tenant ||
+        !request.scope.allows(*conv)) {
+        return out;
+    }
+
+    SendTarget& t = out.target;
+    t.number = number;
+    t.conversation = conv->id;
+    t.conversation_id = typeid_encode("conv", conv->id);
+    t.context_wamid = (*quoted)->wamid;
+    t.window_expires_at_ns = conv->window_expires_at_ns;
+    if (request.to != conv->customer) {
+        out.refusal = SendRefusal::recipient_mismatch;
+        return out;
+    }
+    if (conv->window_expires_at_ns <= now_ns) {
+        out.refusal = SendRefusal::window_closed;
+        return out;
+    }
+    out.refusal.reset();
+    if (number->credits >= 0) {
+        auto used = credits_used(txn, number->e164);
+        if (!used) return used.error();
+        t.credits_used = *used;
+    }
+    return out;
+}
+
+bool credit_available(const NumberConfig& number, std::uint64_t used, std::uint64_t in_flight) {
+    if (number.credits < 0) return true;
+    return used + in_flight < static_cast<std::uint64_t>(number.credits);
+}
+
+Result<std::uint64_t> credits_used(Txn& txn, std::string_view number_e164) {
+    return read_counter(txn, credits_key(number_e164));
+}
+
+SendOutcome send_outcome(int status, bool written, const GraphResult& graph) {
+    if (status == 0) return written ? SendOutcome::unknown : SendOutcome::not_sent;
+    return graph.accepted() ? SendOutcome::accepted : SendOutcome::not_sent;
+}
+
+PreparedSend prepare_send(const SendRequest& request, const SendTarget& target) {
+    PreparedSend p;
+    p.id = uuid_v7_now();
+    p.message_id = typeid_encode("tx", p.id);
+    p.graph_body = graph_text_body(request.to, request.text, target.context_wamid, p.message_id);
+    return p;
+}
+
+Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendRequest& request,
+                                 const PreparedSend& prepared, std::string_view wamid,
+                                 const DeliveryPolicy& policy, std::int64_t now_ns) {
+    auto conv = load_conversation(txn, target.conversation, "send");
+    if (!conv) return conv.error();
+    Conversation& c = *conv;
+    const NumberConfig& number = *target.number;
+    bool accepted = !wamid.empty();
+
+    Message msg;
+    msg.id = prepared.id;
+    msg.direction = Direction::outbound;
+    msg.conversation_id = c.id;
+    msg.wamid = wamid;
+    msg.type = "text";
+    msg.text = request.text;
+    msg.content_json = text_content_json(request.text);
+    msg.created_at_ns = now_ns;
+    msg.status = accepted ? kCreated : kUnknown;
+    msg.reply_to = request.reply_to_text;
+    msg.to = request.to;
+    msg.callback_url = request.callback_url;
+    msg.correlation_id = request.correlation_id;
+    if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
+    // Meta's wamids are unique; the mapping is what statuses find us by.
+    if (accepted) {
+        if (auto r = txn.put(Db::wamids, wamid_key(wamid), key_of(msg.id)); !r) return r.error();
+    }
+    // An unknown send holds its credit: Meta may well have it.
+    if (number.credits >= 0) {
+        if (auto r = add_counter(txn, credits_key(number.e164), 1); !r) return r.error();
+    }
+
+    c.last_outbound_at_ns = now_ns;
+    RecordedSend out;
+    out.message_id = prepared.message_id;
+    out.created_at_ns = now_ns;
+    out.window_expires_at_ns = c.window_expires_at_ns;
+    if (!accepted) {
+        if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
+        return out;
+    }
+    auto delivery = enqueue_created(txn, c, msg, number, policy, now_ns);
+    if (!delivery) return delivery.error();
+    if (*delivery) out.deliveries.push_back(std::move(**delivery));
+    return out;
+}
+
+Result<std::int64_t> close_window_after_send(Txn& txn, const Uuid& conversation,
+                                             std::int64_t now_ns) {
+    auto conv = load_conversation(txn, conversation, "send");
+    if (!conv) return conv.error();
+    close_window(*conv, now_ns / kNsPerSec, now_ns);
+    if (auto r = txn.put(Db::conversations, key_of(conv->id), encode(*conv)); !r) {
+        return r.error();
+    }
+    return conv->window_expires_at_ns;
+}
+
+Result<std::optional<Message>> link_unknown_send(Txn& txn, std::string_view callback_data,
+                                                 std::string_view wamid,
+                                                 const NumberConfig& number,
+                                                 const DeliveryPolicy& policy,
+                                                 std::int64_t now_ns,
+                                                 std::vector<Delivery>& deliveries) {
+    std::optional<Message> none;
+    auto id = typeid_decode_as("tx", callback_data);
+    if (!id || wamid.empty()) return none;
+    auto bytes = txn.get(Db::messages, key_of(*id));
+    if (!bytes) return bytes.error();
+    if (!*bytes) return none;
+    auto msg = decode_message(**bytes);
+    if (!msg) return msg.error();
+    if (msg->direction != Direction::outbound || msg->status != kUnknown) return none;
+    auto conv = load_conversation(txn, msg->conversation_id, "message");
+    if (!conv) return conv.error();
+    // Signed by this number's app secret: it may only touch its own sends.
+    if (conv->business_number != number.e164) return none;
+
+    msg->wamid = wamid;
+    msg->status = kCreated;
+    if (auto r = txn.put(Db::messages, key_of(msg->id), encode(*msg)); !r) return r.error();
+    if (auto r = txn.put(Db::wamids, wamid_key(wamid), key_of(msg->id)); !r) return r.error();
+    auto delivery = enqueue_created(txn, *conv, *msg, number, policy, now_ns);
+    if (!delivery) return delivery.error();
+    if (*delivery) deliveries.push_back(std::move(**delivery));
+    return std::optional<Message>(std::move(*msg));
+}
+
+}  // namespace wa

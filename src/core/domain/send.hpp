@@ -1,0 +1,139 @@
+// The one send path (SPEC §6.2 rows 7-10, §6.3), for every dialect: what the
+// store must say before the Graph call, the Graph body, and what each of the
+// three outcomes leaves in the store. A dialect's codec (api/) turns its
+// request into a SendRequest and an outcome into its own answer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/ids.hpp"
+#include "base/result.hpp"
+#include "domain/api_keys.hpp"
+#include "domain/numbers.hpp"
+#include "domain/outbox.hpp"
+#include "meta/graph_message.hpp"
+#include "store/records.hpp"
+#include "store/store.hpp"
+
+namespace wa {
+
+// Who sends: the API key's tenant, and the one conversation a
+// conversation= key is limited to.
+struct SendScope {
+    std::string tenant;
+    std::optional<Uuid> conversation;
+    static SendScope of(const ApiKey& key);
+    bool allows(const Conversation& c) const;
+};
+
+// What to send, and where. Today a text, quoting the inbound message it
+// replies to; templates (§7.4) and media (§8.3) join here, not beside it.
+struct SendRequest {
+    SendScope scope;
+    std::optional<Uuid> reply_to;  // the inbound message quoted (im_); nullopt: refused (row 7)
+    std::string reply_to_text;     // the client's reply_to as sent, stored on the message
+    std::string to;                // the recipient the client named
+    std::string text;
+    std::string callback_url;      // empty: the number's callback
+    std::string correlation_id;    // empty: none
+};
+
+// Why the store refuses a send before Meta is called, in §6.2's order.
+enum class SendRefusal {
+    no_such_message,     // 7: unknown, not inbound, another tenant's: no existence leak
+    recipient_mismatch,  // 8: to is not the conversation's customer
+    window_closed,       // 9: the window closed at or before now
+    no_credit,           // 10: the number's credits are used up
+};
+
+// Where a send goes, as the store saw it before the send.
+struct SendTarget {
+    const NumberConfig* number = nullptr;  // the conversation's business number
+    Uuid conversation{};
+    std::string conversation_id;           // conv_...
+    std::string context_wamid;             // the quoted inbound message's wamid
+    std::int64_t window_expires_at_ns = 0;
+    std::uint64_t credits_used = 0;        // accepted (and unknown) sends counted
+};
+
+// Rows 7-9, in a read (or write) transaction. Row 10 needs the sends in
+// flight, known only to the caller: see credit_available. Once row 7
+// passed, target describes the conversation even when a later row fails
+// (for logs and $whatsapp_* variables).
+struct SendCheck {
+    std::optional<SendRefusal> refusal;
+    SendTarget target;
+    bool ok() const { return !refusal; }
+};
+Result<SendCheck> check_send(Txn& txn, const SendRequest& request,
+                             const NumberDirectory& numbers, std::int64_t now_ns);
+
+// Row 10: a number without credits is unlimited; otherwise the counted
+// sends plus those in flight must stay below its credits.
+bool credit_available(const NumberConfig& number, std::uint64_t used, std::uint64_t in_flight);
+
+// Sends of a number counted against its credits (Db::meta "credits_used/<e164>").
+Result<std::uint64_t> credits_used(Txn& txn, std::string_view number_e164);
+
+// A send about to go out: its tx_ id exists before Meta is called, so that
+// Meta can echo it (biz_opaque_callback_data) and a lost answer be linked.
+struct PreparedSend {
+    Uuid id{};
+    std::string message_id;  // tx_...
+    std::string graph_body;
+};
+PreparedSend prepare_send(const SendRequest& request, const SendTarget& target);
+
+// §6.3: every send ends in exactly one of these.
+enum class SendOutcome {
+    accepted,  // Meta answered with a wamid
+    not_sent,  // Meta answered with an error, or the request was never written
+    unknown,   // written, and no answer: Meta may have it
+};
+
+// The outcome of one Graph exchange: status is what Meta answered (0: no
+// answer at all), written whether nginx wrote the request to Meta, graph the
+// parsed answer (when status > 0).
+SendOutcome send_outcome(int status, bool written, const GraphResult& graph);
+
+struct RecordedSend {
+    std::string message_id;  // tx_...
+    std::int64_t created_at_ns = 0;
+    std::int64_t window_expires_at_ns = 0;
+    // transactional.message.created when it heads its conversation's queue,
+    // leased to the caller to send now.
+    std::vector<Delivery> deliveries;
+};
+
+// Accepted (wamid non-empty): the outbound message with status "created",
+// tx_ <-> wamid, a credit counted, transactional.message.created enqueued for
+// the request's callback_url, else the number's.
+// Unknown (wamid empty): the message with status "unknown" and no wamid, the
+// credit counted (held until Meta says), no event: link_unknown_send turns it
+// into an accepted one when a status webhook names its tx_ id.
+Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendRequest& request,
+                                 const PreparedSend& prepared, std::string_view wamid,
+                                 const DeliveryPolicy& policy, std::int64_t now_ns);
+
+// Meta refused the send with 131047: the window is closed as of now.
+// Returns the window's new end.
+Result<std::int64_t> close_window_after_send(Txn& txn, const Uuid& conversation,
+                                             std::int64_t now_ns);
+
+// A status webhook for a wamid we do not know, carrying callback_data (our
+// tx_ id): when that names a send whose outcome was unknown, it is accepted
+// now — the wamid is linked, status "created", transactional.message.created
+// enqueued — and returned so the status itself is applied next. nullopt when
+// callback_data names no such send.
+Result<std::optional<Message>> link_unknown_send(Txn& txn, std::string_view callback_data,
+                                                 std::string_view wamid,
+                                                 const NumberConfig& number,
+                                                 const DeliveryPolicy& policy,
+                                                 std::int64_t now_ns,
+                                                 std::vector<Delivery>& deliveries);
+
+}  // namespace wa
