@@ -9,6 +9,7 @@
 #include "domain/signing.hpp"
 #include "base/text.hpp"
 #include "metrics.hpp"
+#include "callback_host.hpp"
 #include "commit.hpp"
 #include "module.hpp"
 #include "variables.hpp"
@@ -451,41 +452,13 @@ void refuse(const Delivery& d, const std::string& why) {
     record_attempt(d.event_id, AttemptResult{0, "callback_url refused: " + why});
 }
 
+// Holds what an attempt needs while its callback host is being checked.
 struct Resolving {
     Delivery delivery;
     Slot slot;
     std::vector<Header> signature;
     CallbackTarget target;
 };
-
-void guarded_resolved(ngx_resolver_ctx_t* rctx) noexcept {
-    std::unique_ptr<Resolving> res(static_cast<Resolving*>(rctx->data));
-    try {
-        std::string why;
-        std::optional<IpAddress> chosen;
-        Worker* w = worker();
-        if (rctx->state || rctx->naddrs == 0) {
-            why = "callback_url host does not resolve";
-        } else if (w != nullptr) {
-            for (ngx_uint_t i = 0; i < rctx->naddrs && why.empty(); i++) {
-                auto ip = ip_from_sockaddr(rctx->addrs[i].sockaddr);
-                if (!ip || !w->conf->callback_guard.address_allowed(*ip)) {
-                    why = "callback_url host resolves to an address that is not allowed";
-                } else if (!chosen) {
-                    chosen = ip;
-                }
-            }
-        }
-        ngx_resolve_name_done(rctx);
-        if (w == nullptr) return;
-        if (!why.empty() || !chosen) return refuse(res->delivery, why);
-        start_attempt(res->delivery, std::move(res->slot),
-                      Target{pinned_url(res->target, *chosen), res->target.host},
-                      res->signature);
-    } catch (const std::exception& e) {
-        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0, "whatsapp delivery: %s", e.what());
-    }
-}
 
 void deliver_guarded(const Delivery& d, Slot slot, std::vector<Header> signature) {
     Worker* w = worker();
@@ -495,24 +468,18 @@ void deliver_guarded(const Delivery& d, Slot slot, std::vector<Header> signature
         return start_attempt(d, std::move(slot), Target{d.url, target->host}, signature);
     }
     ngx_http_core_loc_conf_t* clcf = w->conf->callback_clcf;
-    ngx_resolver_ctx_t* rctx =
-        clcf ? ngx_resolve_start(clcf->resolver, nullptr) : static_cast<ngx_resolver_ctx_t*>(NGX_NO_RESOLVER);
-    if (rctx == nullptr) return refuse(d, "resolver out of memory");
-    if (rctx == NGX_NO_RESOLVER) {
-        return refuse(d, "callback_url names a host and the callback location has no resolver");
-    }
-    auto* res = new Resolving{d, std::move(slot), std::move(signature), std::move(*target)};
-    rctx->name.data = reinterpret_cast<u_char*>(res->target.host.data());
-    rctx->name.len = res->target.host.size();
-    rctx->handler = guarded_resolved;
-    rctx->data = res;
-    rctx->timeout = clcf->resolver_timeout;
-    // The answer may come at once, from the cache: res is not touched after.
-    if (ngx_resolve_name(rctx) != NGX_OK) {
-        Delivery failed = res->delivery;
-        delete res;  // ngx_resolve_name freed rctx
-        refuse(failed, "resolver failure");
-    }
+    auto res = std::make_shared<Resolving>(
+        Resolving{d, std::move(slot), std::move(signature), std::move(*target)});
+    std::string host = res->target.host;
+    HostCheck::start(clcf ? clcf->resolver : nullptr, clcf ? clcf->resolver_timeout : 0,
+                     std::move(host), w->conf->callback_guard, [res](const HostVerdict& v) {
+                         if (worker() == nullptr) return;
+                         if (!v.refused.empty()) return refuse(res->delivery, v.refused);
+                         start_attempt(res->delivery, std::move(res->slot),
+                                       Target{pinned_url(res->target, *v.address),
+                                              res->target.host},
+                                       res->signature);
+                     });
 }
 
 // Signs and sends one delivery that holds a slot.

@@ -11,6 +11,7 @@
 #include "api/prelude.hpp"
 #include "base/clock.hpp"
 #include "base/text.hpp"
+#include "callback_host.hpp"
 #include "commit.hpp"
 #include "conf.hpp"
 #include "credits.hpp"
@@ -47,7 +48,7 @@ struct ReplyState {
     SendTarget target;
     PreparedSend prepared;
     std::shared_ptr<CreditHold> credit;
-    ngx_resolver_ctx_t* resolving = nullptr;
+    HostCheck* resolving = nullptr;  // callback_url's host being checked
     GraphExchange graph;
     bool graph_handled = false;
     HeldKey idempotency;
@@ -65,7 +66,7 @@ void release_key(HeldKey& k) {
 }
 
 ReplyState::~ReplyState() {
-    if (resolving) ngx_resolve_name_done(resolving);
+    if (resolving) resolving->cancel();
     release_key(idempotency);
 }
 
@@ -344,38 +345,7 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
 // -- callback_url hosts ------------------------------------------------------------------------
 
 ReplyError invalid_callback(std::string message) {
-    return ReplyError{400, "invalid_callback_url", std::move(message), "callback_url", 0};
-}
-
-void callback_resolved(ngx_resolver_ctx_t* rctx) noexcept {
-    auto* st = static_cast<ReplyState*>(rctx->data);
-    ngx_http_request_t* r = st->pending->r;
-    ngx_connection_t* c = r->connection;
-    st->resolving = nullptr;
-    try {
-        std::optional<ReplyError> refused;
-        if (rctx->state) {
-            refused = invalid_callback("callback_url host does not resolve");
-        } else {
-            const CallbackGuard& guard = main_conf(r)->callback_guard;
-            for (ngx_uint_t i = 0; i < rctx->naddrs && !refused; i++) {
-                if (!guard.address_allowed(rctx->addrs[i].sockaddr)) {
-                    refused = invalid_callback(
-                        "callback_url resolves to an address that is not allowed");
-                }
-            }
-        }
-        ngx_resolve_name_done(rctx);
-        if (refused) {
-            finish(r, *refused);
-        } else {
-            check_target_and_send(r, *st);
-        }
-    } catch (const std::exception& e) {
-        ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp reply: %s", e.what());
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
-    ngx_http_run_posted_requests(c);
+    return ReplyError{400, "invalid_callback_url", std::move(message), "callback_url"};
 }
 
 // A hostname is judged by every address it resolves to, with the
@@ -383,24 +353,21 @@ void callback_resolved(ngx_resolver_ctx_t* rctx) noexcept {
 void resolve_callback_host(ngx_http_request_t* r, ReplyState& st) {
     auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
         ngx_http_get_module_loc_conf(r, ngx_http_core_module));
-    ngx_resolver_ctx_t* rctx = ngx_resolve_start(clcf->resolver, nullptr);
-    if (rctx == nullptr) return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    if (rctx == NGX_NO_RESOLVER) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "whatsapp reply: no \"resolver\" for callback_url host \"%s\"",
-                      log_escape(st.request.callback.host).c_str());
-        return finish(r, invalid_callback("callback_url host cannot be checked"));
-    }
-    rctx->name = pool_str(r->pool, st.request.callback.host);
-    rctx->handler = callback_resolved;
-    rctx->data = &st;
-    rctx->timeout = clcf->resolver_timeout;
-    st.resolving = rctx;
-    // May answer at once from the cache: st is not touched after this.
-    if (ngx_resolve_name(rctx) != NGX_OK) {
-        st.resolving = nullptr;  // freed by ngx_resolve_name
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    // May answer at once: st is not touched after this.
+    HostCheck::start(
+        clcf->resolver, clcf->resolver_timeout, st.request.callback.host,
+        main_conf(r)->callback_guard, [r, &st](const HostVerdict& v) {
+            ngx_connection_t* c = r->connection;
+            if (!v.refused.empty()) {
+                ngx_log_error(NGX_LOG_INFO, c->log, 0, "whatsapp reply: callback_url host \"%s\": %s",
+                              log_escape(st.request.callback.host).c_str(), v.refused.c_str());
+                finish(r, invalid_callback(v.refused));
+            } else {
+                check_target_and_send(r, st);
+            }
+            ngx_http_run_posted_requests(c);
+        },
+        &st.resolving);
 }
 
 // -- the request -------------------------------------------------------------------------------
