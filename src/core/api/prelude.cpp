@@ -202,7 +202,7 @@ SendRequest send_request_of(const ReplyRequest& request) {
     s.reply_to = request.reply_to_id;
     s.reply_to_text = request.reply_to;
     s.to = request.to;
-    s.text = request.text;
+    s.content.text = request.text;
     if (request.has_callback_url) s.callback_url = request.callback_url;
     if (request.has_correlation_id) s.correlation_id = request.correlation_id;
     return s;

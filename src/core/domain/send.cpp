@@ -30,16 +30,56 @@ Result<std::optional<Message>> quoted_message(Txn& txn, const Uuid& id) {
     return std::optional<Message>(std::move(*msg));
 }
 
-std::string text_content_json(std::string_view text) {
+// The message's "content" as the inbox and events show it.
+std::string content_json_of(const GraphContent& c) {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
-    json_put(w, "type", "text");
-    json_put(w, "text", text);
+    switch (c.kind) {
+    case GraphContent::Kind::text:
+        json_put(w, "type", "text");
+        json_put(w, "text", c.text);
+        break;
+    case GraphContent::Kind::template_message:
+        json_put(w, "type", "template");
+        w.Key("template");
+        w.StartObject();
+        json_put(w, "name", c.template_name);
+        json_put(w, "language", c.language);
+        w.Key("parameters");
+        w.StartArray();
+        for (const auto& [name, text] : c.parameters) {
+            w.StartObject();
+            if (!c.positional) json_put(w, "name", name);
+            json_put(w, "text", text);
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        break;
+    case GraphContent::Kind::media:
+        json_put(w, "type", c.media_type);
+        w.Key("media");
+        w.StartObject();
+        if (!c.media_id.empty()) json_put(w, "id", c.media_id);
+        if (!c.media_link.empty()) json_put(w, "link", c.media_link);
+        if (!c.text.empty()) json_put(w, "caption", c.text);
+        if (!c.filename.empty()) json_put(w, "filename", c.filename);
+        w.EndObject();
+        break;
+    }
     w.EndObject();
     return {buf.GetString(), buf.GetSize()};
 }
 
+std::string_view type_of(const GraphContent& c) {
+    switch (c.kind) {
+    case GraphContent::Kind::text: return "text";
+    case GraphContent::Kind::template_message: return "template";
+    case GraphContent::Kind::media: return c.media_type;
+    }
+    return "text";
+}
 
 // transactional.message.created for an accepted message, to its callback.
 Result<std::optional<Delivery>> enqueue_created(Txn& txn, Conversation& c, const Message& msg,
@@ -125,7 +165,8 @@ PreparedSend prepare_send(const SendRequest& request, const SendTarget& target) 
     PreparedSend p;
     p.id = uuid_v7_now();
     p.message_id = typeid_encode("tx", p.id);
-    p.graph_body = graph_text_body(request.to, request.text, target.context_wamid, p.message_id);
+    p.graph_body = graph_message_body(request.to, request.content, target.context_wamid,
+                                      p.message_id);
     return p;
 }
 
@@ -143,9 +184,9 @@ Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendR
     msg.direction = Direction::outbound;
     msg.conversation_id = c.id;
     msg.wamid = wamid;
-    msg.type = "text";
-    msg.text = request.text;
-    msg.content_json = text_content_json(request.text);
+    msg.type = type_of(request.content);
+    msg.text = request.content.text;
+    msg.content_json = content_json_of(request.content);
     msg.created_at_ns = now_ns;
     msg.status = accepted ? kCreated : kUnknown;
     msg.reply_to = request.reply_to_text;

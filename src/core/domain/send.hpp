@@ -30,14 +30,16 @@ struct SendScope {
     bool allows(const Conversation& c) const;
 };
 
-// What to send, and where. Today a text, quoting the inbound message it
-// replies to; templates (§7.4) and media (§8.3) join here, not beside it.
+// What to send, and where: a text, a template or a media message (the
+// Graph body of each in meta/graph_message), quoting the inbound message it
+// replies to. check_send knows the reply's rules (rows 7-9); the template
+// sends of §6.4/§7.3, which need no window, join it, not beside it.
 struct SendRequest {
     SendScope scope;
     std::optional<Uuid> reply_to;  // the inbound message quoted (im_); nullopt: refused (row 7)
     std::string reply_to_text;     // the client's reply_to as sent, stored on the message
     std::string to;                // the recipient the client named
-    std::string text;
+    GraphContent content;          // content.text: the text (or a media caption)
     std::string callback_url;      // empty: the number's callback
     std::string correlation_id;    // empty: none
 };

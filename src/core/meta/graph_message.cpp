@@ -95,19 +95,93 @@ std::string first_message_id(const Value& doc) {
 
 }  // namespace
 
-std::string graph_text_body(std::string_view to, std::string_view text,
-                            std::string_view context_wamid, std::string_view callback_data) {
+namespace {
+
+void put_template(Writer& w, const GraphContent& c) {
+    w.Key("template");
+    w.StartObject();
+    json_put(w, "name", c.template_name);
+    w.Key("language");
+    w.StartObject();
+    json_put(w, "code", c.language);
+    w.EndObject();
+    w.Key("components");
+    w.StartArray();
+    if (!c.header_image_link.empty()) {
+        w.StartObject();
+        json_put(w, "type", "header");
+        w.Key("parameters");
+        w.StartArray();
+        w.StartObject();
+        json_put(w, "type", "image");
+        w.Key("image");
+        w.StartObject();
+        json_put(w, "link", c.header_image_link);
+        w.EndObject();
+        w.EndObject();
+        w.EndArray();
+        w.EndObject();
+    }
+    if (!c.parameters.empty()) {
+        w.StartObject();
+        json_put(w, "type", "body");
+        w.Key("parameters");
+        w.StartArray();
+        for (const auto& [name, text] : c.parameters) {
+            w.StartObject();
+            json_put(w, "type", "text");
+            json_put(w, "text", text);
+            if (!c.positional) json_put(w, "parameter_name", name);
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+}
+
+void put_media(Writer& w, const GraphContent& c) {
+    w.Key(c.media_type.c_str(), static_cast<rapidjson::SizeType>(c.media_type.size()));
+    w.StartObject();
+    if (!c.media_id.empty()) {
+        json_put(w, "id", c.media_id);
+    } else {
+        json_put(w, "link", c.media_link);
+    }
+    bool captioned = c.media_type != "audio" && c.media_type != "sticker";
+    if (captioned && !c.text.empty()) json_put(w, "caption", c.text);
+    if (c.media_type == "document" && !c.filename.empty()) json_put(w, "filename", c.filename);
+    w.EndObject();
+}
+
+}  // namespace
+
+std::string graph_message_body(std::string_view to, const GraphContent& content,
+                               std::string_view context_wamid, std::string_view callback_data) {
     rapidjson::StringBuffer sb;
     Writer w(sb);
     w.StartObject();
     json_put(w, "messaging_product", "whatsapp");
     json_put(w, "recipient_type", "individual");
     json_put(w, "to", to);
-    json_put(w, "type", "text");
-    w.Key("text");
-    w.StartObject();
-    json_put(w, "body", text);
-    w.EndObject();
+    switch (content.kind) {
+    case GraphContent::Kind::text:
+        json_put(w, "type", "text");
+        w.Key("text");
+        w.StartObject();
+        json_put(w, "body", content.text);
+        w.EndObject();
+        break;
+    case GraphContent::Kind::template_message:
+        json_put(w, "type", "template");
+        put_template(w, content);
+        break;
+    case GraphContent::Kind::media:
+        json_put(w, "type", content.media_type);
+        put_media(w, content);
+        break;
+    }
     if (!context_wamid.empty()) {
         w.Key("context");
         w.StartObject();
@@ -117,6 +191,13 @@ std::string graph_text_body(std::string_view to, std::string_view text,
     if (!callback_data.empty()) json_put(w, "biz_opaque_callback_data", callback_data);
     w.EndObject();
     return {sb.GetString(), sb.GetSize()};
+}
+
+std::string graph_text_body(std::string_view to, std::string_view text,
+                            std::string_view context_wamid, std::string_view callback_data) {
+    GraphContent c;
+    c.text = text;
+    return graph_message_body(to, c, context_wamid, callback_data);
 }
 
 GraphResult parse_graph_response(int http_status, std::string_view body) {

@@ -6,8 +6,34 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace wa {
+
+// What a message says, in Meta's terms (WHATSAPP.md §5.2, §5.4, §5.5).
+struct GraphContent {
+    enum class Kind { text, template_message, media } kind = Kind::text;
+    std::string text;  // text: the body; media: the caption (none for audio, sticker)
+    // template_message: an approved template, its language, and its body
+    // parameters in order, named (parameter_name) unless positional.
+    std::string template_name;
+    std::string language;
+    std::vector<std::pair<std::string, std::string>> parameters;  // (name, text)
+    bool positional = false;
+    std::string header_image_link;  // optional media header
+    // media: image, video, audio, document or sticker, by Meta's media id or
+    // a public https link.
+    std::string media_type;
+    std::string media_id;
+    std::string media_link;
+    std::string filename;  // document only
+};
+
+// The whole send body for any content: {"messaging_product","recipient_type",
+// "to","type",<type>:{...},"context"?,"biz_opaque_callback_data"?}.
+std::string graph_message_body(std::string_view to, const GraphContent& content,
+                               std::string_view context_wamid, std::string_view callback_data);
 
 // {"messaging_product":"whatsapp","recipient_type":"individual","to":..,
 //  "type":"text","text":{"body":..},"context":{"message_id":..},
