@@ -130,21 +130,17 @@ void record_attempt(const Uuid& id, AttemptResult result) {
     Worker* w = worker();
     if (w == nullptr) return;  // the lease expires and the retry timer takes over
     DeliveryPolicy policy = w->conf->policy;
-    auto outcome = std::make_shared<AttemptOutcome>();
-    submit(
-        [id, result = std::move(result), policy, outcome](Txn& txn) -> Result<void> {
-            auto o = outbox_record_attempt(txn, id, result, policy, now_ns());
-            if (!o) return o.error();
-            *outcome = std::move(o.value());
-            return {};
+    submit_for<AttemptOutcome>(
+        [id, result = std::move(result), policy](Txn& txn) {
+            return outbox_record_attempt(txn, id, result, policy, now_ns());
         },
-        [outcome](const Result<void>& committed) {
+        [](const Result<void>& committed, AttemptOutcome& outcome) {
             if (!committed) {
                 // The lease expires and the retry timer sends the event again.
                 return log_store_failure(g_result_log, "an attempt's result", committed.error());
             }
-            if (outcome->verdict == AttemptVerdict::dead) count(Counter::deliveries_dead);
-            if (outcome->next) deliver(*outcome->next);
+            if (outcome.verdict == AttemptVerdict::dead) count(Counter::deliveries_dead);
+            if (outcome.next) deliver(*outcome.next);
         },
         GroupCommit::Room::may_use_reserve);
 }
@@ -287,23 +283,19 @@ void retry_tick(ngx_event_t* ev) noexcept {
         std::int64_t now = now_ns();
         std::size_t limit = std::min(g_claim_batch, free_slots());
         if (w && limit > 0 && something_due(w, now)) {
-            auto claimed = std::make_shared<std::vector<Delivery>>();
             DeliveryPolicy policy = w->conf->policy;
-            submit(
-                [now, policy, limit, claimed](Txn& txn) -> Result<void> {
-                    auto c = outbox_claim_due(txn, now, limit, policy);
-                    if (!c) return c.error();
-                    *claimed = std::move(c.value());
-                    return {};
+            submit_for<std::vector<Delivery>>(
+                [now, policy, limit](Txn& txn) {
+                    return outbox_claim_due(txn, now, limit, policy);
                 },
-                [claimed](const Result<void>& committed) {
+                [](const Result<void>& committed, std::vector<Delivery>& claimed) {
                     if (!committed) {
                         g_claim_batch = std::max<std::size_t>(g_claim_batch / 2, 1);
                         return log_store_failure(g_claim_log, "a claim of due events",
                                                  committed.error());
                     }
                     g_claim_batch = std::min(g_claim_batch * 2, kClaimBatch);
-                    for (const Delivery& d : *claimed) deliver(d);
+                    for (const Delivery& d : claimed) deliver(d);
                 },
                 GroupCommit::Room::may_use_reserve);
         }

@@ -143,21 +143,19 @@ void ingest(ngx_http_request_t* r, std::vector<bool> signed_by, WebhookBatch bat
     auto pending = pending_request(r);
     if (pending == nullptr) return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
 
-    auto outcome = std::make_shared<IngestOutcome>();
     IngestOptions opts;
     opts.window_ns = static_cast<std::int64_t>(w->conf->window) * kNsPerSec;
     opts.lease_ns = w->conf->policy.lease_ns;
     const NumberDirectory* numbers = &w->conf->numbers;
     auto input = std::make_shared<std::pair<WebhookBatch, std::vector<bool>>>(
         std::move(batch), std::move(signed_by));
-    submit(
-        [input, numbers, opts, outcome](Txn& txn) -> Result<void> {
-            auto o = ingest_webhook(txn, input->first, *numbers, input->second, opts, now_ns());
-            if (!o) return o.error();
-            *outcome = std::move(o.value());
-            return {};
+    submit_for<IngestOutcome>(
+        [input, numbers, opts](Txn& txn) {
+            return ingest_webhook(txn, input->first, *numbers, input->second, opts, now_ns());
         },
-        [pending, outcome](const Result<void>& committed) { answer(*pending, *outcome, committed); });
+        [pending](const Result<void>& committed, IngestOutcome& outcome) {
+            answer(*pending, outcome, committed);
+        });
 }
 
 void body_handler(ngx_http_request_t* r) noexcept {

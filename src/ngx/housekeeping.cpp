@@ -1,0 +1,55 @@
+#include "housekeeping.hpp"
+
+#include "base/clock.hpp"
+#include "commit.hpp"
+#include "domain/idempotency.hpp"
+#include "module.hpp"
+
+namespace wa::ngx {
+
+namespace {
+
+constexpr ngx_msec_t kIdleTick = 60 * 1000;
+constexpr ngx_msec_t kBusyTick = 1000;  // a full batch: more may be due
+constexpr std::size_t kPruneBatch = 1000;
+
+ngx_event_t g_tick;
+ngx_connection_t g_tick_conn;  // timers need a data pointer
+
+void tick(ngx_event_t* ev) noexcept {
+    if (ngx_exiting || ngx_terminate) return;
+    Worker* w = worker();
+    if (w == nullptr) return ngx_add_timer(ev, kIdleTick);
+    try {
+        // Pruning frees room: it may use the store's reserve.
+        submit_for<std::size_t>(
+            [](Txn& txn) { return idempotency_prune(txn, now_ns(), kPruneBatch); },
+            [ev](const Result<void>& committed, std::size_t& pruned) {
+                if (!committed) {
+                    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                                  "whatsapp housekeeping: idempotency records not pruned: %s",
+                                  committed.error().message.c_str());
+                }
+                if (ngx_exiting || ngx_terminate || ev->timer_set) return;
+                ngx_add_timer(ev, committed && pruned == kPruneBatch ? kBusyTick : kIdleTick);
+            },
+            GroupCommit::Room::may_use_reserve);
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0, "whatsapp housekeeping: %s", e.what());
+        ngx_add_timer(ev, kIdleTick);
+    }
+}
+
+}  // namespace
+
+ngx_int_t housekeeping_init_process(ngx_cycle_t* cycle) {
+    g_tick_conn.fd = static_cast<ngx_socket_t>(-1);
+    g_tick.data = &g_tick_conn;
+    g_tick.log = cycle->log;
+    g_tick.handler = tick;
+    g_tick.cancelable = 1;  // graceful shutdown does not wait for it
+    ngx_add_timer(&g_tick, kBusyTick);
+    return NGX_OK;
+}
+
+}  // namespace wa::ngx
