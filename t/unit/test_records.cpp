@@ -358,3 +358,43 @@ TEST(Records, DueKeyOrdersByTime) {
 }
 
 }  // namespace
+
+namespace {
+
+wa::IdempotencyRecord sample_idempotency() {
+    wa::IdempotencyRecord r;
+    r.state = wa::IdempotencyState::done;
+    r.fingerprint = std::string(32, '\x7f');
+    r.created_at_ns = 1'750'000'000'000'000'000;
+    r.owner = 0;
+    r.status = 429;
+    r.body = R"({"code":"rate_limited"})";
+    r.headers = {{"Retry-After", "6"}, {"x-should-retry", "true"}};
+    return r;
+}
+
+TEST(Records, IdempotencyRoundTripTruncationAndBadState) {
+    auto r = sample_idempotency();
+    std::string bytes = wa::encode(r);
+    auto back = wa::decode_idempotency(bytes);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->state, r.state);
+    EXPECT_EQ(back->fingerprint, r.fingerprint);
+    EXPECT_EQ(back->created_at_ns, r.created_at_ns);
+    EXPECT_EQ(back->status, 429);
+    EXPECT_EQ(back->body, r.body);
+    EXPECT_EQ(back->headers, r.headers);
+    for (std::size_t n = 0; n < bytes.size(); n++) {
+        EXPECT_FALSE(wa::decode_idempotency(std::string_view(bytes).substr(0, n)).ok()) << n;
+    }
+    std::string bad_state = bytes;
+    bad_state[1] = 7;
+    EXPECT_EQ(wa::decode_idempotency(bad_state).error().code, "store_corrupt");
+    // a header count no record of this size can hold
+    wa::IdempotencyRecord empty;
+    std::string huge = wa::encode(empty);
+    huge.replace(huge.size() - 4, 4, std::string("\xff\xff\xff\x7f", 4));
+    EXPECT_EQ(wa::decode_idempotency(huge).error().code, "store_corrupt");
+}
+
+}  // namespace

@@ -4,6 +4,7 @@
 #include "store/records.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 #include "base/crypto.hpp"
 
@@ -18,8 +19,34 @@ constexpr std::uint8_t kEventVersion = 2;    // 2 added callback_guarded
 constexpr std::uint8_t kMessageVersion = 2;
 constexpr std::uint8_t kIdempotencyVersion = 1;
 
+// Both directions walk the same field list (the *_fields templates below):
+// Writer::field writes a value, Reader::field reads into it.
 class Writer {
 public:
+    explicit Writer(std::uint8_t version) : version_(version) { u8(version); }
+    std::uint8_t version() const { return version_; }
+
+    void field(const std::string& s) { str(s); }
+    void field(const Uuid& u) { uuid(u); }
+    void field(bool b) { u8(b ? 1 : 0); }
+    void field(std::uint8_t v) { u8(v); }
+    void field(std::uint32_t v) { u32(v); }
+    void field(std::uint64_t v) { u64(v); }
+    void field(std::int32_t v) { i32(v); }
+    void field(std::int64_t v) { i64(v); }
+    template <class E>
+        requires std::is_enum_v<E>
+    void field(E e) {
+        u8(static_cast<std::uint8_t>(e));
+    }
+    void field(const std::vector<std::pair<std::string, std::string>>& pairs) {
+        u32(static_cast<std::uint32_t>(pairs.size()));
+        for (const auto& [a, b] : pairs) {
+            str(a);
+            str(b);
+        }
+    }
+
     void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
 
     void u32(std::uint32_t v) { le(v, 4); }
@@ -43,6 +70,7 @@ private:
         }
     }
 
+    std::uint8_t version_;
     std::string out_;
 };
 
@@ -51,6 +79,38 @@ private:
 class Reader {
 public:
     Reader(std::string_view in, const char* what) : in_(in), what_(what) {}
+
+    // Reads the version byte; false (the record is corrupt) unless 1..newest.
+    bool open(std::uint8_t newest) { return (version_ = version(newest)) != 0; }
+    std::uint8_t version() const { return version_; }
+
+    void field(std::string& s) { s = str(); }
+    void field(Uuid& u) { u = uuid(); }
+    void field(bool& b) { b = u8() != 0; }
+    void field(std::uint8_t& v) { v = u8(); }
+    void field(std::uint32_t& v) { v = u32(); }
+    void field(std::uint64_t& v) { v = u64(); }
+    void field(std::int32_t& v) { v = i32(); }
+    void field(std::int64_t& v) { v = i64(); }
+    // Any byte is a value of a uint8_t-based enum; callers check the range.
+    template <class E>
+        requires std::is_enum_v<E>
+    void field(E& e) {
+        e = static_cast<E>(u8());
+    }
+    void field(std::vector<std::pair<std::string, std::string>>& pairs) {
+        std::uint32_t n = u32();
+        // Each pair takes at least 8 bytes: a larger count is corrupt.
+        if (n > (in_.size() - pos_) / 8) {
+            failed_ = true;
+            return;
+        }
+        for (std::uint32_t i = 0; i < n; i++) {
+            std::string a = str();
+            std::string b = str();
+            pairs.emplace_back(std::move(a), std::move(b));
+        }
+    }
 
     std::uint8_t u8() { return static_cast<std::uint8_t>(le(1)); }
     std::uint32_t u32() { return static_cast<std::uint32_t>(le(4)); }
@@ -84,7 +144,6 @@ public:
         return v;
     }
 
-    bool version_ok() { return version(kRecordVersion) != 0; }
 
     Result<void> finish() {
         if (bad_version_) return corrupt("unknown record version");
@@ -119,6 +178,7 @@ private:
 
     std::string_view in_;
     const char* what_;
+    std::uint8_t version_ = 0;
     std::size_t pos_ = 0;
     bool failed_ = false;
     bool bad_version_ = false;
@@ -128,165 +188,147 @@ void put_be64(std::string& out, std::uint64_t v) {
     for (int i = 7; i >= 0; i--) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
+// The fields of each record, in their stored order, once for both
+// directions (R is the record, const when writing).
+template <class IO, class R>
+void conversation_fields(IO& io, R& c) {
+    io.field(c.id);
+    io.field(c.business_number);
+    io.field(c.phone_number_id);
+    io.field(c.tenant);
+    io.field(c.customer);
+    io.field(c.customer_name);
+    io.field(c.created_at_ns);
+    io.field(c.window_expires_at_ns);
+    io.field(c.last_inbound_ts);
+    io.field(c.last_inbound_at_ns);
+    io.field(c.last_outbound_at_ns);
+    io.field(c.next_event_seq);
+    io.field(c.unread_count);
+    io.field(c.status);
+    io.field(c.mode);
+    io.field(c.assignee);
+}
+
+template <class IO, class R>
+void message_fields(IO& io, R& m) {
+    io.field(m.id);
+    io.field(m.direction);
+    io.field(m.conversation_id);
+    io.field(m.wamid);
+    io.field(m.type);
+    io.field(m.text);
+    io.field(m.content_json);
+    io.field(m.meta_timestamp);
+    io.field(m.created_at_ns);
+    io.field(m.status);
+    io.field(m.reply_to);
+    if (io.version() < 2) return;
+    io.field(m.to);
+    io.field(m.callback_url);
+    io.field(m.correlation_id);
+    io.field(m.status_ts);
+    io.field(m.error_code);
+    io.field(m.error_title);
+    io.field(m.error_details);
+}
+
+template <class IO, class R>
+void event_fields(IO& io, R& e) {
+    io.field(e.id);
+    io.field(e.conversation_id);
+    io.field(e.seq);
+    io.field(e.type);
+    io.field(e.number);
+    io.field(e.callback_url);
+    io.field(e.body);
+    io.field(e.state);
+    io.field(e.attempts);
+    io.field(e.created_at_ns);
+    io.field(e.next_attempt_ns);
+    io.field(e.lease_until_ns);
+    io.field(e.last_status);
+    io.field(e.last_error);
+    if (io.version() < 2) return;
+    io.field(e.callback_guarded);
+}
+
+template <class IO, class R>
+void idempotency_fields(IO& io, R& rec) {
+    io.field(rec.state);
+    io.field(rec.fingerprint);
+    io.field(rec.created_at_ns);
+    io.field(rec.owner);
+    io.field(rec.status);
+    io.field(rec.body);
+    io.field(rec.headers);
+}
+
+template <class R, class Fields>
+std::string encode_with(std::uint8_t version, const R& record, Fields fields) {
+    Writer w(version);
+    fields(w, record);
+    return w.take();
+}
+
+template <class R, class Fields>
+Result<R> decode_with(std::string_view bytes, const char* what, std::uint8_t newest,
+                      Fields fields) {
+    Reader r(bytes, what);
+    R record;
+    if (r.open(newest)) fields(r, record);
+    if (auto done = r.finish(); !done) return done.error();
+    return record;
+}
+
+template <class E>
+bool in_range(E e, E first, E last) {
+    return static_cast<std::uint8_t>(e) >= static_cast<std::uint8_t>(first) &&
+           static_cast<std::uint8_t>(e) <= static_cast<std::uint8_t>(last);
+}
+
+// One lambda per record kind, so each template is named once.
+constexpr auto kConversation = [](auto& io, auto& r) { conversation_fields(io, r); };
+constexpr auto kMessage = [](auto& io, auto& r) { message_fields(io, r); };
+constexpr auto kEvent = [](auto& io, auto& r) { event_fields(io, r); };
+constexpr auto kIdempotency = [](auto& io, auto& r) { idempotency_fields(io, r); };
+
 }  // namespace
 
-std::string encode(const Conversation& c) {
-    Writer w;
-    w.u8(kRecordVersion);
-    w.uuid(c.id);
-    w.str(c.business_number);
-    w.str(c.phone_number_id);
-    w.str(c.tenant);
-    w.str(c.customer);
-    w.str(c.customer_name);
-    w.i64(c.created_at_ns);
-    w.i64(c.window_expires_at_ns);
-    w.i64(c.last_inbound_ts);
-    w.i64(c.last_inbound_at_ns);
-    w.i64(c.last_outbound_at_ns);
-    w.u64(c.next_event_seq);
-    w.u32(c.unread_count);
-    w.str(c.status);
-    w.str(c.mode);
-    w.str(c.assignee);
-    return w.take();
+std::string encode(const Conversation& c) { return encode_with(kRecordVersion, c, kConversation); }
+std::string encode(const Message& m) { return encode_with(kMessageVersion, m, kMessage); }
+std::string encode(const Event& e) { return encode_with(kEventVersion, e, kEvent); }
+std::string encode(const IdempotencyRecord& r) {
+    return encode_with(kIdempotencyVersion, r, kIdempotency);
 }
 
 Result<Conversation> decode_conversation(std::string_view bytes) {
-    Reader r(bytes, "conversation");
-    Conversation c;
-    if (r.version_ok()) {
-        c.id = r.uuid();
-        c.business_number = r.str();
-        c.phone_number_id = r.str();
-        c.tenant = r.str();
-        c.customer = r.str();
-        c.customer_name = r.str();
-        c.created_at_ns = r.i64();
-        c.window_expires_at_ns = r.i64();
-        c.last_inbound_ts = r.i64();
-        c.last_inbound_at_ns = r.i64();
-        c.last_outbound_at_ns = r.i64();
-        c.next_event_seq = r.u64();
-        c.unread_count = r.u32();
-        c.status = r.str();
-        c.mode = r.str();
-        c.assignee = r.str();
-    }
-    if (auto done = r.finish(); !done) return done.error();
-    return c;
-}
-
-std::string encode(const Message& m) {
-    Writer w;
-    w.u8(kMessageVersion);
-    w.uuid(m.id);
-    w.u8(static_cast<std::uint8_t>(m.direction));
-    w.uuid(m.conversation_id);
-    w.str(m.wamid);
-    w.str(m.type);
-    w.str(m.text);
-    w.str(m.content_json);
-    w.i64(m.meta_timestamp);
-    w.i64(m.created_at_ns);
-    w.str(m.status);
-    w.str(m.reply_to);
-    w.str(m.to);
-    w.str(m.callback_url);
-    w.str(m.correlation_id);
-    w.i64(m.status_ts);
-    w.i64(m.error_code);
-    w.str(m.error_title);
-    w.str(m.error_details);
-    return w.take();
+    return decode_with<Conversation>(bytes, "conversation", kRecordVersion, kConversation);
 }
 
 Result<Message> decode_message(std::string_view bytes) {
-    Reader r(bytes, "message");
-    Message m;
-    std::uint8_t direction = 0;
-    std::uint8_t version = r.version(kMessageVersion);
-    if (version != 0) {
-        m.id = r.uuid();
-        direction = r.u8();
-        m.conversation_id = r.uuid();
-        m.wamid = r.str();
-        m.type = r.str();
-        m.text = r.str();
-        m.content_json = r.str();
-        m.meta_timestamp = r.i64();
-        m.created_at_ns = r.i64();
-        m.status = r.str();
-        m.reply_to = r.str();
-    }
-    if (version >= 2) {
-        m.to = r.str();
-        m.callback_url = r.str();
-        m.correlation_id = r.str();
-        m.status_ts = r.i64();
-        m.error_code = r.i64();
-        m.error_title = r.str();
-        m.error_details = r.str();
-    }
-    if (auto done = r.finish(); !done) return done.error();
-    if (direction != static_cast<std::uint8_t>(Direction::inbound)
-        && direction != static_cast<std::uint8_t>(Direction::outbound)) {
+    auto m = decode_with<Message>(bytes, "message", kMessageVersion, kMessage);
+    if (m && !in_range(m->direction, Direction::inbound, Direction::outbound)) {
         return make_error("store_corrupt", "message: unknown direction");
     }
-    m.direction = static_cast<Direction>(direction);
     return m;
 }
 
-std::string encode(const Event& e) {
-    Writer w;
-    w.u8(kEventVersion);
-    w.uuid(e.id);
-    w.uuid(e.conversation_id);
-    w.u64(e.seq);
-    w.str(e.type);
-    w.str(e.number);
-    w.str(e.callback_url);
-    w.str(e.body);
-    w.u8(static_cast<std::uint8_t>(e.state));
-    w.u32(e.attempts);
-    w.i64(e.created_at_ns);
-    w.i64(e.next_attempt_ns);
-    w.i64(e.lease_until_ns);
-    w.i32(e.last_status);
-    w.str(e.last_error);
-    w.u8(e.callback_guarded ? 1 : 0);
-    return w.take();
-}
-
 Result<Event> decode_event(std::string_view bytes) {
-    Reader r(bytes, "event");
-    Event e;
-    std::uint8_t state = 0;
-    std::uint8_t version = r.version(kEventVersion);
-    if (version != 0) {
-        e.id = r.uuid();
-        e.conversation_id = r.uuid();
-        e.seq = r.u64();
-        e.type = r.str();
-        e.number = r.str();
-        e.callback_url = r.str();
-        e.body = r.str();
-        state = r.u8();
-        e.attempts = r.u32();
-        e.created_at_ns = r.i64();
-        e.next_attempt_ns = r.i64();
-        e.lease_until_ns = r.i64();
-        e.last_status = r.i32();
-        e.last_error = r.str();
-    }
-    if (version >= 2) e.callback_guarded = r.u8() != 0;
-    if (auto done = r.finish(); !done) return done.error();
-    if (state < static_cast<std::uint8_t>(EventState::pending)
-        || state > static_cast<std::uint8_t>(EventState::dead)) {
+    auto e = decode_with<Event>(bytes, "event", kEventVersion, kEvent);
+    if (e && !in_range(e->state, EventState::pending, EventState::dead)) {
         return make_error("store_corrupt", "event: unknown state");
     }
-    e.state = static_cast<EventState>(state);
     return e;
+}
+
+Result<IdempotencyRecord> decode_idempotency(std::string_view bytes) {
+    auto r = decode_with<IdempotencyRecord>(bytes, "idempotency record", kIdempotencyVersion,
+                                            kIdempotency);
+    if (r && !in_range(r->state, IdempotencyState::in_flight, IdempotencyState::done)) {
+        return make_error("store_corrupt", "idempotency record: unknown state");
+    }
+    return r;
 }
 
 std::string bounded_key(std::string_view input) {
@@ -297,50 +339,6 @@ std::string bounded_key(std::string_view input) {
 }
 
 std::string wamid_key(std::string_view wamid) { return bounded_key(wamid); }
-
-std::string encode(const IdempotencyRecord& rec) {
-    Writer w;
-    w.u8(kIdempotencyVersion);
-    w.u8(static_cast<std::uint8_t>(rec.state));
-    w.str(rec.fingerprint);
-    w.i64(rec.created_at_ns);
-    w.u64(rec.owner);
-    w.i32(rec.status);
-    w.str(rec.body);
-    w.u32(static_cast<std::uint32_t>(rec.headers.size()));
-    for (const auto& [name, value] : rec.headers) {
-        w.str(name);
-        w.str(value);
-    }
-    return w.take();
-}
-
-Result<IdempotencyRecord> decode_idempotency(std::string_view bytes) {
-    Reader r(bytes, "idempotency record");
-    IdempotencyRecord rec;
-    r.version(kIdempotencyVersion);
-    std::uint8_t state = r.u8();
-    rec.fingerprint = r.str();
-    rec.created_at_ns = r.i64();
-    rec.owner = r.u64();
-    rec.status = r.i32();
-    rec.body = r.str();
-    std::uint32_t n = r.u32();
-    // Each header takes at least 8 bytes: a count beyond that is corrupt.
-    if (n > bytes.size() / 8) return make_error("store_corrupt", "idempotency record: headers");
-    for (std::uint32_t i = 0; i < n; i++) {
-        std::string name = r.str();
-        std::string value = r.str();
-        rec.headers.emplace_back(std::move(name), std::move(value));
-    }
-    if (auto done = r.finish(); !done) return done.error();
-    if (state != static_cast<std::uint8_t>(IdempotencyState::in_flight) &&
-        state != static_cast<std::uint8_t>(IdempotencyState::done)) {
-        return make_error("store_corrupt", "idempotency record: unknown state");
-    }
-    rec.state = static_cast<IdempotencyState>(state);
-    return rec;
-}
 
 std::string pair_key(std::string_view business_number, std::string_view customer) {
     std::string k;
