@@ -3,13 +3,16 @@
 -- (for webhooks a wrapped-around resend is a duplicate: acknowledged, no
 -- second event). Arguments: FILE NTHREADS URI [HEADER [PREFIX]]: the first
 -- field of a line is sent as HEADER (default X-Hub-Signature-256), after
--- PREFIX ("Bearer " for API keys).
-local threads = 0
+-- PREFIX ("Bearer " for API keys). With BENCH_READY set, each thread creates
+-- the file "$BENCH_READY.<thread>" once its share is loaded, so that the
+-- caller samples CPU use over the run only, not over the loading.
+local threads = {}
 local reqs, n = {}, 0
+sent = 0  -- global: done() reads each thread's count
 
 function setup(thread)
-    thread:set("tid", threads)
-    threads = threads + 1
+    thread:set("tid", #threads)
+    threads[#threads + 1] = thread
 end
 
 function init(args)
@@ -26,17 +29,24 @@ function init(args)
         end
         i = i + 1
     end
+    local ready = os.getenv("BENCH_READY")
+    if ready then io.open(ready .. "." .. tid, "w"):close() end
 end
 
 function request()
+    sent = sent + 1
     n = n + 1
     if n > #reqs then n = 1 end
     return reqs[n]
 end
 
+-- requests= counts the answered ones, sent= those sent (the ones still in
+-- flight when wrk stopped included: the server got them too).
 function done(summary, latency, requests)
-    io.write(string.format("BENCH requests=%d duration_us=%d rps=%.0f p50_us=%d p99_us=%d errors=%d\n",
-        summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
+    local total = 0
+    for _, t in ipairs(threads) do total = total + t:get("sent") end
+    io.write(string.format("BENCH requests=%d sent=%d duration_us=%d rps=%.0f p50_us=%d p99_us=%d errors=%d\n",
+        summary.requests, total, summary.duration, summary.requests / (summary.duration / 1e6),
         latency:percentile(50), latency:percentile(99),
         summary.errors.status + summary.errors.connect + summary.errors.read +
         summary.errors.write + summary.errors.timeout))

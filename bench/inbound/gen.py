@@ -1,14 +1,18 @@
 #!/usr/bin/python3
 """Writes N signed single-message webhooks with distinct wamids, one per line:
-"<X-Hub-Signature-256 value> <body>" (bodies are compact JSON: no newline)."""
+"<X-Hub-Signature-256 value> <body>" (bodies are compact JSON: no newline).
+
+usage: gen.py N APP_SECRET OUT [FIRST]: the wamids are numbered from FIRST
+(default 0), so files made with disjoint ranges never share a message."""
 import hashlib
 import hmac
 import json
 import sys
 
 count, secret, out = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3]
+first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 with open(out, "w") as f:
-    for i in range(count):
+    for i in range(first, first + count):
         body = json.dumps({
             "object": "whatsapp_business_account",
             "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
