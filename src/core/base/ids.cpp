@@ -5,6 +5,7 @@
 
 #include <openssl/rand.h>
 
+#include "base/chars.hpp"
 #include "base/clock.hpp"
 
 namespace wa {
@@ -29,13 +30,6 @@ int b32_value(char c) {
             return i;
         }
     }
-    return -1;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 

@@ -8,20 +8,13 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include "base/chars.hpp"
+
 namespace wa {
 
 namespace {
 
 constexpr size_t kMaxE164Digits = 15;
-
-bool all_digits(std::string_view s) {
-    for (char c : s) {
-        if (c < '0' || c > '9') {
-            return false;
-        }
-    }
-    return true;
-}
 
 // The library logs parse failures to stderr by default; in a worker that
 // would be noise on every bad request. Install a silent logger once.

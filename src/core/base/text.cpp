@@ -4,6 +4,8 @@
 
 #include <unicode/uchar.h>
 
+#include "base/chars.hpp"
+
 namespace wa {
 
 namespace {
@@ -46,14 +48,6 @@ bool is_blank_code_point(char32_t c) {
            || u_hasBinaryProperty(u, UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
 }
 
-bool is_ascii_alnum(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-bool is_ascii_space(char c) {
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 // Length of the Meta access token at s[i] ("EAA" + 20 or more
 // alphanumerics), or 0.
 std::size_t meta_token_at(std::string_view s, std::size_t i) {
@@ -61,7 +55,7 @@ std::size_t meta_token_at(std::string_view s, std::size_t i) {
         return 0;
     }
     std::size_t end = i + 3;
-    while (end < s.size() && is_ascii_alnum(s[end])) {
+    while (end < s.size() && is_alnum(s[end])) {
         end++;
     }
     return end - i - 3 >= 20 ? end - i : 0;
@@ -71,7 +65,7 @@ std::size_t meta_token_at(std::string_view s, std::size_t i) {
 // where the credential starts and ends.
 bool bearer_at(std::string_view s, std::size_t i, std::size_t& start, std::size_t& end) {
     constexpr std::string_view kWord = "bearer";
-    if (i > 0 && is_ascii_alnum(s[i - 1])) {
+    if (i > 0 && is_alnum(s[i - 1])) {
         return false;
     }
     if (s.size() - i <= kWord.size()) {
@@ -83,14 +77,14 @@ bool bearer_at(std::string_view s, std::size_t i, std::size_t& start, std::size_
         }
     }
     start = i + kWord.size();
-    if (!is_ascii_space(s[start])) {
+    if (!is_c_space(s[start])) {
         return false;
     }
-    while (start < s.size() && is_ascii_space(s[start])) {
+    while (start < s.size() && is_c_space(s[start])) {
         start++;
     }
     end = start;
-    while (end < s.size() && !is_ascii_space(s[end])) {
+    while (end < s.size() && !is_c_space(s[end])) {
         end++;
     }
     return end > start;

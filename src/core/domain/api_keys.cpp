@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "base/chars.hpp"
 #include "base/crypto.hpp"
 
 namespace wa {
@@ -29,10 +30,6 @@ constexpr std::size_t kSecretBytes = 32;
 constexpr std::string_view kSecretPrefix = "wa_";
 constexpr std::string_view kConversationPrefix = "conversation=";
 constexpr std::string_view kBearer = "bearer";
-
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r';
-}
 
 // Fields of one line, up to a '#' that starts a field.
 std::vector<std::string_view> split_fields(std::string_view line) {
@@ -141,8 +138,7 @@ std::string_view bearer_token(std::string_view header) {
         return {};
     }
     std::string_view t = header.substr(kBearer.size());
-    while (!t.empty() && is_space(t.front())) t.remove_prefix(1);
-    while (!t.empty() && is_space(t.back())) t.remove_suffix(1);
+    t = trim_space(t);
     return t;
 }
 
@@ -190,9 +186,7 @@ std::string scopes_string(unsigned scopes) {
 bool valid_tenant_name(std::string_view s) {
     if (s.empty() || s.size() > 64) return false;
     for (char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-' || c == '.';
-        if (!ok) return false;
+        if (!is_alnum(c) && c != '_' && c != '-' && c != '.') return false;
     }
     return true;
 }

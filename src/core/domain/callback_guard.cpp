@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "base/chars.hpp"
+
 namespace wa {
 
 namespace {
@@ -88,13 +90,7 @@ Error bad_url(std::string_view why) {
     return make_error("invalid_callback_url", std::string(why));
 }
 
-bool is_hex(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
+bool is_hex(char c) { return hex_value(c) >= 0; }
 
 char lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "base/chars.hpp"
 #include "base/crypto.hpp"
 
 namespace wa {
@@ -94,10 +95,6 @@ bool pss_verify(EVP_PKEY* pkey, std::string_view body, std::string_view sig) {
                == 1;
 }
 
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 }  // namespace
 
 SigningKey::~SigningKey() {
@@ -162,8 +159,7 @@ StandardWebhookHeaders standard_webhook_headers(std::string_view key, std::strin
 }
 
 Result<std::string> decode_whsec(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+    text = trim_space(text);
     if (!text.starts_with(kWhsecPrefix)) {
         return make_error("invalid_signing_secret", "signing secret must be \"whsec_<base64>\"");
     }
