@@ -194,14 +194,10 @@ int stats(const std::string& path) {
     if (!st) return fail("outbox stats", st.error());
     txn->abort();
     auto usage = (*store)->usage();
-    double age = 0;
-    if (st->oldest_pending_ns != 0) {
-        std::int64_t d = now_ns() - st->oldest_pending_ns;
-        age = d > 0 ? static_cast<double>(d) / kNsPerSec : 0;
-    }
     std::printf("outbox_pending %llu\n", static_cast<unsigned long long>(st->pending));
     std::printf("outbox_dead %llu\n", static_cast<unsigned long long>(st->dead));
-    std::printf("outbox_oldest_pending_age_seconds %.3f\n", age);
+    std::printf("outbox_oldest_pending_age_seconds %.3f\n",
+                outbox_oldest_age_seconds(*st, now_ns()));
     std::printf("store_map_size_bytes %zu\n", usage.map_size);
     std::printf("store_used_bytes %zu\n", usage.used_bytes);
     if (std::fflush(stdout) != 0) return fail("write output");

@@ -3,7 +3,7 @@
 // brings completions back into the loop.
 #pragma once
 
-#include "module.hpp"
+#include "state.hpp"
 
 #include <functional>
 #include <memory>

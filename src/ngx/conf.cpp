@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
-#include "domain/signing.hpp"
-#include "domain/api_keys.hpp"
-#include "module.hpp"
+#include "base/chars.hpp"
 #include "base/phone.hpp"
+#include "domain/api_keys.hpp"
+#include "domain/signing.hpp"
+#include "state.hpp"
 
 namespace wa::ngx {
 
@@ -23,14 +25,6 @@ char* conf_error() { return static_cast<char*>(NGX_CONF_ERROR); }
 
 ngx_str_t* args(ngx_conf_t* cf) { return static_cast<ngx_str_t*>(cf->args->elts); }
 
-bool all_digits(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-    }
-    return true;
-}
-
 bool url_ok(std::string_view s) {
     auto rest = s.starts_with("https://") ? s.substr(8)
                 : s.starts_with("http://") ? s.substr(7)
@@ -40,6 +34,23 @@ bool url_ok(std::string_view s) {
         if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '\\') return false;
     }
     return true;
+}
+
+// A secret file turned into out by decode (text -> Result<T>): a signing
+// key, a whsec_ secret. A decode error names the field and the file.
+template <class T, class Decode>
+char* conf_read_secret_as(ngx_conf_t* cf, std::string_view field, ngx_str_t* path,
+                          Decode decode, T& out) {
+    std::string text;
+    if (char* rv = conf_read_secret(cf, field, path, &text); rv != NGX_CONF_OK) return rv;
+    auto decoded = decode(text);
+    if (!decoded) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s \"%V\": %s", field.size(), field.data(),
+                           path, decoded.error().message.c_str());
+        return conf_error();
+    }
+    out = std::move(decoded.value());
+    return NGX_CONF_OK;
 }
 
 // State of one whatsapp_number block while nginx parses its body.
@@ -72,25 +83,9 @@ char* number_field(ngx_conf_t* cf, NumberBlock& b, std::string_view name, ngx_st
     } else if (name == "access_token_file") {
         return conf_read_secret(cf, name, value, &n.access_token);
     } else if (name == "signing_key_file") {
-        std::string pem;
-        if (char* rv = conf_read_secret(cf, name, value, &pem); rv != NGX_CONF_OK) return rv;
-        auto key = load_signing_key(pem);
-        if (!key) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "signing_key_file \"%V\": %s", value,
-                               key.error().message.c_str());
-            return conf_error();
-        }
-        n.signing_key = std::move(key.value());
+        return conf_read_secret_as(cf, name, value, load_signing_key, n.signing_key);
     } else if (name == "signing_secret_file") {
-        std::string text;
-        if (char* rv = conf_read_secret(cf, name, value, &text); rv != NGX_CONF_OK) return rv;
-        auto key = decode_whsec(text);
-        if (!key) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "signing_secret_file \"%V\": %s", value,
-                               key.error().message.c_str());
-            return conf_error();
-        }
-        n.signing_secret = std::move(key.value());
+        return conf_read_secret_as(cf, name, value, decode_whsec, n.signing_secret);
     } else if (name == "callback") {
         if (!url_ok(v)) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid callback \"%V\": http(s) URL expected",
@@ -196,10 +191,7 @@ char* conf_read_secret(ngx_conf_t* cf, std::string_view directive, ngx_str_t* pa
         rv != NGX_CONF_OK) {
         return rv;
     }
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' ||
-                             text.back() == ' ' || text.back() == '\t')) {
-        text.pop_back();
-    }
+    text.resize(trim_trailing_space(text).size());
     if (text.empty()) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%*s\": \"%s\" is empty", directive.size(),
                            directive.data(), name.c_str());
@@ -372,8 +364,7 @@ bool location_serves(ngx_http_core_loc_conf_t* clcf, std::string_view uri) {
 }  // namespace
 
 bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf) {
-    auto* mcf = static_cast<MainConf*>(
-        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
+    MainConf* mcf = main_conf(cf);
     if (clcf->named) return true;
     auto* cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
 
@@ -385,7 +376,7 @@ bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clc
 
     if (mcf->dispatch_ctx == nullptr || mcf->callback_location_found) return true;
     if (cscf != mcf->dispatch_ctx->srv_conf[ngx_http_core_module.ctx_index]) return true;
-    std::string_view uri = mcf->callback_uri.len ? view(mcf->callback_uri) : "/_whatsapp/callback";
+    std::string_view uri = mcf->callback_uri.len ? view(mcf->callback_uri) : kDefaultCallbackUri;
     if (!location_serves(clcf, uri)) return true;
     // Only our subrequests may reach it: a client could otherwise make the
     // gateway POST wherever the location points.
@@ -404,9 +395,37 @@ bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clc
     return true;
 }
 
+ngx_int_t conf_check_cross_directive(ngx_conf_t* cf) {
+    MainConf* mcf = main_conf(cf);
+    if (mcf->dispatch_ctx == nullptr && !mcf->numbers.all().empty()) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"whatsapp_number\" is configured but no server has a "
+                           "\"whatsapp_webhook\" location to deliver events from");
+        return NGX_ERROR;
+    }
+    if (mcf->dispatch_ctx && !mcf->callback_location_found) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"whatsapp_callback\": no location for \"%V\" in the server of "
+                           "\"whatsapp_webhook\" (events are delivered through it)",
+                           &mcf->callback_uri);
+        return NGX_ERROR;
+    }
+    for (const auto& [server, location] : mcf->reply_locations) {
+        if (std::find(mcf->graph_servers.begin(), mcf->graph_servers.end(), server) ==
+            mcf->graph_servers.end()) {
+            auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(location);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"whatsapp_reply\" in location \"%V\": no location for "
+                               "\"%V/\" in its server (replies are sent through it)",
+                               &clcf->name, &mcf->graph_uri);
+            return NGX_ERROR;
+        }
+    }
+    return NGX_OK;
+}
+
 void conf_note_dispatch_server(ngx_conf_t* cf) {
-    auto* mcf = static_cast<MainConf*>(
-        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
+    MainConf* mcf = main_conf(cf);
     if (mcf->dispatch_ctx) return;
     auto* cscf = static_cast<ngx_http_core_srv_conf_t*>(
         ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module));

@@ -13,6 +13,11 @@ char* conf_number(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_api_keys(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_callback_allow(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 
+// A secret file (up to 64 KiB, relative to nginx.conf's directory) into out,
+// trailing blanks stripped; empty is an error. Errors name the directive.
+char* conf_read_secret(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,
+                       std::string* out);
+
 // Records the server of a whatsapp_* handler location as the context in
 // which delivery subrequests are created.
 void conf_note_dispatch_server(ngx_conf_t* cf);
@@ -21,5 +26,11 @@ void conf_note_dispatch_server(ngx_conf_t* cf);
 // the dispatch server, and which servers can reach whatsapp_graph, so a
 // missing internal location fails `nginx -t`.
 bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf);
+
+// From postconfiguration, once every location is merged: the checks that
+// cross directives. Numbers need a whatsapp_webhook location, its server a
+// location for the whatsapp_callback URI, and every whatsapp_reply
+// location's server one for whatsapp_graph. NGX_ERROR (logged) fails nginx -t.
+ngx_int_t conf_check_cross_directive(ngx_conf_t* cf);
 
 }  // namespace wa::ngx

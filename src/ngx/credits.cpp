@@ -1,6 +1,7 @@
 #include "credits.hpp"
 
-#include "module.hpp"
+#include "shm_zone.hpp"
+#include "state.hpp"
 
 namespace wa::ngx {
 
@@ -21,26 +22,10 @@ ngx_atomic_t* slot(std::size_t number, std::size_t worker) {
     return &g_slots[number * kWorkerSlots + worker];
 }
 
-ngx_int_t init_zone(ngx_shm_zone_t* zone, void* data) noexcept {
-    if (data) {  // reload with the same numbers: holds in flight stay counted
-        zone->data = data;
-        g_slots = static_cast<ngx_atomic_t*>(data);
-        return NGX_OK;
-    }
-    auto* shpool = reinterpret_cast<ngx_slab_pool_t*>(zone->shm.addr);
-    auto* slots = static_cast<ngx_atomic_t*>(
-        ngx_slab_calloc(shpool, g_numbers * kWorkerSlots * sizeof(ngx_atomic_t)));
-    if (slots == nullptr) return NGX_ERROR;
-    zone->data = const_cast<ngx_atomic_uint_t*>(slots);
-    g_slots = slots;
-    return NGX_OK;
-}
-
 }  // namespace
 
 ngx_int_t credits_add_zone(ngx_conf_t* cf) {
-    auto* mcf = static_cast<MainConf*>(
-        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
+    MainConf* mcf = main_conf(cf);
     g_numbers = mcf->numbers.all().size();
     bool any = false;
     for (const auto& n : mcf->numbers.all()) any = any || n.credits >= 0;
@@ -49,13 +34,10 @@ ngx_int_t credits_add_zone(ngx_conf_t* cf) {
         return NGX_OK;
     }
     // The size depends on the number count, so a reload that changes the
-    // numbers gets a fresh zone rather than slots laid out for other ones.
-    std::size_t bytes = g_numbers * kWorkerSlots * sizeof(ngx_atomic_t);
-    std::size_t size = 8 * ngx_pagesize + ngx_align(bytes, ngx_pagesize);
-    ngx_shm_zone_t* zone = ngx_shared_memory_add(cf, &kZoneName, size, &ngx_http_whatsapp_module);
-    if (zone == nullptr) return NGX_ERROR;
-    zone->init = init_zone;
-    return NGX_OK;
+    // numbers gets a fresh zone rather than slots laid out for other ones;
+    // a reload with the same numbers keeps the holds in flight counted.
+    return shm_zone_add(cf, &kZoneName, g_numbers * kWorkerSlots * sizeof(ngx_atomic_t),
+                        [](void* slots) { g_slots = static_cast<ngx_atomic_t*>(slots); });
 }
 
 void credits_init_process() {

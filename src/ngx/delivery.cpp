@@ -11,7 +11,7 @@
 #include "metrics.hpp"
 #include "callback_host.hpp"
 #include "commit.hpp"
-#include "module.hpp"
+#include "state.hpp"
 #include "variables.hpp"
 
 namespace wa::ngx {

@@ -1,6 +1,6 @@
 #include "graph_send.hpp"
 
-#include "module.hpp"
+#include "state.hpp"
 
 namespace wa::ngx {
 

@@ -3,7 +3,7 @@
 #include "base/clock.hpp"
 #include "commit.hpp"
 #include "domain/idempotency.hpp"
-#include "module.hpp"
+#include "state.hpp"
 
 namespace wa::ngx {
 

@@ -13,7 +13,7 @@
 #include "domain/ingest.hpp"
 #include "metrics.hpp"
 #include "commit.hpp"
-#include "module.hpp"
+#include "state.hpp"
 #include "base/text.hpp"
 #include "variables.hpp"
 #include "meta/webhook.hpp"
@@ -21,8 +21,6 @@
 namespace wa::ngx {
 
 namespace {
-
-constexpr off_t kMaxBody = 3 * 1024 * 1024;  // Meta's maximum payload
 
 ngx_str_t kTextPlain = ngx_string("text/plain");
 
@@ -203,7 +201,7 @@ ngx_int_t webhook_handler(ngx_http_request_t* r) noexcept {
         }
     }
     if (!(r->method & NGX_HTTP_POST)) return NGX_HTTP_NOT_ALLOWED;
-    if (r->headers_in.content_length_n > kMaxBody) {
+    if (r->headers_in.content_length_n > kWebhookMaxBody) {
         set_error(r, "payload_too_large");
         return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
     }

@@ -5,8 +5,9 @@
 #include <string>
 
 #include "base/clock.hpp"
-#include "module.hpp"
 #include "domain/outbox.hpp"
+#include "shm_zone.hpp"
+#include "state.hpp"
 
 namespace wa::ngx {
 
@@ -19,7 +20,8 @@ constexpr const char* kReplyCodes[] = {
     "ok", "missing_api_token", "invalid_api_token", "forbidden", "invalid_request",
     "missing_text", "invalid_phone_number", "invalid_correlation_id", "invalid_callback_url",
     "invalid_reply_context", "phone_number_mismatch", "window_expired", "insufficient_balance",
-    "rate_limited", "upstream_error", "store_unavailable", "other",
+    "rate_limited", "upstream_error", "upstream_timeout", "idempotency_key_in_use",
+    "idempotency_key_reused", "store_unavailable", "other",
 };
 constexpr unsigned kReplyCodeCount = sizeof(kReplyCodes) / sizeof(kReplyCodes[0]);
 
@@ -66,20 +68,6 @@ constexpr CounterDef kDefs[kCounters] = {
      "Delivery bookkeeping (claims of due events, attempt results) the store could not write"},
 };
 
-ngx_int_t init_zone(ngx_shm_zone_t* zone, void* data) noexcept {
-    if (data) {  // reload: keep counting where the old cycle was
-        zone->data = data;
-        g_shared = static_cast<Shared*>(data);
-        return NGX_OK;
-    }
-    auto* shpool = reinterpret_cast<ngx_slab_pool_t*>(zone->shm.addr);
-    auto* shared = static_cast<Shared*>(ngx_slab_calloc(shpool, sizeof(Shared)));
-    if (shared == nullptr) return NGX_ERROR;
-    zone->data = shared;
-    g_shared = shared;
-    return NGX_OK;
-}
-
 void append_line(std::string& out, const char* name, unsigned long long value) {
     out += name;
     out += ' ';
@@ -124,10 +112,11 @@ std::string render() {
             append_line(out, "whatsapp_outbox_pending", st->pending);
             out += "# TYPE whatsapp_outbox_dead gauge\n";
             append_line(out, "whatsapp_outbox_dead", st->dead);
-            std::int64_t age = st->pending ? (now_ns() - st->oldest_pending_ns) / kNsPerSec : 0;
+            // Whole seconds, as the gauge always had.
+            double age = outbox_oldest_age_seconds(*st, now_ns());
             out += "# TYPE whatsapp_outbox_oldest_age_seconds gauge\n";
             append_line(out, "whatsapp_outbox_oldest_age_seconds",
-                        static_cast<unsigned long long>(age > 0 ? age : 0));
+                        static_cast<unsigned long long>(age));
         }
     }
     auto usage = w->store->usage();
@@ -173,11 +162,8 @@ void count_graph(const GraphResult& g) {
 
 ngx_int_t metrics_add_zone(ngx_conf_t* cf) {
     static ngx_str_t name = ngx_string("whatsapp_metrics");
-    ngx_shm_zone_t* zone = ngx_shared_memory_add(cf, &name, 8 * ngx_pagesize,
-                                                 &ngx_http_whatsapp_module);
-    if (zone == nullptr) return NGX_ERROR;
-    zone->init = init_zone;
-    return NGX_OK;
+    return shm_zone_add(cf, &name, sizeof(Shared),
+                        [](void* shared) { g_shared = static_cast<Shared*>(shared); });
 }
 
 char* metrics_directive(ngx_conf_t* cf, ngx_command_t*, void*) noexcept {

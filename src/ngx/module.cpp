@@ -1,197 +1,37 @@
-// Module definition: directives, configuration objects, process hooks.
-#include "module.hpp"
+// The module, in nginx's order: the directive table, the http module
+// context, the module itself, then its hooks. What a directive or a hook
+// does at length lives in the file of its concern (conf.cpp, state.cpp,
+// inbound.cpp, reply_api.cpp, delivery.cpp, commit.cpp, housekeeping.cpp, ...).
 
-#include <algorithm>
-
-#include <sys/stat.h>
-#include <unistd.h>
+#include <exception>
 
 #include "commit.hpp"
 #include "conf.hpp"
-#include "delivery.hpp"
-#include "metrics.hpp"
-#include "variables.hpp"
 #include "credits.hpp"
+#include "delivery.hpp"
+#include "housekeeping.hpp"
 #include "inbound.hpp"
+#include "metrics.hpp"
 #include "reply_api.hpp"
+#include "state.hpp"
+#include "variables.hpp"
 
 namespace wa::ngx {
 
 namespace {
 
-Worker* g_worker = nullptr;
+ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept;
+ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept;
+void* create_main_conf(ngx_conf_t* cf) noexcept;
+char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept;
+void* create_loc_conf(ngx_conf_t* cf) noexcept;
+char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept;
+ngx_int_t init_module(ngx_cycle_t* cycle) noexcept;
+ngx_int_t init_process(ngx_cycle_t* cycle) noexcept;
+void exit_process(ngx_cycle_t* cycle) noexcept;
 
-void* create_main_conf(ngx_conf_t* cf) noexcept {
-    try {
-        return pool_new<MainConf>(cf->pool);
-    } catch (...) {
-        return nullptr;
-    }
-}
-
-char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
-    auto* mcf = static_cast<MainConf*>(conf);
-    ngx_conf_init_size_value(mcf->max_size, size_t{1} << 30);
-    ngx_conf_init_value(mcf->window, 24 * 3600);
-    if (mcf->graph_uri.len == 0) {
-        ngx_str_set(&mcf->graph_uri, "/_whatsapp/graph");
-    }
-    if (mcf->callback_uri.len == 0) {
-        ngx_str_set(&mcf->callback_uri, "/_whatsapp/callback");
-    }
-    if (!mcf->numbers.all().empty() && mcf->store_path.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"whatsapp_number\" is configured but \"whatsapp_store\" is not");
-        return static_cast<char*>(NGX_CONF_ERROR);
-    }
-    return NGX_CONF_OK;
-}
-
-void* create_loc_conf(ngx_conf_t* cf) noexcept {
-    return ngx_pcalloc(cf->pool, sizeof(LocConf));
-}
-
-constexpr off_t kDefaultClientMaxBodySize = 1024 * 1024;  // nginx's own default
-constexpr off_t kWebhookMaxBody = 3 * 1024 * 1024;          // Meta's largest payload
-
-// Runs after the core module's merge, so the effective values are known.
-char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
-    auto* prev = static_cast<LocConf*>(parent);
-    auto* conf = static_cast<LocConf*>(child);
-    ngx_conf_merge_str_value(conf->verify_token, prev->verify_token, "");
-    auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
-        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
-    // Meta's batches reach 3 MB: lift nginx's default unless one was set.
-    if (conf->webhook && clcf->client_max_body_size == kDefaultClientMaxBodySize) {
-        clcf->client_max_body_size = kWebhookMaxBody;
-    }
-    if (!conf_check_internal_locations(cf, clcf)) return static_cast<char*>(NGX_CONF_ERROR);
-    if (conf->reply) {
-        auto* mcf = static_cast<MainConf*>(
-            ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
-        mcf->reply_locations.push_back(
-            {ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module), clcf});
-    }
-    return NGX_CONF_OK;
-}
-
-ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return add_variables(cf); }
-
-ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
-    if (delivery_init_filters(cf) != NGX_OK) return NGX_ERROR;
-    auto* mcf = static_cast<MainConf*>(
-        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
-    if (mcf->store_path.len == 0) return NGX_OK;
-    if (mcf->dispatch_ctx == nullptr && !mcf->numbers.all().empty()) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"whatsapp_number\" is configured but no server has a "
-                           "\"whatsapp_webhook\" location to deliver events from");
-        return NGX_ERROR;
-    }
-    if (mcf->dispatch_ctx && !mcf->callback_location_found) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"whatsapp_callback\": no location for \"%V\" in the server of "
-                           "\"whatsapp_webhook\" (events are delivered through it)",
-                           &mcf->callback_uri);
-        return NGX_ERROR;
-    }
-    for (const auto& [server, location] : mcf->reply_locations) {
-        if (std::find(mcf->graph_servers.begin(), mcf->graph_servers.end(), server) ==
-            mcf->graph_servers.end()) {
-            auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(location);
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"whatsapp_reply\" in location \"%V\": no location for "
-                               "\"%V/\" in its server (replies are sent through it)",
-                               &clcf->name, &mcf->graph_uri);
-            return NGX_ERROR;
-        }
-    }
-    if (credits_add_zone(cf) != NGX_OK) return NGX_ERROR;
-    return metrics_add_zone(cf);
-}
-
-// The master prepares the store once (directory, files, stale readers) and
-// hands it to the worker user, so unprivileged workers can open it.
-ngx_int_t init_module(ngx_cycle_t* cycle) noexcept {
-    if (ngx_test_config) return NGX_OK;
-    auto* ctx = reinterpret_cast<ngx_http_conf_ctx_t*>(cycle->conf_ctx[ngx_http_module.index]);
-    if (ctx == nullptr) return NGX_OK;
-    auto* mcf = static_cast<MainConf*>(ctx->main_conf[ngx_http_whatsapp_module.ctx_index]);
-    if (mcf->store_path.len == 0) return NGX_OK;
-    try {
-        std::string path(view(mcf->store_path));
-        auto store = Store::open({path, mcf->max_size, false});
-        if (!store) {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp_store: %s",
-                          store.error().message.c_str());
-            return NGX_ERROR;
-        }
-        int cleared = (*store)->clear_stale_readers();
-        if (cleared) {
-            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                          "whatsapp_store: cleared %d stale reader slots", cleared);
-        }
-        store->reset();
-        if (geteuid() == 0) {
-            auto* ccf = reinterpret_cast<ngx_core_conf_t*>(
-                ngx_get_conf(cycle->conf_ctx, ngx_core_module));
-            for (const char* f : {"", "/data.mdb", "/lock.mdb"}) {
-                std::string p = path + f;
-                if (chown(p.c_str(), ccf->user, ccf->group) != 0) {
-                    ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                                  "whatsapp_store: chown \"%s\" failed", p.c_str());
-                    return NGX_ERROR;
-                }
-            }
-        }
-    } catch (const std::exception& e) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp_store: %s", e.what());
-        return NGX_ERROR;
-    }
-    return NGX_OK;
-}
-
-ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
-    if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) return NGX_OK;
-    auto* ctx = reinterpret_cast<ngx_http_conf_ctx_t*>(cycle->conf_ctx[ngx_http_module.index]);
-    if (ctx == nullptr) return NGX_OK;
-    auto* mcf = static_cast<MainConf*>(ctx->main_conf[ngx_http_whatsapp_module.ctx_index]);
-    if (mcf->store_path.len == 0) return NGX_OK;
-    try {
-        g_worker = new Worker();
-        g_worker->conf = mcf;
-        g_worker->log = cycle->log;
-        auto store = Store::open({std::string(view(mcf->store_path)), mcf->max_size, false});
-        if (!store) {
-            // The worker keeps serving: handlers answer 503 until it is fixed.
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp_store: %s",
-                          store.error().message.c_str());
-            return NGX_OK;
-        }
-        g_worker->store = std::move(store.value());
-        g_worker->commit = std::make_unique<GroupCommit>(*g_worker->store);
-        g_worker->commit->set_reserve(GroupCommit::reserve_for(g_worker->store->usage().map_size));
-        credits_init_process();
-        if (commit_init_process(cycle, *g_worker) != NGX_OK) return NGX_ERROR;
-        return delivery_init_process(cycle);
-    } catch (const std::exception& e) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp init: %s", e.what());
-        return NGX_ERROR;
-    }
-}
-
-void exit_process(ngx_cycle_t*) noexcept {
-    if (g_worker == nullptr) return;
-    g_worker->exiting = true;  // what completes now starts no new delivery
-    try {
-        commit_exit_process(*g_worker);
-    } catch (const std::exception& e) {
-        ngx_log_error(NGX_LOG_ALERT, g_worker->log, 0, "whatsapp exit: %s", e.what());
-    }
-    delete g_worker;
-    g_worker = nullptr;
-}
-
+// The README's directive reference is checked against this table
+// (tools/check_directives.py): keep one entry per directive, as written.
 ngx_command_t commands[] = {
     {ngx_string("whatsapp_store"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, conf_store,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
@@ -234,12 +74,6 @@ ngx_http_module_t module_ctx = {
 
 }  // namespace
 
-MainConf* main_conf(ngx_http_request_t* r) {
-    return static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_whatsapp_module));
-}
-
-Worker* worker() { return g_worker && g_worker->commit ? g_worker : nullptr; }
-
 }  // namespace wa::ngx
 
 ngx_module_t ngx_http_whatsapp_module = {
@@ -256,3 +90,110 @@ ngx_module_t ngx_http_whatsapp_module = {
     nullptr,                       // exit master
     NGX_MODULE_V1_PADDING
 };
+
+namespace wa::ngx {
+
+namespace {
+
+constexpr off_t kDefaultClientMaxBodySize = 1024 * 1024;  // nginx's own default
+
+// An ngx_str_t over a constant: nginx only reads the URIs it is given.
+ngx_str_t const_str(std::string_view s) {
+    return {s.size(), reinterpret_cast<u_char*>(const_cast<char*>(s.data()))};
+}
+
+ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return add_variables(cf); }
+
+ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
+    if (delivery_init_filters(cf) != NGX_OK) return NGX_ERROR;
+    if (main_conf(cf)->store_path.len == 0) return NGX_OK;
+    if (conf_check_cross_directive(cf) != NGX_OK) return NGX_ERROR;
+    if (credits_add_zone(cf) != NGX_OK) return NGX_ERROR;
+    return metrics_add_zone(cf);
+}
+
+void* create_main_conf(ngx_conf_t* cf) noexcept {
+    try {
+        return pool_new<MainConf>(cf->pool);
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    ngx_conf_init_size_value(mcf->max_size, size_t{1} << 30);
+    ngx_conf_init_value(mcf->window, 24 * 3600);
+    if (mcf->graph_uri.len == 0) mcf->graph_uri = const_str(kDefaultGraphUri);
+    if (mcf->callback_uri.len == 0) mcf->callback_uri = const_str(kDefaultCallbackUri);
+    if (!mcf->numbers.all().empty() && mcf->store_path.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"whatsapp_number\" is configured but \"whatsapp_store\" is not");
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
+}
+
+void* create_loc_conf(ngx_conf_t* cf) noexcept {
+    return ngx_pcalloc(cf->pool, sizeof(LocConf));
+}
+
+// Runs after the core module's merge, so the effective values are known.
+char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
+    auto* prev = static_cast<LocConf*>(parent);
+    auto* conf = static_cast<LocConf*>(child);
+    ngx_conf_merge_str_value(conf->verify_token, prev->verify_token, "");
+    auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    // Meta's batches reach 3 MB: lift nginx's default unless one was set.
+    if (conf->webhook && clcf->client_max_body_size == kDefaultClientMaxBodySize) {
+        clcf->client_max_body_size = kWebhookMaxBody;
+    }
+    if (!conf_check_internal_locations(cf, clcf)) return static_cast<char*>(NGX_CONF_ERROR);
+    if (conf->reply) {
+        main_conf(cf)->reply_locations.push_back(
+            {ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module), clcf});
+    }
+    return NGX_CONF_OK;
+}
+
+// The master prepares the store once (directory, files, stale readers) and
+// hands it to the worker user, so unprivileged workers can open it.
+ngx_int_t init_module(ngx_cycle_t* cycle) noexcept {
+    if (ngx_test_config) return NGX_OK;
+    MainConf* mcf = main_conf(cycle);
+    if (mcf == nullptr || mcf->store_path.len == 0) return NGX_OK;
+    return store_prepare(cycle, *mcf);
+}
+
+ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
+    if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) return NGX_OK;
+    MainConf* mcf = main_conf(cycle);
+    if (mcf == nullptr || mcf->store_path.len == 0) return NGX_OK;
+    try {
+        Worker* w = worker_open(cycle, *mcf);
+        if (w == nullptr) return NGX_OK;  // handlers answer 503 until it is fixed
+        credits_init_process();
+        if (commit_init_process(cycle, *w) != NGX_OK) return NGX_ERROR;
+        if (housekeeping_init_process(cycle) != NGX_OK) return NGX_ERROR;
+        return delivery_init_process(cycle);
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp init: %s", e.what());
+        return NGX_ERROR;
+    }
+}
+
+void exit_process(ngx_cycle_t*) noexcept {
+    Worker* w = worker_exiting();
+    if (w == nullptr) return;
+    try {
+        if (w->commit) commit_exit_process(*w);  // none when the store did not open
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ALERT, w->log, 0, "whatsapp exit: %s", e.what());
+    }
+    worker_close();
+}
+
+}  // namespace
+
+}  // namespace wa::ngx

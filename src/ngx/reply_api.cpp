@@ -20,7 +20,7 @@
 #include "domain/send.hpp"
 #include "graph_send.hpp"
 #include "metrics.hpp"
-#include "module.hpp"
+#include "state.hpp"
 #include "variables.hpp"
 
 namespace wa::ngx {
@@ -520,8 +520,7 @@ char* reply_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
     clcf->handler = reply_handler;
     static_cast<LocConf*>(conf)->reply = true;
-    auto* mcf = static_cast<MainConf*>(
-        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
+    MainConf* mcf = main_conf(cf);
     if (mcf->request_id_index == NGX_ERROR) {
         ngx_str_t name = ngx_string("request_id");
         mcf->request_id_index = ngx_http_get_variable_index(cf, &name);

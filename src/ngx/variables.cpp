@@ -1,6 +1,6 @@
 #include "variables.hpp"
 
-#include "module.hpp"
+#include "state.hpp"
 
 namespace wa::ngx {
 

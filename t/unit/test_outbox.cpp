@@ -310,4 +310,23 @@ TEST_F(Outbox, SurvivesCommitAndReopen) {
     EXPECT_EQ(out.next->event_id, e2.id);
 }
 
+// The oldest-age gauge (metrics) and whatsapp-admin stats read one figure.
+TEST(OutboxAge, SecondsSinceTheOldestPendingEvent) {
+    OutboxStats st;
+    st.pending = 2;
+    st.oldest_pending_ns = kT0;
+    EXPECT_DOUBLE_EQ(outbox_oldest_age_seconds(st, kT0 + 2'500'000'000), 2.5);
+    EXPECT_EQ(static_cast<unsigned long long>(outbox_oldest_age_seconds(st, kT0 + 2'999'999'999)),
+              2u);  // the gauge's whole seconds round down
+    EXPECT_EQ(outbox_oldest_age_seconds(st, kT0), 0);
+    EXPECT_EQ(outbox_oldest_age_seconds(st, kT0 - kNsPerSec), 0);  // clock stepped back
+}
+
+TEST(OutboxAge, ZeroWhenNothingIsPending) {
+    OutboxStats st;
+    EXPECT_EQ(outbox_oldest_age_seconds(st, kT0), 0);
+    st.oldest_pending_ns = kT0;  // pending 0 wins
+    EXPECT_EQ(outbox_oldest_age_seconds(st, kT0 + kNsPerSec), 0);
+}
+
 }  // namespace

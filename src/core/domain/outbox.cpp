@@ -13,6 +13,8 @@
 #include <cstring>
 #include <random>
 
+#include "base/clock.hpp"
+
 namespace wa {
 
 namespace {
@@ -373,6 +375,12 @@ Result<OutboxStats> outbox_stats(Txn& txn) {
     if (!dead) return dead.error();
     st.dead = *dead;
     return st;
+}
+
+double outbox_oldest_age_seconds(const OutboxStats& st, std::int64_t now_ns) {
+    if (st.pending == 0 || st.oldest_pending_ns == 0) return 0;
+    std::int64_t waited = now_ns - st.oldest_pending_ns;
+    return waited > 0 ? static_cast<double>(waited) / kNsPerSec : 0;
 }
 
 }  // namespace wa

@@ -110,4 +110,9 @@ struct OutboxStats {
 };
 Result<OutboxStats> outbox_stats(Txn& txn);
 
+// How long the oldest pending event has waited at now_ns, in seconds (the
+// whatsapp_outbox_oldest_age_seconds gauge, whatsapp-admin stats): 0 when
+// nothing is pending, and never negative (a clock that stepped back).
+double outbox_oldest_age_seconds(const OutboxStats& st, std::int64_t now_ns);
+
 }  // namespace wa
