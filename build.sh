@@ -3,7 +3,12 @@
 #   ./build.sh          install packages (apt-get), build the module, core, tests, tools
 #   ./build.sh test     unit tests (ctest) + end-to-end suite (pytest), then both
 #                       again against an ASan/UBSan build, then a short fuzz smoke run
-#   ./build.sh serve    run nginx in the foreground with conf.example/ on 127.0.0.1
+#   ./build.sh serve    run nginx in the foreground with conf.example/ on 127.0.0.1, beside the
+#                       Graph stand-in and the callback receiver; Ctrl-C or SIGTERM stops all three
+#       WA_SERVE_NO_BUILD=1   serve what build/ holds, without building first
+#       WA_SERVE_MODULE=FILE  serve FILE instead of build/nginx's module (no build), from a scratch
+#                             nginx prefix under $TMPDIR whose var/ holds the logs and the store
+#                             (conf.example/ unchanged: the prefix links to it)
 #   ./build.sh bench    run the benchmarks in bench/
 #   ./build.sh fuzz     build the libFuzzer targets in fuzz/ with clang (build/fuzz) and
 #                       run each for FUZZ_SECONDS (default 30) on a copy of its seeds
@@ -188,18 +193,61 @@ run_tests() {
     run_fuzz "$FUZZ_SMOKE_SECONDS"
 }
 
+# serve_prefix MODULE: a scratch nginx prefix in which conf.example/nginx.conf (a link to
+# the repository's) loads MODULE as its build/nginx/ngx_http_whatsapp_module.so.
+serve_prefix() {
+    local dir
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/ngxwa-serve.XXXXXX")
+    mkdir -p "$dir/build/nginx"
+    ln -s "$(realpath "$1")" "$dir/build/nginx/ngx_http_whatsapp_module.so"
+    ln -s "$ROOT/conf.example" "$dir/conf.example"
+    echo "$dir"
+}
+
+SERVE_PIDS=()
+
+# serve_stop [STATUS]: TERM to nginx (fast shutdown) and the helpers, then waits for them, so
+# that no process of serve outlives it and the ports are free; exits with STATUS (default $?).
+serve_stop() {
+    local status=$?
+    [ $# -eq 0 ] || status=$1
+    trap - INT TERM HUP EXIT
+    if [ ${#SERVE_PIDS[@]} -gt 0 ]; then
+        kill -TERM "${SERVE_PIDS[@]}" 2>/dev/null || true
+        wait "${SERVE_PIDS[@]}" 2>/dev/null || true
+    fi
+    exit "$status"
+}
+
+# nginx runs in the background and the script waits for it: a foreground nginx would keep the
+# shell from running any trap (and a TERM sent to the script would never reach nginx).
 serve() {
-    build_all
-    mkdir -p "$ROOT/var/tmp"
+    local module=${WA_SERVE_MODULE:-} prefix=$ROOT/
+    if [ -n "$module" ]; then
+        prefix=$(serve_prefix "$module")/
+        log "serving $module from the prefix $prefix"
+    elif [ "${WA_SERVE_NO_BUILD:-}" != 1 ]; then
+        build_all
+    fi
+    mkdir -p "$prefix/var/tmp"
+    trap 'serve_stop 130' INT
+    trap 'serve_stop 143' TERM
+    trap 'serve_stop 129' HUP
+    trap serve_stop EXIT
     log "starting the Cloud API simulator (Graph stand-in) on 127.0.0.1:8091"
     "$PY" "$ROOT/tools/cloudapi_sim.py" serve --port 8091 &
-    local sim=$!
+    SERVE_PIDS+=("$!")
     log "starting the callback receiver on 127.0.0.1:8092"
     "$PY" "$ROOT/tools/callback_receiver.py" --port 8092 &
-    local recv=$!
-    trap 'kill $sim $recv 2>/dev/null' EXIT
-    log "nginx on http://127.0.0.1:8080 (Ctrl-C stops everything)"
-    nginx -p "$ROOT/" -c conf.example/nginx.conf -e var/error.log -g 'daemon off;'
+    SERVE_PIDS+=("$!")
+    log "nginx on http://127.0.0.1:8080 (Ctrl-C or SIGTERM stops everything)"
+    nginx -p "$prefix" -c conf.example/nginx.conf -e var/error.log -g 'daemon off;' &
+    local nginx_pid=$! status=0
+    SERVE_PIDS+=("$nginx_pid")
+    # Returns early when a trapped signal arrives; the trap then stops everything.
+    wait "$nginx_pid" || status=$?
+    log "nginx exited with status $status"
+    serve_stop "$status"
 }
 
 case "${1:-build}" in
