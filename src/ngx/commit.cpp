@@ -9,8 +9,7 @@ namespace wa::ngx {
 
 namespace {
 
-ngx_event_t g_flush_event;
-ngx_connection_t g_flush_conn;     // posted events need a data pointer
+OwnEvent g_flush;                  // hands the queue over once per loop turn
 ngx_connection_t* g_notify = nullptr;  // the eventfd the writer thread signals
 GroupCommit::Stats g_counted;
 
@@ -46,10 +45,7 @@ void committed_handler(ngx_event_t* ev) noexcept {
 }  // namespace
 
 ngx_int_t commit_init_process(ngx_cycle_t* cycle, Worker& w) {
-    g_flush_conn.fd = static_cast<ngx_socket_t>(-1);
-    g_flush_event.data = &g_flush_conn;
-    g_flush_event.log = cycle->log;
-    g_flush_event.handler = flush_handler;
+    g_flush.init(flush_handler, cycle->log);
 
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd < 0) {
@@ -84,8 +80,8 @@ void commit_exit_process(Worker& w) {
 void submit(GroupCommit::Work work, GroupCommit::Done done, GroupCommit::Room room) {
     worker()->commit->submit(std::move(work), std::move(done), room);
     // Hand over once per event-loop turn: posted events run after its I/O.
-    if (!g_flush_event.posted) {
-        ngx_post_event(&g_flush_event, &ngx_posted_events);
+    if (!g_flush.ev.posted) {
+        ngx_post_event(&g_flush.ev, &ngx_posted_events);
     }
 }
 

@@ -27,12 +27,11 @@ struct Pacing {
     std::deque<Delivery> waiting;  // leased, in the order they were handed over
 };
 Pacing g_pacing;
-ngx_event_t g_pump_event;
-ngx_connection_t g_pump_conn;  // posted events need a data pointer
+OwnEvent g_pump;  // starts waiting deliveries from the event loop
 
 void post_pump() {
-    if (g_pump_event.handler && !g_pump_event.posted) {
-        ngx_post_event(&g_pump_event, &ngx_posted_events);
+    if (g_pump.ev.handler && !g_pump.ev.posted) {
+        ngx_post_event(&g_pump.ev, &ngx_posted_events);
     }
 }
 
@@ -261,8 +260,7 @@ bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d, const Target&
 constexpr ngx_msec_t kRetryTick = 1000;
 constexpr std::size_t kClaimBatch = 256;
 std::size_t g_claim_batch = kClaimBatch;
-ngx_event_t g_retry_timer;
-ngx_connection_t g_retry_conn;
+OwnEvent g_retry;
 
 std::size_t free_slots() {
     std::size_t busy = g_pacing.in_flight + g_pacing.waiting.size();
@@ -337,17 +335,9 @@ void pump(ngx_event_t*) noexcept;
 }  // namespace
 
 ngx_int_t delivery_init_process(ngx_cycle_t* cycle) {
-    g_retry_conn.fd = static_cast<ngx_socket_t>(-1);
-    g_retry_timer.data = &g_retry_conn;
-    g_retry_timer.log = cycle->log;
-    g_retry_timer.handler = retry_tick;
-    g_retry_timer.cancelable = 1;  // graceful shutdown does not wait for it
-    ngx_add_timer(&g_retry_timer, kRetryTick);
-
-    g_pump_conn.fd = static_cast<ngx_socket_t>(-1);
-    g_pump_event.data = &g_pump_conn;
-    g_pump_event.log = cycle->log;
-    g_pump_event.handler = pump;
+    g_retry.init(retry_tick, cycle->log, true);
+    ngx_add_timer(&g_retry.ev, kRetryTick);
+    g_pump.init(pump, cycle->log);
 
     Worker* w = worker();
     ngx_uint_t connections = cycle->connection_n;

@@ -13,8 +13,7 @@ constexpr ngx_msec_t kIdleTick = 60 * 1000;
 constexpr ngx_msec_t kBusyTick = 1000;  // a full batch: more may be due
 constexpr std::size_t kPruneBatch = 1000;
 
-ngx_event_t g_tick;
-ngx_connection_t g_tick_conn;  // timers need a data pointer
+OwnEvent g_tick;
 
 void tick(ngx_event_t* ev) noexcept {
     if (ngx_exiting || ngx_terminate) return;
@@ -43,12 +42,8 @@ void tick(ngx_event_t* ev) noexcept {
 }  // namespace
 
 ngx_int_t housekeeping_init_process(ngx_cycle_t* cycle) {
-    g_tick_conn.fd = static_cast<ngx_socket_t>(-1);
-    g_tick.data = &g_tick_conn;
-    g_tick.log = cycle->log;
-    g_tick.handler = tick;
-    g_tick.cancelable = 1;  // graceful shutdown does not wait for it
-    ngx_add_timer(&g_tick, kBusyTick);
+    g_tick.init(tick, cycle->log, true);
+    ngx_add_timer(&g_tick.ev, kBusyTick);
     return NGX_OK;
 }
 

@@ -69,6 +69,21 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body,
                           const HeaderList& headers);
 
+// An event of the module's own (a timer, a posted event): nginx wants a
+// connection as its data, so it comes with one that has no socket.
+struct OwnEvent {
+    ngx_event_t ev{};
+    ngx_connection_t conn{};
+    // cancelable: graceful shutdown does not wait for it (timers).
+    void init(ngx_event_handler_pt handler, ngx_log_t* log, bool cancelable = false) {
+        conn.fd = static_cast<ngx_socket_t>(-1);
+        ev.data = &conn;
+        ev.log = log;
+        ev.handler = handler;
+        ev.cancelable = cancelable ? 1 : 0;
+    }
+};
+
 // What the upstream of a finished subrequest answered: a status nginx made
 // up (502 refused, 504 timeout, 404 for a missing location) is no answer (0).
 inline int upstream_status(ngx_http_request_t* sr) {

@@ -62,26 +62,35 @@ Result<void> decode_error(const Value& v, const std::string& path, MetaError& ou
     return {};
 }
 
-Result<void> decode_errors(const Value& obj, const std::string& path,
-                           std::vector<MetaError>& out)
+// An optional array member, each element decoded by fn into out.
+template <class T, class Fn>
+Result<void> decode_list(const Value& obj, const std::string& path,
+                         std::string_view key, std::vector<T>& out, Fn fn)
 {
-    auto arr = get(obj, path, "errors", Kind::array, Need::optional);
+    auto arr = get(obj, path, key, Kind::array, Need::optional);
     if (!arr) {
         return arr.error();
     }
     if (*arr == nullptr) {
         return {};
     }
-    std::string base = join(path, "errors");
+    std::string base = join(path, key);
+    out.reserve((*arr)->Size());
     for (SizeType i = 0; i < (*arr)->Size(); i++) {
-        MetaError e;
-        auto r = decode_error((**arr)[i], at(base, i), e);
+        T item;
+        auto r = fn((**arr)[i], at(base, i), item);
         if (!r) {
             return r;
         }
-        out.push_back(std::move(e));
+        out.push_back(std::move(item));
     }
     return {};
+}
+
+Result<void> decode_errors(const Value& obj, const std::string& path,
+                           std::vector<MetaError>& out)
+{
+    return decode_list(obj, path, "errors", out, decode_error);
 }
 
 // --- messages, statuses, contacts ------------------------------------------
@@ -227,30 +236,6 @@ Result<void> decode_contact(const Value& v, const std::string& path, Contact& c)
     return {};
 }
 
-// An optional array member, each element decoded by fn into out.
-template <class T, class Fn>
-Result<void> decode_list(const Value& obj, const std::string& path,
-                         std::string_view key, std::vector<T>& out, Fn fn)
-{
-    auto arr = get(obj, path, key, Kind::array, Need::optional);
-    if (!arr) {
-        return arr.error();
-    }
-    if (*arr == nullptr) {
-        return {};
-    }
-    std::string base = join(path, key);
-    out.reserve((*arr)->Size());
-    for (SizeType i = 0; i < (*arr)->Size(); i++) {
-        T item;
-        auto r = fn((**arr)[i], at(base, i), item);
-        if (!r) {
-            return r;
-        }
-        out.push_back(std::move(item));
-    }
-    return {};
-}
 
 Result<void> decode_metadata(const Value& value, const std::string& path,
                              WebhookChange& out)
