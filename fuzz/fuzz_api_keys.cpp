@@ -19,34 +19,30 @@
 
 namespace {
 
-std::string line_of(const wa::ApiKey& k)
-{
+std::string line_of(const wa::ApiKey& k) {
     std::string hash(reinterpret_cast<const char*>(k.hash.data()), k.hash.size());
-    std::string line = k.name + "\t" + k.tenant + " " + wa::hex_lower(hash) + " "
-                       + wa::scopes_string(k.scopes);
+    std::string line =
+        k.name + "\t" + k.tenant + " " + wa::hex_lower(hash) + " " + wa::scopes_string(k.scopes);
     if (k.conversation) {
         line += " conversation=" + wa::typeid_encode("conv", *k.conversation);
     }
     return line;
 }
 
-bool same(const wa::ApiKey& a, const wa::ApiKey& b)
-{
-    return a.name == b.name && a.tenant == b.tenant && a.hash == b.hash
-           && a.scopes == b.scopes && a.conversation == b.conversation;
+bool same(const wa::ApiKey& a, const wa::ApiKey& b) {
+    return a.name == b.name && a.tenant == b.tenant && a.hash == b.hash && a.scopes == b.scopes &&
+           a.conversation == b.conversation;
 }
 
-const wa::ApiKeys& fixed_keys()
-{
+const wa::ApiKeys& fixed_keys() {
     static const wa::ApiKeys keys = [] {
-        std::string file = wa::api_key_line("sender", "acme", "s3cret",
-                                            static_cast<unsigned>(wa::Scope::messages_send),
-                                            std::nullopt)
-                           + "\n"
-                           + wa::api_key_line("reader", "acme", "r3ad",
-                                              static_cast<unsigned>(wa::Scope::messages_read),
-                                              std::nullopt)
-                           + "\n";
+        std::string file =
+            wa::api_key_line("sender", "acme", "s3cret",
+                             static_cast<unsigned>(wa::Scope::messages_send), std::nullopt) +
+            "\n" +
+            wa::api_key_line("reader", "acme", "r3ad",
+                             static_cast<unsigned>(wa::Scope::messages_read), std::nullopt) +
+            "\n";
         return wa::parse_api_keys(file).value();
     }();
     return keys;
@@ -54,8 +50,7 @@ const wa::ApiKeys& fixed_keys()
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
 
     auto keys = wa::parse_api_keys(text);
@@ -84,18 +79,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     auto auth = fixed_keys().authorize(text, wa::Scope::messages_send);
     switch (auth.check) {
-    case wa::KeyCheck::ok:
-        FUZZ_CHECK(auth.key != nullptr && auth.key->name == "sender");
-        FUZZ_CHECK(text.find("s3cret") != std::string_view::npos);
-        break;
-    case wa::KeyCheck::forbidden:
-        FUZZ_CHECK(auth.key != nullptr && auth.key->name == "reader");
-        FUZZ_CHECK(text.find("r3ad") != std::string_view::npos);
-        break;
-    case wa::KeyCheck::missing:
-    case wa::KeyCheck::invalid:
-        FUZZ_CHECK(auth.key == nullptr);
-        break;
+        case wa::KeyCheck::ok:
+            FUZZ_CHECK(auth.key != nullptr && auth.key->name == "sender");
+            FUZZ_CHECK(text.find("s3cret") != std::string_view::npos);
+            break;
+        case wa::KeyCheck::forbidden:
+            FUZZ_CHECK(auth.key != nullptr && auth.key->name == "reader");
+            FUZZ_CHECK(text.find("r3ad") != std::string_view::npos);
+            break;
+        case wa::KeyCheck::missing:
+        case wa::KeyCheck::invalid: FUZZ_CHECK(auth.key == nullptr); break;
     }
     return 0;
 }

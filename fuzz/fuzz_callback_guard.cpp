@@ -23,15 +23,13 @@
 
 namespace {
 
-bool refused_v4(const std::uint8_t* a)
-{
-    return a[0] == 0 || a[0] == 10 || a[0] == 127 || a[0] >= 224
-           || (a[0] == 169 && a[1] == 254) || (a[0] == 172 && (a[1] & 0xf0) == 16)
-           || (a[0] == 192 && a[1] == 168) || (a[0] == 100 && (a[1] & 0xc0) == 64);
+bool refused_v4(const std::uint8_t* a) {
+    return a[0] == 0 || a[0] == 10 || a[0] == 127 || a[0] >= 224 || (a[0] == 169 && a[1] == 254) ||
+           (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+           (a[0] == 100 && (a[1] & 0xc0) == 64);
 }
 
-bool refused(const wa::IpAddress& ip)
-{
+bool refused(const wa::IpAddress& ip) {
     const std::uint8_t* b = ip.bytes.data();
     if (!ip.v6) {
         return refused_v4(b);
@@ -53,8 +51,7 @@ bool refused(const wa::IpAddress& ip)
 
 // The v4 address a NAT64 or 6to4 address carries (the guard judges those
 // by it, listed ranges included); null for any other.
-const std::uint8_t* carried_v4(const wa::IpAddress& ip)
-{
+const std::uint8_t* carried_v4(const wa::IpAddress& ip) {
     static const std::uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
     const std::uint8_t* b = ip.bytes.data();
     if (!ip.v6) return nullptr;
@@ -63,16 +60,13 @@ const std::uint8_t* carried_v4(const wa::IpAddress& ip)
     return nullptr;
 }
 
-std::string to_text(const wa::IpAddress& ip)
-{
+std::string to_text(const wa::IpAddress& ip) {
     char buf[INET6_ADDRSTRLEN];
-    FUZZ_CHECK(inet_ntop(ip.v6 ? AF_INET6 : AF_INET, ip.bytes.data(), buf, sizeof(buf))
-               != nullptr);
+    FUZZ_CHECK(inet_ntop(ip.v6 ? AF_INET6 : AF_INET, ip.bytes.data(), buf, sizeof(buf)) != nullptr);
     return buf;
 }
 
-void check_target(const wa::CallbackTarget& t)
-{
+void check_target(const wa::CallbackTarget& t) {
     FUZZ_CHECK(!t.host.empty());
     FUZZ_CHECK(t.port != 0);
     FUZZ_CHECK(t.path.starts_with('/'));
@@ -90,8 +84,7 @@ void check_target(const wa::CallbackTarget& t)
     }
 }
 
-const wa::CallbackGuard& allowing_guard()
-{
+const wa::CallbackGuard& allowing_guard() {
     static const wa::CallbackGuard guard = [] {
         wa::CallbackGuard g;
         FUZZ_CHECK(g.allow_cidr("10.1.0.0/16").ok());
@@ -103,8 +96,7 @@ const wa::CallbackGuard& allowing_guard()
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view s(reinterpret_cast<const char*>(data), size);
 
     static const wa::CallbackGuard strict;
@@ -129,8 +121,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             wa::IpAddress ip = wa::unmap_v4(*wa::parse_ip(ta->host));
             const std::uint8_t* v4 = ip.v6 ? carried_v4(ip) : ip.bytes.data();
             bool in10 = v4 && v4[0] == 10 && v4[1] == 1;
-            bool infd = ip.v6 && ip.bytes[0] == 0xfd && ip.bytes[1] == 0 && ip.bytes[2] == 0
-                        && ip.bytes[3] == 1;
+            bool infd = ip.v6 && ip.bytes[0] == 0xfd && ip.bytes[1] == 0 && ip.bytes[2] == 0 &&
+                        ip.bytes[3] == 1;
             FUZZ_CHECK(in10 || infd || (ta->https && !refused(ip)));
         } else {
             FUZZ_CHECK(ta->https);

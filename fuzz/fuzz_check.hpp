@@ -9,18 +9,16 @@
 #include <string>
 #include <string_view>
 
-#define FUZZ_CHECK(cond)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,       \
-                         __LINE__, #cond);                                        \
-            std::abort();                                                         \
-        }                                                                         \
+#define FUZZ_CHECK(cond)                                                                      \
+    do {                                                                                      \
+        if (!(cond)) {                                                                        \
+            std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
+            std::abort();                                                                     \
+        }                                                                                     \
     } while (0)
 
 // ASCII lowercase copy, for comparing with canonical (lowercase) encodings.
-inline std::string fuzz_lower(std::string_view s)
-{
+inline std::string fuzz_lower(std::string_view s) {
     std::string out(s);
     for (char& c : out) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

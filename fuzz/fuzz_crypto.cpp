@@ -15,8 +15,7 @@
 #include "fuzz_check.hpp"
 #include "domain/signing.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view s(reinterpret_cast<const char*>(data), size);
 
     auto d = wa::base64_decode(s);

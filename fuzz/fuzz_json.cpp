@@ -9,8 +9,7 @@
 #include "fuzz_check.hpp"
 #include "base/json.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
 
     rapidjson::Document doc;
@@ -31,6 +30,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     wa::JsonLimits shallow;
     shallow.max_depth = 2;
     rapidjson::Document bounded;
-    (void) wa::parse_json_strict(text, bounded, shallow);
+    (void)wa::parse_json_strict(text, bounded, shallow);
     return 0;
 }

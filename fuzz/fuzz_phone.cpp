@@ -10,8 +10,7 @@
 #include "fuzz_check.hpp"
 #include "base/phone.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view s(reinterpret_cast<const char*>(data), size);
 
     auto n = wa::normalize_wa_id(s);

@@ -18,8 +18,7 @@
 namespace {
 
 template <class Decode>
-void check_decoded(std::string_view bytes, Decode decode)
-{
+void check_decoded(std::string_view bytes, Decode decode) {
     auto r = decode(bytes);
     if (!r) {
         FUZZ_CHECK(r.error().code == "store_corrupt");
@@ -36,8 +35,7 @@ void check_decoded(std::string_view bytes, Decode decode)
     FUZZ_CHECK(wa::encode(*r2) == again);
 }
 
-wa::Uuid uuid(FuzzedDataProvider& in)
-{
+wa::Uuid uuid(FuzzedDataProvider& in) {
     wa::Uuid u{};
     for (auto& b : u) {
         b = in.ConsumeIntegral<std::uint8_t>();
@@ -45,14 +43,10 @@ wa::Uuid uuid(FuzzedDataProvider& in)
     return u;
 }
 
-std::string str(FuzzedDataProvider& in)
-{
-    return in.ConsumeRandomLengthString(64);
-}
+std::string str(FuzzedDataProvider& in) { return in.ConsumeRandomLengthString(64); }
 
 template <class T, class Decode>
-void check_round_trip(const T& record, Decode decode)
-{
+void check_round_trip(const T& record, Decode decode) {
     std::string bytes = wa::encode(record);
     auto r = decode(bytes);
     FUZZ_CHECK(r.ok());
@@ -63,8 +57,7 @@ void check_round_trip(const T& record, Decode decode)
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view bytes(reinterpret_cast<const char*>(data), size);
 
     check_decoded(bytes, wa::decode_conversation);

@@ -19,14 +19,12 @@
 
 namespace {
 
-bool strict_json_object(const std::string& text)
-{
+bool strict_json_object(const std::string& text) {
     rapidjson::Document doc;
     return wa::parse_json_strict(text, doc).ok() && doc.IsObject();
 }
 
-const wa::CallbackGuard& guard()
-{
+const wa::CallbackGuard& guard() {
     static const wa::CallbackGuard g = [] {
         wa::CallbackGuard guard;
         FUZZ_CHECK(guard.allow_cidr("127.0.0.0/8").ok());
@@ -37,8 +35,7 @@ const wa::CallbackGuard& guard()
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view body(reinterpret_cast<const char*>(data), size);
 
     auto r = wa::parse_reply_request(body, guard());
@@ -48,12 +45,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(!e.message.empty());
         FUZZ_CHECK(e.http_status == 400);
         FUZZ_CHECK(e.retry_after_s == 0);
-        FUZZ_CHECK(e.code == "invalid_request" || e.code == "missing_text"
-                   || e.code == "invalid_phone_number" || e.code == "invalid_correlation_id"
-                   || e.code == "invalid_callback_url");
-        FUZZ_CHECK(e.param.empty() || e.param == "to" || e.param == "text"
-                   || e.param == "reply_to" || e.param == "callback_url"
-                   || e.param == "correlation_id");
+        FUZZ_CHECK(e.code == "invalid_request" || e.code == "missing_text" ||
+                   e.code == "invalid_phone_number" || e.code == "invalid_correlation_id" ||
+                   e.code == "invalid_callback_url");
+        FUZZ_CHECK(e.param.empty() || e.param == "to" || e.param == "text" ||
+                   e.param == "reply_to" || e.param == "callback_url" ||
+                   e.param == "correlation_id");
         FUZZ_CHECK(strict_json_object(wa::reply_error_json(e, "req_1")));
         return 0;
     }

@@ -10,8 +10,7 @@
 #include "fuzz_check.hpp"
 #include "base/ids.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view s(reinterpret_cast<const char*>(data), size);
 
     auto t = wa::typeid_decode(s);

@@ -11,8 +11,7 @@
 #include "base/json.hpp"
 #include "meta/webhook.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view body(reinterpret_cast<const char*>(data), size);
 
     auto batch = wa::decode_webhook(body);

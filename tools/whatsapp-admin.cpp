@@ -77,9 +77,7 @@ int fail(const std::string& what) {
     return kError;
 }
 
-int fail(const std::string& what, const Error& e) {
-    return fail(what + ": " + e.message);
-}
+int fail(const std::string& what, const Error& e) { return fail(what + ": " + e.message); }
 
 // A field of a tab-separated line: no tabs or line breaks, "-" when empty.
 std::string field(std::string_view s) {
@@ -102,10 +100,10 @@ bool parse_count(std::string_view s, std::size_t& out) {
 Result<std::unique_ptr<Store>> open_store(const std::string& path, bool read_only) {
     // Never create a store by mistake: it must be there already.
     std::string data = path + "/data.mdb";
-    struct stat st{};
+    struct stat st {};
     if (stat(data.c_str(), &st) != 0) {
-        return make_error("store_error", "no store at \"" + path + "\": " + data + ": " +
-                                             std::strerror(errno));
+        return make_error("store_error",
+                          "no store at \"" + path + "\": " + data + ": " + std::strerror(errno));
     }
     Store::Options opts;
     opts.path = path;
@@ -126,9 +124,9 @@ int events_dead(const std::string& path, std::size_t limit) {
     if (more) list->resize(limit);
     for (const Event& e : *list) {
         std::printf("%s\t%s\t%s\t%s\t%u\t%d\t%s\t%s\n", typeid_encode("evt", e.id).c_str(),
-                    field(e.type).c_str(), field(e.number).c_str(),
-                    field(e.callback_url).c_str(), e.attempts, e.last_status,
-                    field(e.last_error).c_str(), rfc3339_ns(e.created_at_ns).c_str());
+                    field(e.type).c_str(), field(e.number).c_str(), field(e.callback_url).c_str(),
+                    e.attempts, e.last_status, field(e.last_error).c_str(),
+                    rfc3339_ns(e.created_at_ns).c_str());
     }
     if (more) {
         std::fprintf(stderr, "whatsapp-admin: more than %zu dead events; use --limit\n", limit);
@@ -224,13 +222,12 @@ struct KeyOptions {
 };
 
 // The options of key create, or a usage message in `why`.
-bool parse_key_options(const std::vector<std::string_view>& args, KeyOptions& o,
-                       std::string& why) {
+bool parse_key_options(const std::vector<std::string_view>& args, KeyOptions& o, std::string& why) {
     for (std::size_t i = 2; i < args.size(); i++) {
         bool known = false;
-        for (auto [opt, out] : {std::pair{"--tenant", &o.tenant}, std::pair{"--scopes", &o.scopes},
-                                std::pair{"--name", &o.name},
-                                std::pair{"--conversation", &o.conversation}}) {
+        for (auto [opt, out] :
+             {std::pair{"--tenant", &o.tenant}, std::pair{"--scopes", &o.scopes},
+              std::pair{"--name", &o.name}, std::pair{"--conversation", &o.conversation}}) {
             auto v = option_value(args, i, opt);
             if (!v) continue;
             if (v->empty()) {
@@ -260,8 +257,9 @@ int key_create(const std::vector<std::string_view>& args) {
     std::string why;
     if (!parse_key_options(args, o, why)) return usage(why.c_str());
     if (!valid_tenant_name(o.tenant)) {
-        return usage(("invalid tenant \"" + std::string(o.tenant) +
-                      "\": 1-64 of [A-Za-z0-9_.-] expected").c_str());
+        return usage(
+            ("invalid tenant \"" + std::string(o.tenant) + "\": 1-64 of [A-Za-z0-9_.-] expected")
+                .c_str());
     }
     auto scopes = parse_scopes(o.scopes);
     if (!scopes) return usage(scopes.error().message.c_str());
@@ -286,8 +284,10 @@ int key_create(const std::vector<std::string_view>& args) {
     }
     std::printf("secret: %s\n%s\n", secret->c_str(), line.c_str());
     if (std::fflush(stdout) != 0) return fail("write output");
-    std::fputs("whatsapp-admin: append the second line to the whatsapp_api_keys file and run "
-               "nginx -s reload; the secret is not shown again\n", stderr);
+    std::fputs(
+        "whatsapp-admin: append the second line to the whatsapp_api_keys file and run "
+        "nginx -s reload; the secret is not shown again\n",
+        stderr);
     return kOk;
 }
 
@@ -323,7 +323,8 @@ int run(int argc, char** argv) {
         if (args.size() != 1) return usage("stats takes no arguments");
         return stats(store_path);
     }
-    if (args[0] != "events") return usage(("unknown command \"" + std::string(args[0]) + "\"").c_str());
+    if (args[0] != "events")
+        return usage(("unknown command \"" + std::string(args[0]) + "\"").c_str());
     if (args.size() < 2) return usage("events: dead or replay?");
 
     if (args[1] == "dead") {
@@ -352,8 +353,8 @@ int run(int argc, char** argv) {
             if (args[i] == "--all") {
                 all = true;
             } else if (args[i].starts_with("-")) {
-                return usage(("events replay: unknown option \"" + std::string(args[i]) + "\"")
-                                 .c_str());
+                return usage(
+                    ("events replay: unknown option \"" + std::string(args[i]) + "\"").c_str());
             } else {
                 ids.emplace_back(args[i]);
             }
@@ -366,6 +367,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    return run(argc, argv);
-}
+int main(int argc, char** argv) { return run(argc, argv); }

@@ -9,7 +9,8 @@ void HostCheck::start(ngx_resolver_t* resolver, ngx_msec_t timeout, std::string 
                                         : static_cast<ngx_resolver_ctx_t*>(NGX_NO_RESOLVER);
     if (rctx == nullptr) return done(HostVerdict{"resolver out of memory", {}});
     if (rctx == NGX_NO_RESOLVER) {
-        return done(HostVerdict{"callback_url names a host and there is no resolver to check it", {}});
+        return done(
+            HostVerdict{"callback_url names a host and there is no resolver to check it", {}});
     }
     auto* check = new HostCheck();
     check->rctx_ = rctx;

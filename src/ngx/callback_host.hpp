@@ -16,7 +16,7 @@
 namespace wa::ngx {
 
 struct HostVerdict {
-    std::string refused;             // why not; empty when every address is allowed
+    std::string refused;               // why not; empty when every address is allowed
     std::optional<IpAddress> address;  // the first address, when allowed
 };
 

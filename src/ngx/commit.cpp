@@ -9,7 +9,7 @@ namespace wa::ngx {
 
 namespace {
 
-OwnEvent g_flush;                  // hands the queue over once per loop turn
+OwnEvent g_flush;                      // hands the queue over once per loop turn
 ngx_connection_t* g_notify = nullptr;  // the eventfd the writer thread signals
 GroupCommit::Stats g_counted;
 

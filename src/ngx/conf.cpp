@@ -26,7 +26,7 @@ char* conf_error() { return static_cast<char*>(NGX_CONF_ERROR); }
 ngx_str_t* args(ngx_conf_t* cf) { return static_cast<ngx_str_t*>(cf->args->elts); }
 
 bool url_ok(std::string_view s) {
-    auto rest = s.starts_with("https://") ? s.substr(8)
+    auto rest = s.starts_with("https://")  ? s.substr(8)
                 : s.starts_with("http://") ? s.substr(7)
                                            : std::string_view{};
     if (rest.empty() || rest.front() == '/') return false;
@@ -39,14 +39,14 @@ bool url_ok(std::string_view s) {
 // A secret file turned into out by decode (text -> Result<T>): a signing
 // key, a whsec_ secret. A decode error names the field and the file.
 template <class T, class Decode>
-char* conf_read_secret_as(ngx_conf_t* cf, std::string_view field, ngx_str_t* path,
-                          Decode decode, T& out) {
+char* conf_read_secret_as(ngx_conf_t* cf, std::string_view field, ngx_str_t* path, Decode decode,
+                          T& out) {
     std::string text;
     if (char* rv = conf_read_secret(cf, field, path, &text); rv != NGX_CONF_OK) return rv;
     auto decoded = decode(text);
     if (!decoded) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s \"%V\": %s", field.size(), field.data(),
-                           path, decoded.error().message.c_str());
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s \"%V\": %s", field.size(), field.data(), path,
+                           decoded.error().message.c_str());
         return conf_error();
     }
     out = std::move(decoded.value());
@@ -65,8 +65,8 @@ char* number_field(ngx_conf_t* cf, NumberBlock& b, std::string_view name, ngx_st
     NumberConfig& n = b.number;
     if (name == "phone_number_id") {
         if (!all_digits(v) || v.size() > 32) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid phone_number_id \"%V\": digits expected",
-                               value);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid phone_number_id \"%V\": digits expected", value);
             return conf_error();
         }
         n.phone_number_id = v;
@@ -88,8 +88,8 @@ char* number_field(ngx_conf_t* cf, NumberBlock& b, std::string_view name, ngx_st
         return conf_read_secret_as(cf, name, value, decode_whsec, n.signing_secret);
     } else if (name == "callback") {
         if (!url_ok(v)) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid callback \"%V\": http(s) URL expected",
-                               value);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid callback \"%V\": http(s) URL expected", value);
             return conf_error();
         }
         n.callback = v;
@@ -103,9 +103,10 @@ char* number_field(ngx_conf_t* cf, NumberBlock& b, std::string_view name, ngx_st
     } else if (name == "rate") {
         // "80r/s"
         std::string_view num = v.ends_with("r/s") ? v.substr(0, v.size() - 3) : std::string_view{};
-        ngx_int_t rate = all_digits(num) ? ngx_atoi(reinterpret_cast<u_char*>(
-                                                        const_cast<char*>(num.data())), num.size())
-                                         : NGX_ERROR;
+        ngx_int_t rate =
+            all_digits(num)
+                ? ngx_atoi(reinterpret_cast<u_char*>(const_cast<char*>(num.data())), num.size())
+                : NGX_ERROR;
         if (rate <= 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid rate \"%V\": \"<N>r/s\" expected",
                                value);
@@ -151,8 +152,8 @@ namespace {
 
 // The whole file, up to max_bytes, and its full name; errors name the
 // directive and the file.
-char* conf_read_file(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path,
-                     size_t max_bytes, std::string* out, std::string* full_name) {
+char* conf_read_file(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path, size_t max_bytes,
+                     std::string* out, std::string* full_name) {
     ngx_str_t full = *path;
     if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) return conf_error();
     std::string& name = *full_name;
@@ -171,10 +172,10 @@ char* conf_read_file(ngx_conf_t* cf, std::string_view directive, ngx_str_t* path
     }
     close(fd);
     if (n < 0 || got > max_bytes) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, n < 0 ? ngx_errno : 0,
-                           n < 0 ? "\"%*s\": cannot read \"%s\""
-                                 : "\"%*s\": \"%s\" is larger than %uzk",
-                           directive.size(), directive.data(), name.c_str(), max_bytes / 1024);
+        ngx_conf_log_error(
+            NGX_LOG_EMERG, cf, n < 0 ? ngx_errno : 0,
+            n < 0 ? "\"%*s\": cannot read \"%s\"" : "\"%*s\": \"%s\" is larger than %uzk",
+            directive.size(), directive.data(), name.c_str(), max_bytes / 1024);
         return conf_error();
     }
     text.resize(got);
@@ -219,7 +220,8 @@ char* conf_store(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
         if (v == NGX_ERROR || static_cast<size_t>(v) < kMinStoreSize) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"whatsapp_store\": invalid max_size \"%V\": a size of at "
-                               "least 64k expected", &size);
+                               "least 64k expected",
+                               &size);
             return conf_error();
         }
         mcf->max_size = static_cast<size_t>(v);
@@ -277,15 +279,15 @@ char* conf_delivery(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
                                : key == "timeout"      ? &mcf->policy.lease_ns
                                                        : nullptr;
         if (target == nullptr || eq == std::string_view::npos) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_delivery\": invalid parameter \"%V\"",
-                               &a[i]);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"whatsapp_delivery\": invalid parameter \"%V\"", &a[i]);
             return conf_error();
         }
         ngx_str_t value{a[i].len - eq - 1, a[i].data + eq + 1};
         ngx_msec_t ms = ngx_parse_time(&value, 0);
         if (ms == static_cast<ngx_msec_t>(NGX_ERROR) || ms == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_delivery\": invalid time in \"%V\"",
-                               &a[i]);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"whatsapp_delivery\": invalid time in \"%V\"", &a[i]);
             return conf_error();
         }
         *target = static_cast<std::int64_t>(ms) * 1'000'000;
@@ -306,7 +308,8 @@ char* conf_number(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
         if (!is_possible_e164(b.number.e164)) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid number \"%V\" in \"whatsapp_number\": E.164 expected "
-                               "(\"+\", country code, digits)", &a[1]);
+                               "(\"+\", country code, digits)",
+                               &a[1]);
             return conf_error();
         }
         ngx_conf_t save = *cf;
@@ -327,7 +330,8 @@ char* conf_number(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
         if (b.number.signing_key && !b.number.signing_secret.empty()) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"whatsapp_number\" %V has both signing_key_file and "
-                               "signing_secret_file", &a[1]);
+                               "signing_secret_file",
+                               &a[1]);
             return conf_error();
         }
         if (auto r = mcf->numbers.add(std::move(b.number)); !r) {
@@ -383,7 +387,8 @@ bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clc
     if (!clcf->internal) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "the location \"%V\" serving \"whatsapp_callback\" must be "
-                           "\"internal\"", &clcf->name);
+                           "\"internal\"",
+                           &clcf->name);
         return false;
     }
     // Every event the webhook accepted must be deliverable: nginx's default

@@ -28,7 +28,8 @@ ngx_int_t credits_add_zone(ngx_conf_t* cf) {
     MainConf* mcf = main_conf(cf);
     g_numbers = mcf->numbers.all().size();
     bool any = false;
-    for (const auto& n : mcf->numbers.all()) any = any || n.credits >= 0;
+    for (const auto& n : mcf->numbers.all())
+        any = any || n.credits >= 0;
     if (!any) {
         g_slots = nullptr;
         return NGX_OK;
@@ -42,7 +43,8 @@ ngx_int_t credits_add_zone(ngx_conf_t* cf) {
 
 void credits_init_process() {
     if (g_slots == nullptr) return;
-    for (std::size_t n = 0; n < g_numbers; n++) *slot(n, my_slot()) = 0;
+    for (std::size_t n = 0; n < g_numbers; n++)
+        *slot(n, my_slot()) = 0;
 }
 
 CreditHold::CreditHold(std::size_t number_index) : number_(number_index) {

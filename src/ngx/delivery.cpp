@@ -79,8 +79,9 @@ void log_store_failure(LogLimit& limit, const char* what, const Error& e) {
     if (!limit.allow()) return;
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                   "whatsapp delivery: %s not stored (%s)%s; %ui similar failure(s) since the "
-                  "last such line", what, e.message.c_str(),
-                  e.code == "store_full" ? ", the store is full" : "", limit.take_held());
+                  "last such line",
+                  what, e.message.c_str(), e.code == "store_full" ? ", the store is full" : "",
+                  limit.take_held());
 }
 
 // One delivery attempt and the request it runs under. Freed from a posted
@@ -164,7 +165,7 @@ ngx_int_t attempt_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcep
         // up (502 refused, 504 timeout, 404 for a missing location) is a
         // transport failure, retried rather than final.
         int status = upstream_status(sr);
-        AttemptResult result{status, status        ? ""
+        AttemptResult result{status, status         ? ""
                                      : a->timed_out ? "no answer within the delivery timeout"
                                                     : "transport failure or timeout"};
         bool delivered = classify_attempt(status) == AttemptVerdict::delivered;
@@ -172,8 +173,8 @@ ngx_int_t attempt_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcep
         if (!delivered) {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "whatsapp delivery of %s to \"%s\" failed: status %d",
-                          a->delivery.event_id_text.c_str(),
-                          log_escape(a->delivery.url).c_str(), status);
+                          a->delivery.event_id_text.c_str(), log_escape(a->delivery.url).c_str(),
+                          status);
         }
         record_attempt(a->delivery.event_id, std::move(result));
     } catch (const std::exception& e) {
@@ -189,8 +190,8 @@ ngx_http_request_t* create_request(Attempt* a, ngx_http_conf_ctx_t* conf_ctx) {
     if (a->pool == nullptr) return nullptr;
     auto* log = static_cast<ngx_log_t*>(ngx_pcalloc(a->pool, sizeof(ngx_log_t)));
     auto* lctx = static_cast<ngx_http_log_ctx_t*>(ngx_pcalloc(a->pool, sizeof(ngx_http_log_ctx_t)));
-    auto* hc = static_cast<ngx_http_connection_t*>(
-        ngx_pcalloc(a->pool, sizeof(ngx_http_connection_t)));
+    auto* hc =
+        static_cast<ngx_http_connection_t*>(ngx_pcalloc(a->pool, sizeof(ngx_http_connection_t)));
     if (log == nullptr || lctx == nullptr || hc == nullptr) return nullptr;
     *log = *ngx_cycle->log;
     log->data = lctx;
@@ -242,7 +243,8 @@ struct Target {
 bool prepare_subrequest(ngx_http_request_t* sr, const Delivery& d, const Target& target,
                         const std::vector<Header>& signature) {
     HeaderList headers{{"Content-Type", "application/json"}, {"User-Agent", "ngx_whatsapp"}};
-    for (const auto& [name, value] : signature) headers.emplace_back(name, value);
+    for (const auto& [name, value] : signature)
+        headers.emplace_back(name, value);
     if (!make_post_subrequest(sr, d.body, headers)) return false;
 
     RequestCtx* ctx = request_ctx(sr);
@@ -293,7 +295,8 @@ void retry_tick(ngx_event_t* ev) noexcept {
                                                  committed.error());
                     }
                     g_claim_batch = std::min(g_claim_batch * 2, kClaimBatch);
-                    for (const Delivery& d : claimed) deliver(d);
+                    for (const Delivery& d : claimed)
+                        deliver(d);
                 },
                 GroupCommit::Room::may_use_reserve);
         }
@@ -341,8 +344,8 @@ ngx_int_t delivery_init_process(ngx_cycle_t* cycle) {
 
     Worker* w = worker();
     ngx_uint_t connections = cycle->connection_n;
-    ngx_uint_t limit = w && w->conf->delivery_concurrency ? w->conf->delivery_concurrency
-                                                           : connections / 4;
+    ngx_uint_t limit =
+        w && w->conf->delivery_concurrency ? w->conf->delivery_concurrency : connections / 4;
     g_pacing.limit = std::max<ngx_uint_t>(limit, 1);
     if (g_pacing.limit * 2 >= connections) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
@@ -421,15 +424,13 @@ void start_attempt(const Delivery& d, Slot slot, const Target& target,
     ngx_http_run_posted_requests(a->connection);
 }
 
-
 // A client's callback is judged again on every delivery, after resolving
 // it, and the attempt connects to the address judged: DNS that changed
 // since the reply was accepted cannot point an event at the gateway's
 // own network.
 void refuse(const Delivery& d, const std::string& why) {
-    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                  "whatsapp delivery of %s to \"%s\" refused: %s", d.event_id_text.c_str(),
-                  log_escape(d.url).c_str(), why.c_str());
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0, "whatsapp delivery of %s to \"%s\" refused: %s",
+                  d.event_id_text.c_str(), log_escape(d.url).c_str(), why.c_str());
     count(Counter::deliveries_failed);
     record_attempt(d.event_id, AttemptResult{0, "callback_url refused: " + why});
 }
@@ -457,10 +458,10 @@ void deliver_guarded(const Delivery& d, Slot slot, std::vector<Header> signature
                      std::move(host), w->conf->callback_guard, [res](const HostVerdict& v) {
                          if (worker() == nullptr) return;
                          if (!v.refused.empty()) return refuse(res->delivery, v.refused);
-                         start_attempt(res->delivery, std::move(res->slot),
-                                       Target{pinned_url(res->target, *v.address),
-                                              res->target.host},
-                                       res->signature);
+                         start_attempt(
+                             res->delivery, std::move(res->slot),
+                             Target{pinned_url(res->target, *v.address), res->target.host},
+                             res->signature);
                      });
 }
 
@@ -468,10 +469,10 @@ void deliver_guarded(const Delivery& d, Slot slot, std::vector<Header> signature
 void begin(const Delivery& d, Slot slot) {
     Worker* w = worker();
     const NumberConfig* number = w->conf->numbers.by_e164(d.number);
-    auto signature = number ? event_signature_headers(number->signing_key.get(),
-                                                      number->signing_secret, d.event_id_text,
-                                                      now_ns() / kNsPerSec, d.body)
-                            : Result<std::vector<Header>>(make_error("unknown_number", d.number));
+    auto signature =
+        number ? event_signature_headers(number->signing_key.get(), number->signing_secret,
+                                         d.event_id_text, now_ns() / kNsPerSec, d.body)
+               : Result<std::vector<Header>>(make_error("unknown_number", d.number));
     if (!signature) {
         // Never sent unsigned: recorded as a failed attempt and retried.
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "whatsapp delivery of %s: not signed: %s",

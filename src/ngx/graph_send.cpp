@@ -14,7 +14,8 @@ ngx_int_t exchange_ended(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexc
     ex->written = sr->upstream != nullptr && sr->upstream->request_sent;
     if (ex->status != 0 && sr->out && sr->out->buf && !sr->connection->error) {
         ngx_buf_t* b = sr->out->buf;
-        ex->body.assign(reinterpret_cast<const char*>(b->pos), static_cast<size_t>(b->last - b->pos));
+        ex->body.assign(reinterpret_cast<const char*>(b->pos),
+                        static_cast<size_t>(b->last - b->pos));
     }
     return rc;
 }

@@ -16,7 +16,8 @@ std::string_view header_in(ngx_http_request_t* r, std::string_view name) {
             i = 0;
         }
         if (h[i].key.len == name.size() &&
-            ngx_strncasecmp(h[i].key.data, reinterpret_cast<u_char*>(const_cast<char*>(name.data())),
+            ngx_strncasecmp(h[i].key.data,
+                            reinterpret_cast<u_char*>(const_cast<char*>(name.data())),
                             name.size()) == 0) {
             return view(h[i].value);
         }
@@ -36,7 +37,8 @@ bool collect_body(ngx_http_request_t* r, std::string& out) {
                                       b->file_pos);
             if (n != static_cast<ssize_t>(len)) return false;
         } else {
-            out.append(reinterpret_cast<const char*>(b->pos), static_cast<size_t>(b->last - b->pos));
+            out.append(reinterpret_cast<const char*>(b->pos),
+                       static_cast<size_t>(b->last - b->pos));
         }
     }
     return true;
@@ -71,8 +73,7 @@ namespace {
 
 ngx_str_t kPost = ngx_string("POST");
 
-bool push_header(ngx_pool_t* pool, ngx_list_t* list, std::string_view key,
-                 std::string_view value) {
+bool push_header(ngx_pool_t* pool, ngx_list_t* list, std::string_view key, std::string_view value) {
     auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(list));
     if (h == nullptr) return false;
     h->hash = 1;

@@ -98,10 +98,12 @@ void store_unavailable(ngx_http_request_t* r) {
 
 // Runs once the POST's writes are durable (or failed): first the deliveries,
 // which do not depend on the client still being there, then the answer.
-void answer(const PendingRequest& pending, const IngestOutcome& outcome, const Result<void>& committed) {
+void answer(const PendingRequest& pending, const IngestOutcome& outcome,
+            const Result<void>& committed) {
     if (committed) {
         count_outcome(outcome);
-        for (const Delivery& d : outcome.deliveries) deliver(d);
+        for (const Delivery& d : outcome.deliveries)
+            deliver(d);
     } else {
         count(is_store_failure(committed.error()) ? Counter::inbound_store_failed
                                                   : Counter::inbound_rejected);
@@ -145,8 +147,8 @@ void ingest(ngx_http_request_t* r, std::vector<bool> signed_by, WebhookBatch bat
     opts.window_ns = static_cast<std::int64_t>(w->conf->window) * kNsPerSec;
     opts.lease_ns = w->conf->policy.lease_ns;
     const NumberDirectory* numbers = &w->conf->numbers;
-    auto input = std::make_shared<std::pair<WebhookBatch, std::vector<bool>>>(
-        std::move(batch), std::move(signed_by));
+    auto input = std::make_shared<std::pair<WebhookBatch, std::vector<bool>>>(std::move(batch),
+                                                                              std::move(signed_by));
     submit_for<IngestOutcome>(
         [input, numbers, opts](Txn& txn) {
             return ingest_webhook(txn, input->first, *numbers, input->second, opts, now_ns());
@@ -169,7 +171,8 @@ void body_handler(ngx_http_request_t* r) noexcept {
         std::vector<bool> signed_by =
             mcf->numbers.signed_by(body, header_in(r, "X-Hub-Signature-256"));
         bool any = false;
-        for (bool b : signed_by) any = any || b;
+        for (bool b : signed_by)
+            any = any || b;
         if (!any) {
             count(Counter::inbound_bad_signature);
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,

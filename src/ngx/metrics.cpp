@@ -17,18 +17,33 @@ constexpr unsigned kCounters = static_cast<unsigned>(Counter::count_);
 
 // Reply answers by code (SPEC §6.2, §6.3); the last one counts codes not listed.
 constexpr const char* kReplyCodes[] = {
-    "ok", "missing_api_token", "invalid_api_token", "forbidden", "invalid_request",
-    "missing_text", "invalid_phone_number", "invalid_correlation_id", "invalid_callback_url",
-    "invalid_reply_context", "phone_number_mismatch", "window_expired", "insufficient_balance",
-    "rate_limited", "upstream_error", "upstream_timeout", "idempotency_key_in_use",
-    "idempotency_key_reused", "store_unavailable", "other",
+    "ok",
+    "missing_api_token",
+    "invalid_api_token",
+    "forbidden",
+    "invalid_request",
+    "missing_text",
+    "invalid_phone_number",
+    "invalid_correlation_id",
+    "invalid_callback_url",
+    "invalid_reply_context",
+    "phone_number_mismatch",
+    "window_expired",
+    "insufficient_balance",
+    "rate_limited",
+    "upstream_error",
+    "upstream_timeout",
+    "idempotency_key_in_use",
+    "idempotency_key_reused",
+    "store_unavailable",
+    "other",
 };
 constexpr unsigned kReplyCodeCount = sizeof(kReplyCodes) / sizeof(kReplyCodes[0]);
 
 // Graph API refusals by Meta's error code: the ones §6.3 maps, then any
 // other code, then no answer at all (transport failure, timeout).
-constexpr std::int64_t kGraphCodes[] = {131047, 130429, 131056, 80007, 4, 131048, 190, 100,
-                                        131026, 131000};
+constexpr std::int64_t kGraphCodes[] = {131047, 130429, 131056, 80007,  4,
+                                        131048, 190,    100,    131026, 131000};
 constexpr unsigned kGraphCodeCount = sizeof(kGraphCodes) / sizeof(kGraphCodes[0]);
 constexpr unsigned kGraphOther = kGraphCodeCount;
 constexpr unsigned kGraphTransport = kGraphCodeCount + 1;
@@ -54,7 +69,8 @@ constexpr CounterDef kDefs[kCounters] = {
     {"whatsapp_inbound_unrouted_total", "Webhook changes for an unknown phone_number_id"},
     {"whatsapp_inbound_unsigned_total", "Webhook changes not signed by their number's app secret"},
     {"whatsapp_inbound_rejected_total", "Webhook POSTs rejected as malformed"},
-    {"whatsapp_inbound_store_failed_total", "Webhook POSTs answered 503: store unavailable or full"},
+    {"whatsapp_inbound_store_failed_total",
+     "Webhook POSTs answered 503: store unavailable or full"},
     {"whatsapp_statuses_total{result=\"applied\"}",
      "Status webhooks: applied (moved a message forward), ignored (late or repeated), unknown"},
     {"whatsapp_statuses_total{result=\"ignored\"}", nullptr},
@@ -83,7 +99,8 @@ std::string render() {
         if (kDefs[i].help) {
             out.append("# HELP ").append(family).append(" ").append(kDefs[i].help).append("\n");
             out.append("# TYPE ").append(family).append(" counter\n");
-        } else if (i == 0 || std::string_view(kDefs[i - 1].name).substr(0, family.size()) != family) {
+        } else if (i == 0 ||
+                   std::string_view(kDefs[i - 1].name).substr(0, family.size()) != family) {
             out.append("# TYPE ").append(family).append(" counter\n");
         }
         append_line(out, kDefs[i].name, g_shared ? g_shared->counters[i] : 0);
@@ -94,7 +111,8 @@ std::string render() {
         std::string name = std::string("whatsapp_replies_total{code=\"") + kReplyCodes[i] + "\"}";
         append_line(out, name.c_str(), g_shared ? g_shared->replies[i] : 0);
     }
-    out += "# HELP whatsapp_graph_errors_total Graph API sends not accepted, by Meta's error code\n";
+    out +=
+        "# HELP whatsapp_graph_errors_total Graph API sends not accepted, by Meta's error code\n";
     out += "# TYPE whatsapp_graph_errors_total counter\n";
     for (unsigned i = 0; i < kGraphCodeCount + 2; i++) {
         std::string code = i < kGraphCodeCount ? std::to_string(kGraphCodes[i])
@@ -147,7 +165,8 @@ void count(Counter c, ngx_atomic_int_t n) {
 void count_reply(std::string_view code) {
     if (g_shared == nullptr) return;
     unsigned i = 0;
-    while (i + 1 < kReplyCodeCount && code != kReplyCodes[i]) i++;
+    while (i + 1 < kReplyCodeCount && code != kReplyCodes[i])
+        i++;
     ngx_atomic_fetch_add(&g_shared->replies[i], 1);
 }
 

@@ -47,9 +47,9 @@ ngx_command_t commands[] = {
      conf_number, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_webhook"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, webhook_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
-    {ngx_string("whatsapp_verify_token"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF |
-     NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
-     offsetof(LocConf, verify_token), nullptr},
+    {ngx_string("whatsapp_verify_token"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(LocConf, verify_token), nullptr},
     {ngx_string("whatsapp_api_keys"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, conf_api_keys,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_callback_allow"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE,
@@ -76,20 +76,18 @@ ngx_http_module_t module_ctx = {
 
 }  // namespace wa::ngx
 
-ngx_module_t ngx_http_whatsapp_module = {
-    NGX_MODULE_V1,
-    &wa::ngx::module_ctx,          // module context
-    wa::ngx::commands,             // module directives
-    NGX_HTTP_MODULE,               // module type
-    nullptr,                       // init master
-    wa::ngx::init_module,          // init module
-    wa::ngx::init_process,         // init process
-    nullptr,                       // init thread
-    nullptr,                       // exit thread
-    wa::ngx::exit_process,         // exit process
-    nullptr,                       // exit master
-    NGX_MODULE_V1_PADDING
-};
+ngx_module_t ngx_http_whatsapp_module = {NGX_MODULE_V1,
+                                         &wa::ngx::module_ctx,   // module context
+                                         wa::ngx::commands,      // module directives
+                                         NGX_HTTP_MODULE,        // module type
+                                         nullptr,                // init master
+                                         wa::ngx::init_module,   // init module
+                                         wa::ngx::init_process,  // init process
+                                         nullptr,                // init thread
+                                         nullptr,                // exit thread
+                                         wa::ngx::exit_process,  // exit process
+                                         nullptr,                // exit master
+                                         NGX_MODULE_V1_PADDING};
 
 namespace wa::ngx {
 
@@ -134,9 +132,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     return NGX_CONF_OK;
 }
 
-void* create_loc_conf(ngx_conf_t* cf) noexcept {
-    return ngx_pcalloc(cf->pool, sizeof(LocConf));
-}
+void* create_loc_conf(ngx_conf_t* cf) noexcept { return ngx_pcalloc(cf->pool, sizeof(LocConf)); }
 
 // Runs after the core module's merge, so the effective values are known.
 char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {

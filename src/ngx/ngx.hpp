@@ -66,8 +66,7 @@ bool add_header_out(ngx_http_request_t* r, std::string_view key, std::string_vie
 // exactly `headers`: nothing of the client's request (its Authorization,
 // cookies, body) reaches the upstream behind the internal location.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
-bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body,
-                          const HeaderList& headers);
+bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body, const HeaderList& headers);
 
 // An event of the module's own (a timer, a posted event): nginx wants a
 // connection as its data, so it comes with one that has no socket.

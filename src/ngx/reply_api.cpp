@@ -135,8 +135,8 @@ void respond(ngx_http_request_t* r, Answer a) {
     submit(
         [k, answer, keep](Txn& txn) {
             if (!keep) return idempotency_release(txn, k.tenant, k.key, k.owner);
-            return idempotency_complete(txn, k.tenant, k.key, k.owner, answer->status,
-                                        answer->body, answer->headers);
+            return idempotency_complete(txn, k.tenant, k.key, k.owner, answer->status, answer->body,
+                                        answer->headers);
         },
         [pending = st->pending, answer](const Result<void>& committed) {
             if (!committed) {
@@ -175,7 +175,8 @@ struct Recorded {
 void answer_recorded(const PendingRequest& pending, const Recorded& rec,
                      const Result<void>& committed) {
     if (committed) {
-        for (const Delivery& d : rec.send.deliveries) deliver(d);
+        for (const Delivery& d : rec.send.deliveries)
+            deliver(d);
     }
     if (!pending.alive) return;
     ngx_http_request_t* r = pending.r;
@@ -219,16 +220,16 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
             auto sent = record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
             if (!sent) return sent.error();
             Recorded rec{std::move(*sent), {}};
-            rec.answer = wamid.empty()
-                             ? error_answer(reply_unknown(rec.send.message_id), rid)
-                             : Answer{200,
-                                      reply_response_json(rec.send.message_id, *request,
-                                                          rec.send.created_at_ns),
-                                      {}, "ok"};
+            rec.answer = wamid.empty() ? error_answer(reply_unknown(rec.send.message_id), rid)
+                                       : Answer{200,
+                                                reply_response_json(rec.send.message_id, *request,
+                                                                    rec.send.created_at_ns),
+                                                {},
+                                                "ok"};
             if (key.held) {
-                auto kept = idempotency_complete(txn, key.tenant, key.key, key.owner,
-                                                 rec.answer.status, rec.answer.body,
-                                                 rec.answer.headers);
+                auto kept =
+                    idempotency_complete(txn, key.tenant, key.key, key.owner, rec.answer.status,
+                                         rec.answer.body, rec.answer.headers);
                 if (!kept) return kept.error();
             }
             return rec;
@@ -272,18 +273,17 @@ void graph_answered(ngx_http_request_t* r) noexcept {
     try {
         GraphResult g = st->graph.result();
         switch (st->graph.outcome(g)) {
-        case SendOutcome::accepted:
-            count_graph(g);
-            return record_and_answer(r, *st, std::move(g.wamid));
-        case SendOutcome::unknown:
-            count_graph(g);
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "whatsapp reply: no answer from the Graph API after the request was "
-                          "written: %s is recorded as unknown",
-                          st->prepared.message_id.c_str());
-            return record_and_answer(r, *st, {});
-        case SendOutcome::not_sent:
-            break;
+            case SendOutcome::accepted:
+                count_graph(g);
+                return record_and_answer(r, *st, std::move(g.wamid));
+            case SendOutcome::unknown:
+                count_graph(g);
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "whatsapp reply: no answer from the Graph API after the request was "
+                              "written: %s is recorded as unknown",
+                              st->prepared.message_id.c_str());
+                return record_and_answer(r, *st, {});
+            case SendOutcome::not_sent: break;
         }
         st->credit.reset();
         if (st->graph.status == 0) {
@@ -356,10 +356,12 @@ void resolve_callback_host(ngx_http_request_t* r, ReplyState& st) {
     // May answer at once: st is not touched after this.
     HostCheck::start(
         clcf->resolver, clcf->resolver_timeout, st.request.callback.host,
-        main_conf(r)->callback_guard, [r, &st](const HostVerdict& v) {
+        main_conf(r)->callback_guard,
+        [r, &st](const HostVerdict& v) {
             ngx_connection_t* c = r->connection;
             if (!v.refused.empty()) {
-                ngx_log_error(NGX_LOG_INFO, c->log, 0, "whatsapp reply: callback_url host \"%s\": %s",
+                ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                              "whatsapp reply: callback_url host \"%s\": %s",
                               log_escape(st.request.callback.host).c_str(), v.refused.c_str());
                 finish(r, invalid_callback(v.refused));
             } else {

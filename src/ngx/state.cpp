@@ -33,8 +33,7 @@ MainConf* main_conf(ngx_http_request_t* r) {
 }
 
 MainConf* main_conf(ngx_conf_t* cf) {
-    return static_cast<MainConf*>(
-        ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
+    return static_cast<MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_whatsapp_module));
 }
 
 MainConf* main_conf(ngx_cycle_t* cycle) {

@@ -50,7 +50,7 @@ struct MainConf {
     ngx_http_core_loc_conf_t* callback_clcf = nullptr;
     // whatsapp_api_keys; null: no keys configured, every API call is 401.
     std::shared_ptr<const ApiKeys> api_keys;
-    CallbackGuard callback_guard;  // whatsapp_callback_allow
+    CallbackGuard callback_guard;            // whatsapp_callback_allow
     ngx_int_t request_id_index = NGX_ERROR;  // $request_id, echoed in API errors
     // Checked at postconfiguration: every reply location's server must have
     // a location for whatsapp_graph (ngx_http_core_srv_conf_t* / loc_conf_t*).

@@ -16,7 +16,8 @@ ngx_int_t get_field(ngx_http_request_t* r, ngx_http_variable_value_t* v, uintptr
         v->not_found = 1;
         return NGX_OK;
     }
-    const ngx_str_t& s = *reinterpret_cast<const ngx_str_t*>(reinterpret_cast<const char*>(ctx) + data);
+    const ngx_str_t& s =
+        *reinterpret_cast<const ngx_str_t*>(reinterpret_cast<const char*>(ctx) + data);
     v->data = s.data;
     v->len = s.len;
     v->valid = 1;
@@ -54,8 +55,7 @@ RequestCtx* request_ctx(ngx_http_request_t* r) {
 
 ngx_int_t add_variables(ngx_conf_t* cf) {
     for (auto& def : kVariables) {
-        ngx_http_variable_t* var =
-            ngx_http_add_variable(cf, &def.name, NGX_HTTP_VAR_NOCACHEABLE);
+        ngx_http_variable_t* var = ngx_http_add_variable(cf, &def.name, NGX_HTTP_VAR_NOCACHEABLE);
         if (var == nullptr) return NGX_ERROR;
         var->get_handler = get_field;
         var->data = def.offset;

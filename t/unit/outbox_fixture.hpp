@@ -60,7 +60,10 @@ protected:
 
     std::size_t count(Txn& txn, Db db) {
         std::size_t n = 0;
-        auto r = txn.scan(db, {}, [&](const Txn::Entry&) { n++; return true; });
+        auto r = txn.scan(db, {}, [&](const Txn::Entry&) {
+            n++;
+            return true;
+        });
         EXPECT_TRUE(r.ok());
         return n;
     }

@@ -16,9 +16,7 @@ using wa::Scope;
 
 constexpr char kConv[] = "conv_01h455vb4pex5vsknk084sn02q";
 
-std::string hash_of(const std::string& secret) {
-    return wa::hex_lower(wa::sha256(secret));
-}
+std::string hash_of(const std::string& secret) { return wa::hex_lower(wa::sha256(secret)); }
 
 wa::ApiKeys parse_ok(const std::string& text) {
     auto r = wa::parse_api_keys(text);
@@ -44,15 +42,20 @@ TEST(ApiKeys, Sha256KnownValue) {
 }
 
 TEST(ApiKeys, ParsesLinesCommentsAndBlankLines) {
-    std::string text = "# keys for acme\n"
-                       "\n"
-                       "   \t \n"
-                       "reader\tacme  " + hash_of("s1") + "  messaging:conversations:read,"
-                       "messaging:messages:read   # the dashboard\n"
-                       "  # indented comment\n"
-                       "sender acme " + hash_of("s2") + " messaging:messages:send conversation=" +
-                       kConv + "\r\n"
-                       "all other.tenant-1 " + hash_of("s3") + " *";  // no final newline
+    std::string text =
+        "# keys for acme\n"
+        "\n"
+        "   \t \n"
+        "reader\tacme  " +
+        hash_of("s1") +
+        "  messaging:conversations:read,"
+        "messaging:messages:read   # the dashboard\n"
+        "  # indented comment\n"
+        "sender acme " +
+        hash_of("s2") + " messaging:messages:send conversation=" + kConv +
+        "\r\n"
+        "all other.tenant-1 " +
+        hash_of("s3") + " *";  // no final newline
     auto keys = parse_ok(text);
     ASSERT_EQ(keys.keys().size(), 3u);
 
@@ -104,7 +107,8 @@ TEST(ApiKeys, ErrorsNameTheLine) {
 TEST(ApiKeys, RejectsBadFields) {
     std::string h = hash_of("s");
     std::string upper = h;
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : upper)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     struct Case {
         std::string text;
         std::string want;  // start of the message

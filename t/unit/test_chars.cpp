@@ -33,8 +33,10 @@ TEST(Chars, HexValueEitherCase) {
 
 // The blanks of a line or a file: not vertical tab or form feed.
 TEST(Chars, IsSpaceIsTheLineBlanks) {
-    for (char c : " \t\r\n"sv) EXPECT_TRUE(wa::is_space(c)) << int(c);
-    for (char c : "\v\f\0x"sv) EXPECT_FALSE(wa::is_space(c)) << int(c);
+    for (char c : " \t\r\n"sv)
+        EXPECT_TRUE(wa::is_space(c)) << int(c);
+    for (char c : "\v\f\0x"sv)
+        EXPECT_FALSE(wa::is_space(c)) << int(c);
 }
 
 TEST(Chars, AllDigitsIsNonEmpty) {

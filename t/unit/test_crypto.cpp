@@ -111,13 +111,14 @@ TEST(HubSignature, RejectsMalformedHeaders) {
     std::string sig = wa::hub_signature(kSecret, kBody);
     std::string hex = sig.substr(7);
     EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, ""));
-    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, hex));               // missing prefix
-    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha1=" + hex));     // wrong prefix
-    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha256:" + hex));   // wrong separator
-    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "SHA256=" + hex));   // prefix is case-sensitive
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, hex));              // missing prefix
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha1=" + hex));    // wrong prefix
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha256:" + hex));  // wrong separator
+    EXPECT_FALSE(
+        wa::verify_hub_signature(kSecret, kBody, "SHA256=" + hex));  // prefix is case-sensitive
     EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha256=" + hex.substr(0, 63)));  // short
     EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha256=" + hex.substr(0, 62)));
-    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, sig + "0"));         // long
+    EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, sig + "0"));  // long
     EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, " " + sig));
     EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, sig + " "));
     EXPECT_FALSE(wa::verify_hub_signature(kSecret, kBody, "sha256="));

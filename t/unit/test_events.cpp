@@ -11,8 +11,7 @@
 
 namespace {
 
-wa::InboundEvent sample_event()
-{
+wa::InboundEvent sample_event() {
     wa::InboundEvent e;
     e.event_id = "evt_01htjex3pre54tywgzsdg1jnbn";
     e.created_at_ns = 1712164081368813970;
@@ -27,16 +26,14 @@ wa::InboundEvent sample_event()
     return e;
 }
 
-rapidjson::Document parse(const std::string& json)
-{
+rapidjson::Document parse(const std::string& json) {
     rapidjson::Document doc;
     auto r = wa::parse_json_strict(json, doc);
     EXPECT_TRUE(r.ok()) << json;
     return doc;
 }
 
-std::vector<std::string> keys(const rapidjson::Value& obj)
-{
+std::vector<std::string> keys(const rapidjson::Value& obj) {
     std::vector<std::string> out;
     for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
         out.emplace_back(it->name.GetString(), it->name.GetStringLength());
@@ -44,13 +41,11 @@ std::vector<std::string> keys(const rapidjson::Value& obj)
     return out;
 }
 
-std::string str(const rapidjson::Value& v)
-{
+std::string str(const rapidjson::Value& v) {
     return std::string(v.GetString(), v.GetStringLength());
 }
 
-TEST(Events, EnvelopeKeys)
-{
+TEST(Events, EnvelopeKeys) {
     auto doc = parse(wa::encode_inbound_event(sample_event()));
     ASSERT_TRUE(doc.IsObject());
     EXPECT_EQ(keys(doc), (std::vector<std::string>{"id", "type", "payload", "created_at"}));
@@ -59,13 +54,11 @@ TEST(Events, EnvelopeKeys)
     EXPECT_EQ(str(doc["created_at"]), wa::rfc3339_ns(1712164081368813970));
 }
 
-TEST(Events, PayloadKeys)
-{
+TEST(Events, PayloadKeys) {
     auto doc = parse(wa::encode_inbound_event(sample_event()));
     const auto& p = doc["payload"];
-    EXPECT_EQ(keys(p), (std::vector<std::string>{"message_id", "channel", "from", "to",
-                                                 "content", "conversation", "contact",
-                                                 "reply_to"}));
+    EXPECT_EQ(keys(p), (std::vector<std::string>{"message_id", "channel", "from", "to", "content",
+                                                 "conversation", "contact", "reply_to"}));
     EXPECT_EQ(str(p["message_id"]), "im_01htjex3p4e54rgd63kcyrq0eg");
     EXPECT_EQ(str(p["channel"]), "whatsapp");
     EXPECT_EQ(str(p["from"]), "+16505551234");
@@ -74,8 +67,7 @@ TEST(Events, PayloadKeys)
     EXPECT_EQ(str(p["reply_to"]), "tx_01htjet67afxhta23j7dtekneh");
 }
 
-TEST(Events, ContentIsAnObject)
-{
+TEST(Events, ContentIsAnObject) {
     auto doc = parse(wa::encode_inbound_event(sample_event()));
     const auto& c = doc["payload"]["content"];
     ASSERT_TRUE(c.IsObject());
@@ -83,8 +75,7 @@ TEST(Events, ContentIsAnObject)
     EXPECT_EQ(str(c["text"]), "caf\xC3\xA9");
 }
 
-TEST(Events, Conversation)
-{
+TEST(Events, Conversation) {
     auto doc = parse(wa::encode_inbound_event(sample_event()));
     const auto& conv = doc["payload"]["conversation"];
     EXPECT_EQ(keys(conv), (std::vector<std::string>{"id", "window_expires_at"}));
@@ -92,19 +83,16 @@ TEST(Events, Conversation)
     EXPECT_EQ(str(conv["window_expires_at"]), wa::rfc3339_ns(1712250481000000000));
 }
 
-TEST(Events, ContactAndReplyToOmittedWhenEmpty)
-{
+TEST(Events, ContactAndReplyToOmittedWhenEmpty) {
     auto e = sample_event();
     e.contact_name.clear();
     e.reply_to.clear();
     auto doc = parse(wa::encode_inbound_event(e));
-    EXPECT_EQ(keys(doc["payload"]),
-              (std::vector<std::string>{"message_id", "channel", "from", "to",
-                                        "content", "conversation"}));
+    EXPECT_EQ(keys(doc["payload"]), (std::vector<std::string>{"message_id", "channel", "from", "to",
+                                                              "content", "conversation"}));
 }
 
-TEST(Events, ExactText)
-{
+TEST(Events, ExactText) {
     auto e = sample_event();
     e.contact_name.clear();
     e.reply_to.clear();
@@ -113,29 +101,26 @@ TEST(Events, ExactText)
               R"("payload":{"message_id":"im_01htjex3p4e54rgd63kcyrq0eg","channel":"whatsapp",)"
               R"("from":"+16505551234","to":"+15550783881",)"
               R"("content":{"type":"text","text":"caf\u00e9"},)"
-              R"("conversation":{"id":"conv_01htjet67afxhta23j7dtekneh","window_expires_at":")"
-              + wa::rfc3339_ns(1712250481000000000) + R"("}},"created_at":")"
-              + wa::rfc3339_ns(1712164081368813970) + R"("})");
+              R"("conversation":{"id":"conv_01htjet67afxhta23j7dtekneh","window_expires_at":")" +
+                  wa::rfc3339_ns(1712250481000000000) + R"("}},"created_at":")" +
+                  wa::rfc3339_ns(1712164081368813970) + R"("})");
 }
 
-TEST(Events, StringsAreEscaped)
-{
+TEST(Events, StringsAreEscaped) {
     auto e = sample_event();
     e.contact_name = "A \"quoted\"\nname";
     auto doc = parse(wa::encode_inbound_event(e));
     EXPECT_EQ(str(doc["payload"]["contact"]["name"]), "A \"quoted\"\nname");
 }
 
-TEST(Events, EmptyContentStillValid)
-{
+TEST(Events, EmptyContentStillValid) {
     auto e = sample_event();
     e.content_json.clear();
     auto doc = parse(wa::encode_inbound_event(e));
     EXPECT_TRUE(doc["payload"]["content"].IsObject());
 }
 
-wa::StatusEvent sample_status()
-{
+wa::StatusEvent sample_status() {
     wa::StatusEvent e;
     e.event_id = "evt_01htjex3pre54tywgzsdg1jnbn";
     e.created_at_ns = 1712164081368813970;
@@ -151,20 +136,18 @@ wa::StatusEvent sample_status()
     return e;
 }
 
-TEST(Events, StatusEventExactBytes)
-{
+TEST(Events, StatusEventExactBytes) {
     EXPECT_EQ(wa::encode_status_event(sample_status()),
               R"({"id":"evt_01htjex3pre54tywgzsdg1jnbn","type":"transactional.message.failed",)"
               R"("payload":{"message_id":"tx_01htjet67afxhta23j7dtekneh","status":"failed",)"
               R"("to":"+16505551234","correlation_id":"order-42",)"
               R"("error":{"code":131047,"title":"Re-engagement message",)"
-              R"("details":"More than 24 hours have passed"},"created_at":")"
-              + wa::rfc3339_ns(1712164080000000000) + R"("},"created_at":")"
-              + wa::rfc3339_ns(1712164081368813970) + R"("})");
+              R"("details":"More than 24 hours have passed"},"created_at":")" +
+                  wa::rfc3339_ns(1712164080000000000) + R"("},"created_at":")" +
+                  wa::rfc3339_ns(1712164081368813970) + R"("})");
 }
 
-TEST(Events, StatusEventOptionalFieldsLeftOut)
-{
+TEST(Events, StatusEventOptionalFieldsLeftOut) {
     auto e = sample_status();
     e.status = "delivered";
     e.has_error = false;

@@ -54,9 +54,8 @@ TEST(GraphBody, TemplateWithoutParametersHasNoBodyComponent) {
     GraphContent c = template_of(false);
     c.parameters.clear();
     EXPECT_EQ(wa::graph_message_body("+16505551234", c, "", ""),
-              std::string(kHead) +
-                  R"("type":"template","template":{"name":"order_confirmation",)"
-                  R"("language":{"code":"en_US"},"components":[]}})");
+              std::string(kHead) + R"("type":"template","template":{"name":"order_confirmation",)"
+                                   R"("language":{"code":"en_US"},"components":[]}})");
 }
 
 TEST(GraphBody, MediaByIdOrLink) {
@@ -83,9 +82,9 @@ TEST(GraphBody, AudioAndStickerTakeNoCaption) {
         GraphContent c = media_of(type);
         c.media_id = "42";
         c.text = "ignored";
-        EXPECT_EQ(wa::graph_message_body("+16505551234", c, "", ""),
-                  std::string(kHead) + R"("type":")" + type + R"(",")" + type +
-                      R"(":{"id":"42"}})");
+        EXPECT_EQ(
+            wa::graph_message_body("+16505551234", c, "", ""),
+            std::string(kHead) + R"("type":")" + type + R"(",")" + type + R"(":{"id":"42"}})");
     }
 }
 

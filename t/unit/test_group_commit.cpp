@@ -235,7 +235,10 @@ TEST_F(GroupCommitFull, MapFullFailsTheItemAloneAndLaterWorkSucceeds) {
     {
         Txn t = read();
         std::size_t n = 0;
-        auto r = t.scan(Db::messages, {}, [&](const Txn::Entry&) { n++; return true; });
+        auto r = t.scan(Db::messages, {}, [&](const Txn::Entry&) {
+            n++;
+            return true;
+        });
         ASSERT_TRUE(r.ok());
         EXPECT_EQ(n, 0u) << "nothing of the failed item may be stored";
     }
@@ -253,9 +256,8 @@ TEST_F(GroupCommitFull, MapFullFailsTheItemAloneAndLaterWorkSucceeds) {
 
 TEST_F(GroupCommitFull, MapFullAloneThenSmallerItemSucceeds) {
     GroupCommit gc(*store_);
-    gc.submit(
-        [](Txn& t) { return t.put(Db::messages, "huge", std::string(128 << 10, 'z')); },
-        record(0));
+    gc.submit([](Txn& t) { return t.put(Db::messages, "huge", std::string(128 << 10, 'z')); },
+              record(0));
     gc.flush();
     ASSERT_TRUE(results_.at(0).has_value());
     ASSERT_FALSE(results_[0]->ok());

@@ -93,12 +93,14 @@ TEST_F(GroupCommitThread, ItemsSubmittedDuringACommitAreBatchedTogether) {
     gc.submit(
         [&](Txn& t) -> Result<void> {
             started = true;
-            while (!release) std::this_thread::yield();
+            while (!release)
+                std::this_thread::yield();
             return t.put(Db::meta, "first", "1");
         },
         [](const Result<void>&) {});
     gc.flush();
-    while (!started) std::this_thread::yield();
+    while (!started)
+        std::this_thread::yield();
     for (int i = 0; i < 10; i++) {
         gc.submit([i](Txn& t) { return t.put(Db::meta, "n" + std::to_string(i), "1"); },
                   [](const Result<void>&) {});

@@ -20,8 +20,8 @@ protected:
     IdempotencyClaim claim(std::string_view tenant, std::string_view key, std::string_view body,
                            std::uint64_t owner, std::int64_t now = kT0) {
         Txn t = write();
-        auto c = idempotency_claim(t, tenant, key, idempotency_fingerprint("reply", body), owner,
-                                   now);
+        auto c =
+            idempotency_claim(t, tenant, key, idempotency_fingerprint("reply", body), owner, now);
         EXPECT_TRUE(c.ok()) << c.error().message;
         EXPECT_TRUE(t.commit().ok());
         return c.ok() ? *c : IdempotencyClaim{};
@@ -30,8 +30,8 @@ protected:
     void complete(std::string_view tenant, std::string_view key, std::uint64_t owner, int status,
                   std::string body) {
         Txn t = write();
-        ASSERT_TRUE(idempotency_complete(t, tenant, key, owner, status, body,
-                                         {{"Retry-After", "6"}}).ok());
+        ASSERT_TRUE(
+            idempotency_complete(t, tenant, key, owner, status, body, {{"Retry-After", "6"}}).ok());
         ASSERT_TRUE(t.commit().ok());
     }
 };
@@ -111,12 +111,12 @@ TEST_F(Idempotency, ExpiresAfter24HoursAndAnAbandonedClaimAfterFiveMinutes) {
     EXPECT_EQ(claim("acme", "stuck", "body", 3).kind, Kind::claimed);
     EXPECT_EQ(claim("acme", "stuck", "body", 4, kT0 + kIdempotencyAbandonedNs - 1).kind,
               Kind::in_use);
-    EXPECT_EQ(claim("acme", "stuck", "body", 4, kT0 + kIdempotencyAbandonedNs).kind,
-              Kind::claimed);
+    EXPECT_EQ(claim("acme", "stuck", "body", 4, kT0 + kIdempotencyAbandonedNs).kind, Kind::claimed);
 }
 
 TEST_F(Idempotency, PruneRemovesExpiredRecordsInBatches) {
-    for (int i = 0; i < 5; i++) claim("acme", "k" + std::to_string(i), "b", 1, kT0 + i);
+    for (int i = 0; i < 5; i++)
+        claim("acme", "k" + std::to_string(i), "b", 1, kT0 + i);
     // k0 claimed again later: its old expiry entry must not remove the new record
     claim("acme", "k0", "b2", 2, kT0 + kIdempotencyTtlNs + 10);
     Txn t = write();

@@ -83,9 +83,8 @@ TEST_F(TypeIdFixtures, InvalidVectorsRejected) {
     ASSERT_GT(invalid.Size(), 0u);
     for (const auto& v : invalid.GetArray()) {
         // Rows are plain strings; tolerate {"typeid": ...} objects too.
-        std::string tid = v.IsString()
-            ? std::string(v.GetString(), v.GetStringLength())
-            : str(v, "typeid");
+        std::string tid =
+            v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : str(v, "typeid");
         auto d = wa::typeid_decode(tid);
         EXPECT_FALSE(d.ok()) << "accepted invalid typeid \"" << tid << "\"";
         if (!d.ok()) {
@@ -142,19 +141,15 @@ TEST(Uuid, StringParsing) {
     ASSERT_TRUE(u.ok());
     EXPECT_EQ(wa::uuid_to_string(*u), "01890a5d-ac96-774b-bcce-b302099a8057");
 
-    for (const char* s : {"", "01890a5d-ac96-774b-bcce-b302099a805",
-                          "01890a5d-ac96-774b-bcce-b302099a80577",
-                          "01890a5dac96-774b-bcce-b302099a80577",
-                          "01890a5d-ac96-774b-bcce_b302099a8057",
-                          "01890a5d-ac96-774b-bcce-b302099a805g",
-                          "01890a5dac96774bbccfb302099a8057"}) {
+    for (const char* s :
+         {"", "01890a5d-ac96-774b-bcce-b302099a805", "01890a5d-ac96-774b-bcce-b302099a80577",
+          "01890a5dac96-774b-bcce-b302099a80577", "01890a5d-ac96-774b-bcce_b302099a8057",
+          "01890a5d-ac96-774b-bcce-b302099a805g", "01890a5dac96774bbccfb302099a8057"}) {
         EXPECT_FALSE(wa::uuid_from_string(s).ok()) << s;
     }
 }
 
-bool is_v7(const wa::Uuid& u) {
-    return (u[6] >> 4) == 7 && (u[8] >> 6) == 2;
-}
+bool is_v7(const wa::Uuid& u) { return (u[6] >> 4) == 7 && (u[8] >> 6) == 2; }
 
 std::int64_t ms_of(const wa::Uuid& u) {
     std::int64_t ms = 0;

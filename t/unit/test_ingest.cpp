@@ -48,8 +48,7 @@ protected:
         wa::unit::add_test_numbers(numbers_);
     }
 
-    Result<IngestOutcome> ingest(Txn& txn, const WebhookBatch& batch,
-                                 std::int64_t now = kNow) {
+    Result<IngestOutcome> ingest(Txn& txn, const WebhookBatch& batch, std::int64_t now = kNow) {
         return ingest_webhook(txn, batch, numbers_, signed_, options_, now);
     }
 
@@ -180,8 +179,8 @@ TEST_F(IngestTest, NewMessageCreatesConversationMessageAndEvent) {
 TEST_F(IngestTest, SameWamidTwiceIsStoredOnce) {
     {
         auto txn = write();
-        auto out = ingest_ok(txn, batch_of({change_for(
-                                      "111", {text_message("wamid.A"), text_message("wamid.A")})}));
+        auto out = ingest_ok(
+            txn, batch_of({change_for("111", {text_message("wamid.A"), text_message("wamid.A")})}));
         EXPECT_EQ(out.received, 1u);
         EXPECT_EQ(out.duplicates, 1u);
         ASSERT_TRUE(txn.commit().ok());
@@ -201,8 +200,9 @@ TEST_F(IngestTest, AWamidLongerThanLmdbKeysIsStoredAndDeduplicated) {
     std::string long_wamid = "wamid." + std::string(600, 'L');
     {
         auto txn = write();
-        auto out = ingest_ok(txn, batch_of({change_for(
-                                      "111", {text_message(long_wamid), text_message("wamid.B")})}));
+        auto out = ingest_ok(
+            txn,
+            batch_of({change_for("111", {text_message(long_wamid), text_message("wamid.B")})}));
         EXPECT_EQ(out.received, 2u);
         EXPECT_EQ(message_by_wamid(txn, long_wamid).wamid, long_wamid);
         ASSERT_TRUE(txn.commit().ok());
@@ -215,8 +215,8 @@ TEST_F(IngestTest, AWamidLongerThanLmdbKeysIsStoredAndDeduplicated) {
 
 TEST_F(IngestTest, TwoMessagesOneConversationInOrder) {
     auto txn = write();
-    auto out = ingest_ok(txn, batch_of({change_for(
-                                  "111", {text_message("wamid.A", kTs), text_message("wamid.B", kTs + 1)})}));
+    auto out = ingest_ok(txn, batch_of({change_for("111", {text_message("wamid.A", kTs),
+                                                           text_message("wamid.B", kTs + 1)})}));
     EXPECT_EQ(out.received, 2u);
     EXPECT_EQ(count(txn, Db::conversations), 1u);
     auto c = conversation(txn, "+14155551234", "+16505551234");
@@ -238,8 +238,8 @@ TEST_F(IngestTest, TwoMessagesOneConversationInOrder) {
     EXPECT_EQ(evs[1].seq, 1u);
     EXPECT_EQ(evs[0].id, out.deliveries[0].event_id);
 
-    auto next = outbox_record_attempt(txn, evs[0].id, AttemptResult{200, {}}, DeliveryPolicy{},
-                                      kNow + 1);
+    auto next =
+        outbox_record_attempt(txn, evs[0].id, AttemptResult{200, {}}, DeliveryPolicy{}, kNow + 1);
     ASSERT_TRUE(next.ok());
     ASSERT_TRUE(next->next);
     EXPECT_EQ(next->next->event_id, evs[1].id);
@@ -248,9 +248,10 @@ TEST_F(IngestTest, TwoMessagesOneConversationInOrder) {
 TEST_F(IngestTest, DifferentNumbersAndCustomersAreDifferentConversations) {
     signed_ = {true, true};
     auto txn = write();
-    auto out = ingest_ok(txn, batch_of({change_for("111", {text_message("wamid.A"),
-                                                           text_message("wamid.B", kTs, "+33612345678")}),
-                                        change_for("222", {text_message("wamid.C")})}));
+    auto out =
+        ingest_ok(txn, batch_of({change_for("111", {text_message("wamid.A"),
+                                                    text_message("wamid.B", kTs, "+33612345678")}),
+                                 change_for("222", {text_message("wamid.C")})}));
     EXPECT_EQ(out.received, 3u);
     EXPECT_EQ(count(txn, Db::conversations), 3u);
     EXPECT_EQ(out.deliveries.size(), 3u);

@@ -62,7 +62,8 @@ std::string str(const rapidjson::Value& v) { return {v.GetString(), v.GetStringL
 
 std::vector<std::string> keys(const rapidjson::Value& obj) {
     std::vector<std::string> out;
-    for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) out.push_back(str(it->name));
+    for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it)
+        out.push_back(str(it->name));
     return out;
 }
 
@@ -85,8 +86,9 @@ protected:
         c.last_inbound_ts = kTs - 14 * 3600;
         c.window_expires_at_ns = kNow + 10 * kHour;
         EXPECT_TRUE(txn.put(Db::conversations, key_of(c.id), encode(c)).ok());
-        EXPECT_TRUE(txn.put(Db::conversation_pair, pair_key(c.business_number, c.customer),
-                            key_of(c.id)).ok());
+        EXPECT_TRUE(
+            txn.put(Db::conversation_pair, pair_key(c.business_number, c.customer), key_of(c.id))
+                .ok());
         return c;
     }
 

@@ -10,28 +10,21 @@
 namespace {
 
 wa::Result<void> parse(std::string_view text, rapidjson::Document& doc,
-                       const wa::JsonLimits& limits = {})
-{
+                       const wa::JsonLimits& limits = {}) {
     return wa::parse_json_strict(text, doc, limits);
 }
 
-std::string nested_arrays(int depth)
-{
-    return std::string(depth, '[') + std::string(depth, ']');
-}
+std::string nested_arrays(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
-void expect_invalid(std::string_view text, std::string_view fragment)
-{
+void expect_invalid(std::string_view text, std::string_view fragment) {
     rapidjson::Document doc;
     auto r = parse(text, doc);
     ASSERT_FALSE(r.ok()) << text;
     EXPECT_EQ(r.error().code, "invalid_json");
-    EXPECT_NE(r.error().message.find(fragment), std::string::npos)
-        << r.error().message;
+    EXPECT_NE(r.error().message.find(fragment), std::string::npos) << r.error().message;
 }
 
-TEST(Json, ParsesObject)
-{
+TEST(Json, ParsesObject) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse(R"({"a":1,"b":[true,null,"x"],"c":{"d":2.5}})", doc).ok());
     ASSERT_TRUE(doc.IsObject());
@@ -41,89 +34,76 @@ TEST(Json, ParsesObject)
     EXPECT_DOUBLE_EQ(doc["c"]["d"].GetDouble(), 2.5);
 }
 
-TEST(Json, ParsesScalarRootAndWhitespace)
-{
+TEST(Json, ParsesScalarRootAndWhitespace) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse(" \n\t42 \r\n", doc).ok());
     EXPECT_EQ(doc.GetInt(), 42);
 }
 
-TEST(Json, DecodesEscapedLatin1ToUtf8)
-{
+TEST(Json, DecodesEscapedLatin1ToUtf8) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse(R"({"t":"caf\u00e9"})", doc).ok());
     EXPECT_EQ(std::string(doc["t"].GetString()), "caf\xC3\xA9");
 }
 
-TEST(Json, DecodesSurrogatePairToUtf8)
-{
+TEST(Json, DecodesSurrogatePairToUtf8) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse(R"({"t":"\ud83d\udc4d"})", doc).ok());
     EXPECT_EQ(std::string(doc["t"].GetString()), "\xF0\x9F\x91\x8D");  // U+1F44D
 }
 
-TEST(Json, RejectsLoneHighSurrogate)
-{
+TEST(Json, RejectsLoneHighSurrogate) {
     expect_invalid(R"({"t":"\ud83d"})", "surrogate");
     expect_invalid(R"({"t":"\ud83dx"})", "surrogate");
 }
 
-TEST(Json, RejectsLoneLowSurrogate)
-{
+TEST(Json, RejectsLoneLowSurrogate) {
     expect_invalid(R"({"t":"\udc4d"})", "surrogate");
     expect_invalid(R"({"\udc4d":1})", "surrogate");
 }
 
-TEST(Json, RejectsInvalidUtf8)
-{
+TEST(Json, RejectsInvalidUtf8) {
     expect_invalid("{\"t\":\"caf\xE9\"}", "invalid JSON at byte 9");
-    expect_invalid("{\"t\":\"\xC0\xAF\"}", "Invalid encoding");     // overlong
-    expect_invalid("{\"t\":\"\xED\xA0\x80\"}", "Invalid encoding"); // raw surrogate
-    expect_invalid("{\"t\":\"\xF0\x9F\x91\"}", "Invalid encoding"); // truncated
+    expect_invalid("{\"t\":\"\xC0\xAF\"}", "Invalid encoding");      // overlong
+    expect_invalid("{\"t\":\"\xED\xA0\x80\"}", "Invalid encoding");  // raw surrogate
+    expect_invalid("{\"t\":\"\xF0\x9F\x91\"}", "Invalid encoding");  // truncated
 }
 
-TEST(Json, AcceptsRawUtf8)
-{
+TEST(Json, AcceptsRawUtf8) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse("{\"t\":\"caf\xC3\xA9 \xF0\x9F\x91\x8D\"}", doc).ok());
     EXPECT_EQ(std::string(doc["t"].GetString()), "caf\xC3\xA9 \xF0\x9F\x91\x8D");
 }
 
-TEST(Json, RejectsNonJson)
-{
+TEST(Json, RejectsNonJson) {
     expect_invalid("hello", "invalid JSON at byte 0: ");
     expect_invalid("", "invalid JSON at byte 0: ");
     expect_invalid("{\"a\":", "invalid JSON at byte");
 }
 
-TEST(Json, RejectsTrailingData)
-{
+TEST(Json, RejectsTrailingData) {
     expect_invalid(R"({"a":1} x)", "invalid JSON at byte 8: ");
     expect_invalid(R"({"a":1}{})", "invalid JSON at byte");
 }
 
-TEST(Json, RejectsTrailingDataAfterNul)
-{
+TEST(Json, RejectsTrailingDataAfterNul) {
     std::string text("{\"a\":1}\0{}", 10);
     expect_invalid(text, "invalid JSON at byte 7: ");
 }
 
-TEST(Json, RejectsNulInsideString)
-{
+TEST(Json, RejectsNulInsideString) {
     std::string text("{\"a\":\"x\0y\"}", 11);
     expect_invalid(text, "invalid JSON at byte");
 }
 
-TEST(Json, DoesNotReadPastTheView)
-{
+TEST(Json, DoesNotReadPastTheView) {
     // The view ends before the closing brace: the parse must not see it.
     std::string text = R"({"a":1})";
     rapidjson::Document doc;
     EXPECT_FALSE(parse(std::string_view(text).substr(0, text.size() - 1), doc).ok());
 }
 
-TEST(Json, RejectsDuplicateKeys)
-{
+TEST(Json, RejectsDuplicateKeys) {
     rapidjson::Document doc;
     auto r = parse(R"({"a":1,"b":{"x":1},"a":2})", doc);
     ASSERT_FALSE(r.ok());
@@ -131,38 +111,35 @@ TEST(Json, RejectsDuplicateKeys)
     EXPECT_EQ(r.error().message, "duplicate key \"a\"");
 }
 
-TEST(Json, RejectsDuplicateKeysInNestedObject)
-{
+TEST(Json, RejectsDuplicateKeysInNestedObject) {
     expect_invalid(R"({"entry":[{"id":"1","id":"2"}]})", "duplicate key \"id\"");
 }
 
-TEST(Json, AllowsSameKeyInSiblingObjects)
-{
+TEST(Json, AllowsSameKeyInSiblingObjects) {
     rapidjson::Document doc;
     EXPECT_TRUE(parse(R"([{"a":1},{"a":2},{"b":{"a":3}}])", doc).ok());
 }
 
-TEST(Json, DuplicateKeysCompareAllBytes)
-{
+TEST(Json, DuplicateKeysCompareAllBytes) {
     // "a\u0000b" and "a\u0000c" differ only after the NUL.
     rapidjson::Document doc;
     EXPECT_TRUE(parse(R"({"a\u0000b":1,"a\u0000c":2,"a":3})", doc).ok());
     expect_invalid(R"({"a\u0000b":1,"a\u0000b":2})", "duplicate key");
 }
 
-TEST(Json, EscapedAndRawKeysAreTheSameKey)
-{
-    expect_invalid(R"({"caf\u00e9":1,"caf)" "\xC3\xA9" R"(":2})", "duplicate key");
+TEST(Json, EscapedAndRawKeysAreTheSameKey) {
+    expect_invalid(R"({"caf\u00e9":1,"caf)"
+                   "\xC3\xA9"
+                   R"(":2})",
+                   "duplicate key");
 }
 
-TEST(Json, AcceptsDepth64)
-{
+TEST(Json, AcceptsDepth64) {
     rapidjson::Document doc;
     EXPECT_TRUE(parse(nested_arrays(64), doc).ok());
 }
 
-TEST(Json, RejectsDepth65)
-{
+TEST(Json, RejectsDepth65) {
     rapidjson::Document doc;
     auto r = parse(nested_arrays(65), doc);
     ASSERT_FALSE(r.ok());
@@ -170,8 +147,7 @@ TEST(Json, RejectsDepth65)
     EXPECT_EQ(r.error().message, "JSON nested deeper than 64");
 }
 
-TEST(Json, DepthCountsObjectsAndArrays)
-{
+TEST(Json, DepthCountsObjectsAndArrays) {
     std::string text;
     for (int i = 0; i < 33; i++) {
         text += "{\"a\":[";
@@ -183,13 +159,11 @@ TEST(Json, DepthCountsObjectsAndArrays)
     expect_invalid(text, "nested deeper than 64");
 }
 
-TEST(Json, SurvivesVeryDeepNesting)
-{
+TEST(Json, SurvivesVeryDeepNesting) {
     expect_invalid(nested_arrays(1000000), "nested deeper than 64");
 }
 
-TEST(Json, RejectsBodyOverLimit)
-{
+TEST(Json, RejectsBodyOverLimit) {
     wa::JsonLimits limits;
     limits.max_bytes = 8;
     rapidjson::Document doc;
@@ -199,18 +173,18 @@ TEST(Json, RejectsBodyOverLimit)
     EXPECT_TRUE(parse("[1,2,3]", doc, limits).ok());
 }
 
-TEST(Json, KeepsFullPrecision)
-{
+TEST(Json, KeepsFullPrecision) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse("[37.44221496582, 9007199254740993]", doc).ok());
     EXPECT_EQ(wa::to_json(doc), "[37.44221496582,9007199254740993]");
 }
 
-TEST(Json, IntegersKeepTheirType)
-{
+TEST(Json, IntegersKeepTheirType) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse("[-5, 0, -0, 4294967296, -9223372036854775808,"
-                      " 18446744073709551615, 18446744073709551616]", doc).ok());
+                      " 18446744073709551615, 18446744073709551616]",
+                      doc)
+                    .ok());
     EXPECT_TRUE(doc[0].IsInt());
     EXPECT_EQ(doc[0].GetInt(), -5);
     EXPECT_TRUE(doc[1].IsUint());
@@ -222,11 +196,12 @@ TEST(Json, IntegersKeepTheirType)
     EXPECT_DOUBLE_EQ(doc[6].GetDouble(), 18446744073709551616.0);
 }
 
-TEST(Json, DoublesAreCorrectlyRounded)
-{
+TEST(Json, DoublesAreCorrectlyRounded) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse("[0.1, -122.16165924072, 1E2, 2.2250738585072011e-308,"
-                      " 1e-400, -1e-400]", doc).ok());
+                      " 1e-400, -1e-400]",
+                      doc)
+                    .ok());
     EXPECT_EQ(doc[0].GetDouble(), 0.1);
     EXPECT_EQ(doc[1].GetDouble(), -122.16165924072);
     EXPECT_EQ(doc[2].GetDouble(), 100.0);
@@ -235,16 +210,14 @@ TEST(Json, DoublesAreCorrectlyRounded)
     EXPECT_EQ(doc[5].GetDouble(), 0.0);
 }
 
-TEST(Json, RejectsHugeNumbers)
-{
+TEST(Json, RejectsHugeNumbers) {
     expect_invalid("[1e400]", "Number too big");
     expect_invalid("[1.7976931348623159e308]", "Number too big");
     expect_invalid("[-0.00001e314]", "Number too big");
 }
 
 // Crashed RapidJSON 1.1.0's full-precision strtod (fuzzer find).
-TEST(Json, ManyLeadingFractionZeros)
-{
+TEST(Json, ManyLeadingFractionZeros) {
     rapidjson::Document doc;
     std::string text = "0." + std::string(480, '0') + "1675777563";
     ASSERT_TRUE(parse(text, doc).ok());
@@ -254,17 +227,15 @@ TEST(Json, ManyLeadingFractionZeros)
     EXPECT_EQ(doc.GetDouble(), 1.675777563e-301);
 }
 
-TEST(Json, ToJsonIsCompactAndKeepsUtf8)
-{
+TEST(Json, ToJsonIsCompactAndKeepsUtf8) {
     rapidjson::Document doc;
-    ASSERT_TRUE(parse(R"({ "t" : "caf\u00e9 \ud83d\udc4d \"q\" \n" , "n" : [ 1 , null ] })",
-                      doc).ok());
+    ASSERT_TRUE(
+        parse(R"({ "t" : "caf\u00e9 \ud83d\udc4d \"q\" \n" , "n" : [ 1 , null ] })", doc).ok());
     EXPECT_EQ(wa::to_json(doc),
               "{\"t\":\"caf\xC3\xA9 \xF0\x9F\x91\x8D \\\"q\\\" \\n\",\"n\":[1,null]}");
 }
 
-TEST(Json, MemberFindsByExactKey)
-{
+TEST(Json, MemberFindsByExactKey) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse(R"({"a":1,"a\u0000":2})", doc).ok());
     ASSERT_NE(wa::member(doc, "a"), nullptr);
@@ -275,8 +246,7 @@ TEST(Json, MemberFindsByExactKey)
     EXPECT_EQ(wa::member(doc["a"], "a"), nullptr);  // not an object
 }
 
-TEST(Json, FailedParseLeavesNull)
-{
+TEST(Json, FailedParseLeavesNull) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse("[1]", doc).ok());
     ASSERT_FALSE(parse("[1,", doc).ok());

@@ -63,10 +63,12 @@ TEST_F(OutboxDead, FinalFailureIsListed) {
 TEST_F(OutboxDead, ListIsOldestFirstAndLimited) {
     auto txn = write();
     std::vector<Uuid> ids;
-    for (int i = 0; i < 5; i++) ids.push_back(kill_one(txn).id);
+    for (int i = 0; i < 5; i++)
+        ids.push_back(kill_one(txn).id);
     auto all = dead(txn);
     ASSERT_EQ(all.size(), 5u);
-    for (std::size_t i = 0; i < all.size(); i++) EXPECT_EQ(all[i].id, ids[i]) << i;
+    for (std::size_t i = 0; i < all.size(); i++)
+        EXPECT_EQ(all[i].id, ids[i]) << i;
     auto two = dead(txn, 2);
     ASSERT_EQ(two.size(), 2u);
     EXPECT_EQ(two[0].id, ids[0]);
@@ -154,9 +156,9 @@ TEST_F(OutboxDead, ReplayOfANonDeadEventIsFalse) {
     attempt(txn, delivered.id, 204, kT0 + 1);
     Event dead_one = kill_one(txn);
 
-    EXPECT_FALSE(replay(txn, uuid_v7_now(), kT0));       // unknown
-    EXPECT_FALSE(replay(txn, pending.id, kT0));          // pending
-    EXPECT_FALSE(replay(txn, delivered.id, kT0));        // delivered
+    EXPECT_FALSE(replay(txn, uuid_v7_now(), kT0));  // unknown
+    EXPECT_FALSE(replay(txn, pending.id, kT0));     // pending
+    EXPECT_FALSE(replay(txn, delivered.id, kT0));   // delivered
     EXPECT_EQ(load(txn, pending.id).state, EventState::pending);
     EXPECT_EQ(load(txn, delivered.id).state, EventState::delivered);
     EXPECT_EQ(stats(txn).dead, 1u);
@@ -223,7 +225,7 @@ TEST_F(OutboxDead, ReplayOfAnEarlierEventDisplacesAReplayedHead) {
     Event e2 = make_event(conv, 1);
     ASSERT_TRUE(enqueue(txn, e1));
     EXPECT_FALSE(enqueue(txn, e2));
-    attempt(txn, e1.id, 400, kT0 + 1);       // e1 dead, e2 released
+    attempt(txn, e1.id, 400, kT0 + 1);             // e1 dead, e2 released
     auto out = attempt(txn, e2.id, 400, kT0 + 2);  // e2 dead
     EXPECT_FALSE(out.next);
     ASSERT_EQ(dead(txn).size(), 2u);
@@ -248,7 +250,8 @@ TEST_F(OutboxDead, ReplayAllQueuesEveryDeadEvent) {
     std::vector<Uuid> ids;
     {
         auto txn = write();
-        for (int i = 0; i < 4; i++) ids.push_back(kill_one(txn).id);
+        for (int i = 0; i < 4; i++)
+            ids.push_back(kill_one(txn).id);
         EXPECT_EQ(stats(txn).dead, 4u);
         ASSERT_TRUE(txn.commit().ok());
     }

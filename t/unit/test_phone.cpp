@@ -9,9 +9,9 @@ TEST(Phone, CanonicalE164) {
     for (const char* s : {"+1", "+33612345678", "+14155552671", "+123456789012345"}) {
         EXPECT_TRUE(wa::is_canonical_e164(s)) << s;
     }
-    for (const char* s : {"", "+", "1", "33612345678", "+0123", "+1234567890123456",
-                          "+33 6 12 34 56 78", "+33abc", "++33612345678", " +33612345678",
-                          "+33612345678 ", "+33-612345678", "+33612345678\n"}) {
+    for (const char* s :
+         {"", "+", "1", "33612345678", "+0123", "+1234567890123456", "+33 6 12 34 56 78", "+33abc",
+          "++33612345678", " +33612345678", "+33612345678 ", "+33-612345678", "+33612345678\n"}) {
         EXPECT_FALSE(wa::is_canonical_e164(s)) << '"' << s << '"';
     }
 }
@@ -23,12 +23,11 @@ TEST(Phone, PossibleAccepted) {
 }
 
 TEST(Phone, PossibleRejected) {
-    for (const char* s : {"+3361234",          // too short for France
-                          "+999123456789",     // unassigned country code
-                          "33612345678",       // no '+'
-                          "+33 6 12 34 56 78", // not canonical
-                          "+33abc", "", "+", "+0612345678",
-                          "+336123456789012"}) {
+    for (const char* s : {"+3361234",           // too short for France
+                          "+999123456789",      // unassigned country code
+                          "33612345678",        // no '+'
+                          "+33 6 12 34 56 78",  // not canonical
+                          "+33abc", "", "+", "+0612345678", "+336123456789012"}) {
         EXPECT_FALSE(wa::is_possible_e164(s)) << '"' << s << '"';
     }
 }
@@ -52,9 +51,9 @@ TEST(Phone, NormalizeWaId) {
 }
 
 TEST(Phone, NormalizeWaIdRejects) {
-    for (const char* s : {"", "+", "++16505551234", "1234567890123456", "+1 650 555 1234",
-                          "1650555123a", "-16505551234", "016505551234", " 16505551234",
-                          "16505551234 "}) {
+    for (const char* s :
+         {"", "+", "++16505551234", "1234567890123456", "+1 650 555 1234", "1650555123a",
+          "-16505551234", "016505551234", " 16505551234", "16505551234 "}) {
         auto r = wa::normalize_wa_id(s);
         ASSERT_FALSE(r.ok()) << '"' << s << '"';
         EXPECT_EQ(r.error().code, "invalid_phone_number");

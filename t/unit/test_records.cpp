@@ -9,7 +9,8 @@ using namespace wa;
 
 Uuid make_uuid(std::uint8_t seed) {
     Uuid u{};
-    for (std::size_t i = 0; i < u.size(); i++) u[i] = static_cast<std::uint8_t>(seed + i);
+    for (std::size_t i = 0; i < u.size(); i++)
+        u[i] = static_cast<std::uint8_t>(seed + i);
     return u;
 }
 

@@ -68,9 +68,9 @@ TEST(ReplyRequest, Minimal) {
 }
 
 TEST(ReplyRequest, AllFieldsAndUnknownIgnored) {
-    std::string b = R"({"to":"+14155552671","text":"hi","reply_to":")" + std::string(kImId)
-                    + R"(","callback_url":"https://your-app.com/webhooks/notify",)"
-                    + R"("correlation_id":"support-ticket-42","extra":{"x":[1,null]},"n":3})";
+    std::string b = R"({"to":"+14155552671","text":"hi","reply_to":")" + std::string(kImId) +
+                    R"(","callback_url":"https://your-app.com/webhooks/notify",)" +
+                    R"("correlation_id":"support-ticket-42","extra":{"x":[1,null]},"n":3})";
     auto r = parse(b);
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_TRUE(r->has_callback_url);
@@ -90,7 +90,9 @@ TEST(ReplyRequest, Row2NotJson) {
 }
 
 TEST(ReplyRequest, Row2TooLarge) {
-    std::string big = body({{"to", kGoodTo}, {"text", "hi"}, {"reply_to", kImId},
+    std::string big = body({{"to", kGoodTo},
+                            {"text", "hi"},
+                            {"reply_to", kImId},
                             {"pad", std::string(64 * 1024, 'a')}});
     expect_error(big, 400, "invalid_request", "");
 
@@ -133,8 +135,8 @@ TEST(ReplyRequest, Row2BeforeRow3) {
 
 TEST(ReplyRequest, Row3MissingOrBlankText) {
     expect_error(body({{"to", kGoodTo}, {"reply_to", kImId}}), 400, "missing_text", "text");
-    for (const char* blank : {"", " ", "\t\n\r\v\f", "\xC2\xA0", "\xE3\x80\x80",
-                              "\xE2\x80\x8B", " \xC2\xA0\xE2\x80\xAF\xEF\xBB\xBF ",
+    for (const char* blank : {"", " ", "\t\n\r\v\f", "\xC2\xA0", "\xE3\x80\x80", "\xE2\x80\x8B",
+                              " \xC2\xA0\xE2\x80\xAF\xEF\xBB\xBF ",
                               "\xE2\x80\x8C\xE2\x80\x8D",  // U+200C U+200D
                               " \xC2\xAD\xCD\x8F\xE2\x81\xA1\xE1\xA0\x8E "}) {
         expect_error(body({{"to", kGoodTo}, {"text", blank}, {"reply_to", kImId}}), 400,
@@ -160,8 +162,8 @@ TEST(ReplyRequest, Row4TextLengthInCodePoints) {
     EXPECT_TRUE(ok(std::string(4096, 'a')).ok());
     EXPECT_TRUE(ok(repeat("\xC3\xA9", 4096)).ok());  // é: 8192 bytes
 
-    for (const std::string& t : {repeat(kEmoji, 4097), std::string(4097, 'a'),
-                                 repeat("\xC3\xA9", 4097)}) {
+    for (const std::string& t :
+         {repeat(kEmoji, 4097), std::string(4097, 'a'), repeat("\xC3\xA9", 4097)}) {
         expect_error(body({{"to", kGoodTo}, {"text", t}, {"reply_to", kImId}}), 400,
                      "invalid_request", "text");
     }
@@ -185,7 +187,9 @@ TEST(ReplyRequest, Row5Phone) {
 }
 
 TEST(ReplyRequest, Row5BeforeRow6) {
-    expect_error(body({{"to", "+3361234"}, {"text", "hi"}, {"reply_to", kImId},
+    expect_error(body({{"to", "+3361234"},
+                       {"text", "hi"},
+                       {"reply_to", kImId},
                        {"correlation_id", std::string(81, 'c')},
                        {"callback_url", "http://localhost/"}}),
                  400, "invalid_phone_number", "to");
@@ -206,9 +210,9 @@ TEST(ReplyRequest, Row6CallbackUrl) {
     auto with = [](const char* url) {
         return body({{"to", kGoodTo}, {"text", "hi"}, {"reply_to", kImId}, {"callback_url", url}});
     };
-    for (const char* url : {"http://example.com/hook", "https://127.0.0.1/", "https://10.0.0.1/",
-                            "https://169.254.169.254/", "https://[::1]/", "https://localhost/",
-                            "", "not a url"}) {
+    for (const char* url :
+         {"http://example.com/hook", "https://127.0.0.1/", "https://10.0.0.1/",
+          "https://169.254.169.254/", "https://[::1]/", "https://localhost/", "", "not a url"}) {
         expect_error(with(url), 400, "invalid_callback_url", "callback_url");
     }
     // Allowed by a configured range.
@@ -221,7 +225,9 @@ TEST(ReplyRequest, Row6CallbackUrl) {
 }
 
 TEST(ReplyRequest, Row6CorrelationBeforeCallback) {
-    expect_error(body({{"to", kGoodTo}, {"text", "hi"}, {"reply_to", kImId},
+    expect_error(body({{"to", kGoodTo},
+                       {"text", "hi"},
+                       {"reply_to", kImId},
                        {"correlation_id", std::string(81, 'c')},
                        {"callback_url", "http://localhost/"}}),
                  400, "invalid_correlation_id", "correlation_id");
@@ -246,12 +252,13 @@ TEST(ReplyRequest, CallerRowErrors) {
         int status;
         const char* code;
     };
-    for (const Case& c : {Case{wa::ReplyFailure::missing_api_token, 401, "missing_api_token"},
-                          Case{wa::ReplyFailure::invalid_api_token, 401, "invalid_api_token"},
-                          Case{wa::ReplyFailure::forbidden, 403, "forbidden"},
-                          Case{wa::ReplyFailure::phone_number_mismatch, 400, "phone_number_mismatch"},
-                          Case{wa::ReplyFailure::window_expired, 422, "window_expired"},
-                          Case{wa::ReplyFailure::insufficient_balance, 402, "insufficient_balance"}}) {
+    for (const Case& c :
+         {Case{wa::ReplyFailure::missing_api_token, 401, "missing_api_token"},
+          Case{wa::ReplyFailure::invalid_api_token, 401, "invalid_api_token"},
+          Case{wa::ReplyFailure::forbidden, 403, "forbidden"},
+          Case{wa::ReplyFailure::phone_number_mismatch, 400, "phone_number_mismatch"},
+          Case{wa::ReplyFailure::window_expired, 422, "window_expired"},
+          Case{wa::ReplyFailure::insufficient_balance, 402, "insufficient_balance"}}) {
         auto e = wa::reply_error(c.f);
         EXPECT_EQ(e.http_status, c.status);
         EXPECT_EQ(e.code, c.code);
@@ -261,8 +268,9 @@ TEST(ReplyRequest, CallerRowErrors) {
 
 TEST(ReplyJson, ErrorBody) {
     wa::ReplyError e{400, "missing_text", "text must not be empty", "text", 0};
-    EXPECT_EQ(wa::reply_error_json(e, "req_1"),
-              R"({"code":"missing_text","message":"text must not be empty","param":"text","request_id":"req_1"})");
+    EXPECT_EQ(
+        wa::reply_error_json(e, "req_1"),
+        R"({"code":"missing_text","message":"text must not be empty","param":"text","request_id":"req_1"})");
     e.param.clear();
     EXPECT_EQ(wa::reply_error_json(e, "r\"2"),
               R"({"code":"missing_text","message":"text must not be empty","request_id":"r\"2"})");
@@ -271,34 +279,43 @@ TEST(ReplyJson, ErrorBody) {
 TEST(ReplyJson, Response) {
     auto r = parse(body({{"to", kGoodTo}, {"text", "Thanks \xC3\xA9"}, {"reply_to", kImId}}));
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(wa::reply_response_json("tx_01k8ap1btqf5r9fq2c8ax5fhc9", *r, 1761307200'000000000),
-              R"({"id":"tx_01k8ap1btqf5r9fq2c8ax5fhc9","to":"+33612345678","text":"Thanks )"
-              "\xC3\xA9"
-              R"(","reply_to":"im_01k8aq2zggeyssvt53zgvpx63a","created_at":"2025-10-24T12:00:00.000000000Z"})");
+    EXPECT_EQ(
+        wa::reply_response_json("tx_01k8ap1btqf5r9fq2c8ax5fhc9", *r, 1761307200'000000000),
+        R"({"id":"tx_01k8ap1btqf5r9fq2c8ax5fhc9","to":"+33612345678","text":"Thanks )"
+        "\xC3\xA9"
+        R"(","reply_to":"im_01k8aq2zggeyssvt53zgvpx63a","created_at":"2025-10-24T12:00:00.000000000Z"})");
 
-    auto full = parse(body({{"to", kGoodTo}, {"text", "hi"}, {"reply_to", kImId},
+    auto full = parse(body({{"to", kGoodTo},
+                            {"text", "hi"},
+                            {"reply_to", kImId},
                             {"callback_url", "https://your-app.com/hook"},
                             {"correlation_id", ""}}));
     ASSERT_TRUE(full.ok());
     std::string json = wa::reply_response_json("tx_x", *full, 0);
     EXPECT_NE(json.find(R"("callback_url":"https://your-app.com/hook","correlation_id":""})"),
-              std::string::npos) << json;
+              std::string::npos)
+        << json;
 }
 
 TEST(Graph, TextBody) {
-    EXPECT_EQ(wa::graph_text_body("+33612345678", "Hi \"you\"\n", "wamid.ABC==", "tx_01x"),
-              R"({"messaging_product":"whatsapp","recipient_type":"individual","to":"+33612345678",)"
-              R"("type":"text","text":{"body":"Hi \"you\"\n"},"context":{"message_id":"wamid.ABC=="},)"
-              R"("biz_opaque_callback_data":"tx_01x"})");
+    EXPECT_EQ(
+        wa::graph_text_body("+33612345678", "Hi \"you\"\n", "wamid.ABC==", "tx_01x"),
+        R"({"messaging_product":"whatsapp","recipient_type":"individual","to":"+33612345678",)"
+        R"("type":"text","text":{"body":"Hi \"you\"\n"},"context":{"message_id":"wamid.ABC=="},)"
+        R"("biz_opaque_callback_data":"tx_01x"})");
     EXPECT_EQ(wa::graph_text_body("+1", "x", "", ""),
               R"({"messaging_product":"whatsapp","recipient_type":"individual","to":"+1",)"
               R"("type":"text","text":{"body":"x"}})");
 }
 
 std::string graph_error(long long code, const char* message, const char* details = "d") {
-    return "{\"error\":{\"message\":\"" + std::string(message) + "\",\"type\":\"OAuthException\","
-           "\"code\":" + std::to_string(code) + ",\"error_data\":{\"messaging_product\":\"whatsapp\","
-           "\"details\":\"" + details + "\"},\"error_subcode\":2494055,\"fbtrace_id\":\"AULEz\"}}";
+    return "{\"error\":{\"message\":\"" + std::string(message) +
+           "\",\"type\":\"OAuthException\","
+           "\"code\":" +
+           std::to_string(code) +
+           ",\"error_data\":{\"messaging_product\":\"whatsapp\","
+           "\"details\":\"" +
+           details + "\"},\"error_subcode\":2494055,\"fbtrace_id\":\"AULEz\"}}";
 }
 
 TEST(Graph, Accepted) {
@@ -355,7 +372,8 @@ TEST(Graph, RefusedContent) {
         EXPECT_FALSE(e.should_retry());
     }
     // Without details the title is used.
-    auto r = wa::parse_graph_response(400, R"({"error":{"code":100,"message":"(#100) Invalid parameter"}})");
+    auto r = wa::parse_graph_response(
+        400, R"({"error":{"code":100,"message":"(#100) Invalid parameter"}})");
     EXPECT_NE(wa::reply_error_from_graph(r).message.find("(#100) Invalid parameter"),
               std::string::npos);
     // A token Meta echoed never reaches the API client.
@@ -369,7 +387,8 @@ TEST(Graph, RefusedContent) {
 TEST(Graph, Failed) {
     // Token, permission, account and outage codes: the client can't fix them,
     // and Meta's text about our token is not theirs to read.
-    for (long long code : {190LL, 0LL, 3LL, 10LL, 200LL, 368LL, 131000LL, 131016LL, 131057LL, 999999LL}) {
+    for (long long code :
+         {190LL, 0LL, 3LL, 10LL, 200LL, 368LL, 131000LL, 131016LL, 131057LL, 999999LL}) {
         auto r = wa::parse_graph_response(401, graph_error(code, "(#190) token expired", "secret"));
         EXPECT_EQ(r.outcome, wa::GraphOutcome::failed) << code;
         EXPECT_EQ(r.meta.code, code);
@@ -380,14 +399,13 @@ TEST(Graph, Failed) {
         EXPECT_EQ(e.message.find("secret"), std::string::npos) << e.message;
         EXPECT_TRUE(e.should_retry());
     }
-    for (auto [status, b] : {std::pair{502, "<html>Bad Gateway</html>"},
-                             std::pair{503, ""}, std::pair{500, "{\"error\":\"x\"}"},
-                             std::pair{400, "not json"}, std::pair{429, ""},
-                             std::pair{200, "{\"messages\":[]}"}, std::pair{200, "{}"},
-                             std::pair{200, "{\"messages\":[{\"id\":\"\"}]}"},
-                             std::pair{200, "{\"messages\":[{\"id\":7}]}"},
-                             std::pair{200, "[]"}, std::pair{200, "garbage"},
-                             std::pair{400, "{\"error\":{\"code\":\"131047\"}}"}}) {
+    for (auto [status, b] :
+         {std::pair{502, "<html>Bad Gateway</html>"}, std::pair{503, ""},
+          std::pair{500, "{\"error\":\"x\"}"}, std::pair{400, "not json"}, std::pair{429, ""},
+          std::pair{200, "{\"messages\":[]}"}, std::pair{200, "{}"},
+          std::pair{200, "{\"messages\":[{\"id\":\"\"}]}"},
+          std::pair{200, "{\"messages\":[{\"id\":7}]}"}, std::pair{200, "[]"},
+          std::pair{200, "garbage"}, std::pair{400, "{\"error\":{\"code\":\"131047\"}}"}}) {
         auto r = wa::parse_graph_response(status, b);
         EXPECT_EQ(r.outcome, wa::GraphOutcome::failed) << status << " " << b;
         EXPECT_EQ(wa::reply_error_from_graph(r).http_status, 502) << status << " " << b;
@@ -427,9 +445,9 @@ TEST(Text, LengthAndBlank) {
     EXPECT_TRUE(wa::is_blank(""));
     EXPECT_TRUE(wa::is_blank("\xE2\x80\xA8\xE2\x81\x9F"));  // U+2028, U+205F
     EXPECT_FALSE(wa::is_blank(" a "));
-    EXPECT_FALSE(wa::is_blank("\xC2"));        // truncated sequence
-    EXPECT_FALSE(wa::is_blank("\xE2\x80"));    // truncated sequence
-    EXPECT_FALSE(wa::is_blank("\x80"));        // stray continuation
+    EXPECT_FALSE(wa::is_blank("\xC2"));      // truncated sequence
+    EXPECT_FALSE(wa::is_blank("\xE2\x80"));  // truncated sequence
+    EXPECT_FALSE(wa::is_blank("\x80"));      // stray continuation
     EXPECT_FALSE(wa::is_blank(kEmoji));
 }
 

@@ -247,7 +247,8 @@ TEST_F(OutboundTest, CreatedEventGoesToTheReplysCallbackWithCorrelationId) {
         ASSERT_TRUE(claimed.ok());
         for (const Delivery& d : *claimed) {
             ASSERT_TRUE(outbox_record_attempt(txn, d.event_id, AttemptResult{200, ""},
-                                              DeliveryPolicy{}, kNow).ok());
+                                              DeliveryPolicy{}, kNow)
+                            .ok());
         }
         ASSERT_TRUE(txn.commit().ok());
     }

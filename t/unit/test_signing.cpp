@@ -55,9 +55,10 @@ std::string read_file(const fs::path& path) {
 
 // The body delivered to callbacks: JSON with non-ASCII text (UTF-8), and a
 // few raw bytes that are not UTF-8 at all, so nothing is re-encoded on the way.
-const std::string kBody = std::string(
-    "{\"id\":\"evt_01htjex3pre54tywgzsdg1jnbn\",\"type\":\"inbound.message.received\","
-    "\"payload\":{\"content\":{\"text\":\"Olá, ça va? Привет 👋 日本語\"}}}") +
+const std::string kBody =
+    std::string(
+        "{\"id\":\"evt_01htjex3pre54tywgzsdg1jnbn\",\"type\":\"inbound.message.received\","
+        "\"payload\":{\"content\":{\"text\":\"Olá, ça va? Привет 👋 日本語\"}}}") +
     std::string("\x00\xff\xfe\x80\n", 5);
 
 class Signing : public ::testing::Test {
@@ -113,7 +114,8 @@ protected:
             if (c == '-') c = '+';
             if (c == '_') c = '/';
         }
-        while (b64.size() % 4 != 0) b64.push_back('=');
+        while (b64.size() % 4 != 0)
+            b64.push_back('=');
         write_file(path("sig.b64"), b64 + "\n");
         write_file(path("body.bin"), body);
         Cmd d = run("openssl base64 -d -A -in " + path("sig.b64").string() + " -out " +
@@ -225,7 +227,8 @@ TEST_F(Signing, RsaPssConcurrentSigningWithOneKey) {
             }
         });
     }
-    for (auto& th : threads) th.join();
+    for (auto& th : threads)
+        th.join();
     for (int t = 0; t < kThreads; t++) {
         EXPECT_EQ(failures[t], 0);
         EXPECT_EQ(openssl_verify(last[t], kBody + std::to_string(t)).status, 0) << t;
@@ -396,9 +399,9 @@ TEST(DecodeWhsec, Valid) {
 }
 
 TEST(DecodeWhsec, Invalid) {
-    for (const char* bad : {"", "whsec_", "   ", "c2VjcmV0", "WHSEC_c2VjcmV0", "whsec c2VjcmV0",
-                            "whsec_c2Vj*mV0", "whsec_c2VjcmV0LWtleS1ieXRlcw=x",
-                            "whsec_c2Vj cmV0"}) {
+    for (const char* bad :
+         {"", "whsec_", "   ", "c2VjcmV0", "WHSEC_c2VjcmV0", "whsec c2VjcmV0", "whsec_c2Vj*mV0",
+          "whsec_c2VjcmV0LWtleS1ieXRlcw=x", "whsec_c2Vj cmV0"}) {
         auto k = wa::decode_whsec(bad);
         ASSERT_FALSE(k.ok()) << '"' << bad << '"';
         EXPECT_EQ(k.error().code, "invalid_signing_secret") << bad;

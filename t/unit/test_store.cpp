@@ -30,7 +30,10 @@ protected:
 
     // Reader slots currently held by pid, as listed by mdb_reader_list.
     int reader_slots_of(pid_t pid) {
-        struct Ctx { pid_t pid; int n; } ctx{pid, 0};
+        struct Ctx {
+            pid_t pid;
+            int n;
+        } ctx{pid, 0};
         mdb_reader_list(
             store_->env(),
             [](const char* line, void* p) -> int {
@@ -61,7 +64,8 @@ protected:
                 if (t.ok()) {
                     c = 'y';
                     (void)write_byte(fds[1], c);
-                    for (;;) pause();  // holds the read transaction until killed
+                    for (;;)
+                        pause();  // holds the read transaction until killed
                 }
             }
             (void)write_byte(fds[1], c);
@@ -200,10 +204,12 @@ TEST_F(StoreTest, ScanIsInByteOrderAndStops) {
     // Big-endian sequence numbers sort numerically under byte order.
     auto be = [](std::uint64_t v) {
         std::string s(8, '\0');
-        for (int i = 7; i >= 0; i--, v >>= 8) s[i] = static_cast<char>(v & 0xff);
+        for (int i = 7; i >= 0; i--, v >>= 8)
+            s[i] = static_cast<char>(v & 0xff);
         return s;
     };
-    for (std::uint64_t v : {300u, 2u, 256u, 1u, 65536u}) put(Db::outbox_queue, be(v), "v");
+    for (std::uint64_t v : {300u, 2u, 256u, 1u, 65536u})
+        put(Db::outbox_queue, be(v), "v");
     put(Db::outbox_queue, std::string("\xff", 1), "high");
 
     Txn r = read();
@@ -213,8 +219,8 @@ TEST_F(StoreTest, ScanIsInByteOrderAndStops) {
         return true;
     });
     ASSERT_TRUE(s.ok());
-    std::vector<std::string> want = {be(1), be(2), be(256), be(300), be(65536),
-                                     std::string("\xff", 1)};
+    std::vector<std::string> want = {be(1),   be(2),     be(256),
+                                     be(300), be(65536), std::string("\xff", 1)};
     EXPECT_EQ(keys, want);
 
     // from: starts at the first key >= from; false stops the scan

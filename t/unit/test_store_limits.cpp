@@ -74,7 +74,8 @@ TEST_F(StoreLimits, RoomShrinksAsTheStoreFillsAndComesBackWhenFreed) {
     }
     {
         Txn t = write();
-        for (int i = 0; i < 200; i++) ASSERT_TRUE(t.del(Db::messages, "m" + std::to_string(i)));
+        for (int i = 0; i < 200; i++)
+            ASSERT_TRUE(t.del(Db::messages, "m" + std::to_string(i)));
         ASSERT_TRUE(t.commit());
     }
     Txn t = write();
@@ -96,9 +97,11 @@ protected:
     Result<void> grow(GroupCommit& gc, int i, std::size_t n,
                       GroupCommit::Room room = GroupCommit::Room::leave_reserve) {
         Result<void> out = make_error("not_run", "");
-        gc.submit([i, n](Txn& t) { return t.put(Db::messages, "g" + std::to_string(i),
-                                               std::string(n, 'x')); },
-                  [&out](const Result<void>& r) { out = r; }, room);
+        gc.submit(
+            [i, n](Txn& t) {
+                return t.put(Db::messages, "g" + std::to_string(i), std::string(n, 'x'));
+            },
+            [&out](const Result<void>& r) { out = r; }, room);
         gc.flush();
         return out;
     }
@@ -110,7 +113,8 @@ TEST_F(ReserveTest, GrowingWritesLeaveTheReserveAndBookkeepingMayUseIt) {
     gc.set_reserve(reserve);
     int i = 0;
     Result<void> r;
-    while ((r = grow(gc, i, 2000)).ok()) i++;
+    while ((r = grow(gc, i, 2000)).ok())
+        i++;
     EXPECT_EQ(r.error().code, "store_full");
     EXPECT_TRUE(is_store_failure(r.error()));
     EXPECT_GT(i, 100);
@@ -130,7 +134,8 @@ TEST_F(ReserveTest, WithoutAReserveTheMapFillsToItsEnd) {
     GroupCommit gc(*store_);
     int i = 0;
     Result<void> r;
-    while ((r = grow(gc, i, 2000)).ok()) i++;
+    while ((r = grow(gc, i, 2000)).ok())
+        i++;
     EXPECT_EQ(r.error().code, "store_full");
     Txn t = write();
     EXPECT_LT(t.room(), GroupCommit::reserve_for(map_size()) / 2);

@@ -45,8 +45,10 @@ TEST(Blank, MixesOfSpacesAndIgnorables) {
 
 TEST(Blank, VisibleTextIsNot) {
     EXPECT_FALSE(wa::is_blank("a"));
-    EXPECT_FALSE(wa::is_blank(" \xE2\x80\x8D" "a\xE2\x80\x8C "));
-    EXPECT_FALSE(wa::is_blank("\xE2\x9D\xA4\xEF\xB8\x8F"));  // ❤️ = U+2764 U+FE0F
+    EXPECT_FALSE(
+        wa::is_blank(" \xE2\x80\x8D"
+                     "a\xE2\x80\x8C "));
+    EXPECT_FALSE(wa::is_blank("\xE2\x9D\xA4\xEF\xB8\x8F"));      // ❤️ = U+2764 U+FE0F
     EXPECT_FALSE(wa::is_blank("\xE2\x80\x8D\xF0\x9F\x98\x80"));  // ZWJ, U+1F600
     // ZWJ sequence 👩‍💻: the joiner is ignorable, the people are not.
     EXPECT_FALSE(wa::is_blank("\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB"));
@@ -58,13 +60,13 @@ TEST(Blank, VisibleTextIsNot) {
 }
 
 TEST(Blank, MalformedUtf8IsNot) {
-    EXPECT_FALSE(wa::is_blank("\xC2"));          // truncated
-    EXPECT_FALSE(wa::is_blank("\xE2\x80"));      // truncated U+200x
-    EXPECT_FALSE(wa::is_blank("\x80"));          // stray continuation
-    EXPECT_FALSE(wa::is_blank("\xC0\xA0"));      // overlong U+0020
-    EXPECT_FALSE(wa::is_blank("\xE0\x80\xA0"));  // overlong U+0020
+    EXPECT_FALSE(wa::is_blank("\xC2"));              // truncated
+    EXPECT_FALSE(wa::is_blank("\xE2\x80"));          // truncated U+200x
+    EXPECT_FALSE(wa::is_blank("\x80"));              // stray continuation
+    EXPECT_FALSE(wa::is_blank("\xC0\xA0"));          // overlong U+0020
+    EXPECT_FALSE(wa::is_blank("\xE0\x80\xA0"));      // overlong U+0020
     EXPECT_FALSE(wa::is_blank("\xF0\x80\x80\xA0"));  // overlong U+0020
-    EXPECT_FALSE(wa::is_blank("\xED\xA0\x80"));  // surrogate U+D800
+    EXPECT_FALSE(wa::is_blank("\xED\xA0\x80"));      // surrogate U+D800
     EXPECT_FALSE(wa::is_blank("\xF4\x90\x80\x80"));  // beyond U+10FFFF
     EXPECT_FALSE(wa::is_blank("\xF8\x88\x80\x80\x80"));
     EXPECT_FALSE(wa::is_blank("\xFF"));
@@ -126,8 +128,8 @@ TEST(RedactTokens, BearerCredentials) {
 }
 
 TEST(RedactTokens, OrdinaryTextUnchanged) {
-    for (const char* s : {"", "(#131047) Re-engagement message",
-                          "(#100) Invalid parameter", "EAA is a prefix", "wamid.HBgLMTY1MDU1"}) {
+    for (const char* s : {"", "(#131047) Re-engagement message", "(#100) Invalid parameter",
+                          "EAA is a prefix", "wamid.HBgLMTY1MDU1"}) {
         EXPECT_EQ(wa::redact_tokens(s), s);
     }
 }

@@ -42,8 +42,8 @@ std::string get_string(const Value& doc, std::string_view key, bool& present) {
 // the required to and reply_to present.
 std::optional<ReplyError> check_shape(std::string_view body, rapidjson::Document& doc) {
     if (body.size() > kMaxReplyBodyBytes) {
-        return invalid_request("request body larger than "
-                               + std::to_string(kMaxReplyBodyBytes) + " bytes");
+        return invalid_request("request body larger than " + std::to_string(kMaxReplyBodyBytes) +
+                               " bytes");
     }
     JsonLimits limits;
     limits.max_bytes = kMaxReplyBodyBytes;
@@ -84,8 +84,8 @@ std::optional<ReplyError> check_fields(ReplyRequest& req, const CallbackGuard& g
         return error(400, "missing_text", "text must not be empty", "text");
     }
     if (utf8_length(req.text) > kMaxReplyTextChars) {
-        return invalid_request("text is longer than "
-                               + std::to_string(kMaxReplyTextChars) + " characters", "text");
+        return invalid_request(
+            "text is longer than " + std::to_string(kMaxReplyTextChars) + " characters", "text");
     }
     if (!is_possible_e164(req.to)) {
         return error(400, "invalid_phone_number",
@@ -93,15 +93,15 @@ std::optional<ReplyError> check_fields(ReplyRequest& req, const CallbackGuard& g
     }
     if (req.has_correlation_id && utf8_length(req.correlation_id) > kMaxCorrelationIdChars) {
         return error(400, "invalid_correlation_id",
-                     "correlation_id is longer than "
-                         + std::to_string(kMaxCorrelationIdChars) + " characters",
+                     "correlation_id is longer than " + std::to_string(kMaxCorrelationIdChars) +
+                         " characters",
                      "correlation_id");
     }
     if (req.has_callback_url) {
         auto target = guard.check_url(req.callback_url);
         if (!target) {
-            return error(400, "invalid_callback_url",
-                         "callback_url: " + target.error().message, "callback_url");
+            return error(400, "invalid_callback_url", "callback_url: " + target.error().message,
+                         "callback_url");
         }
         req.callback = std::move(*target);
     }
@@ -127,32 +127,33 @@ ReplyResult parse_reply_request(std::string_view body, const CallbackGuard& guar
 
 ReplyError reply_error(ReplyFailure failure) {
     switch (failure) {
-    case ReplyFailure::missing_api_token:
-        return error(401, "missing_api_token", "an API key is required (Authorization: Bearer)");
-    case ReplyFailure::invalid_api_token:
-        return error(401, "invalid_api_token", "the API key is not valid");
-    case ReplyFailure::forbidden:
-        return error(403, "forbidden", "the API key may not send messages");
-    case ReplyFailure::invalid_reply_context:
-        return error(404, "invalid_reply_context",
-                     "reply_to does not name an inbound message", "reply_to");
-    case ReplyFailure::phone_number_mismatch:
-        return error(400, "phone_number_mismatch",
-                     "to does not match the sender of the inbound message", "to");
-    case ReplyFailure::window_expired:
-        return error(422, "window_expired", "the 24-hour conversation window has closed");
-    case ReplyFailure::insufficient_balance:
-        return error(402, "insufficient_balance", "the number's credits are used up");
+        case ReplyFailure::missing_api_token:
+            return error(401, "missing_api_token",
+                         "an API key is required (Authorization: Bearer)");
+        case ReplyFailure::invalid_api_token:
+            return error(401, "invalid_api_token", "the API key is not valid");
+        case ReplyFailure::forbidden:
+            return error(403, "forbidden", "the API key may not send messages");
+        case ReplyFailure::invalid_reply_context:
+            return error(404, "invalid_reply_context", "reply_to does not name an inbound message",
+                         "reply_to");
+        case ReplyFailure::phone_number_mismatch:
+            return error(400, "phone_number_mismatch",
+                         "to does not match the sender of the inbound message", "to");
+        case ReplyFailure::window_expired:
+            return error(422, "window_expired", "the 24-hour conversation window has closed");
+        case ReplyFailure::insufficient_balance:
+            return error(402, "insufficient_balance", "the number's credits are used up");
     }
     return error(500, "internal_error", "unknown failure");
 }
 
 ReplyFailure reply_failure(SendRefusal refusal) {
     switch (refusal) {
-    case SendRefusal::no_such_message: return ReplyFailure::invalid_reply_context;
-    case SendRefusal::recipient_mismatch: return ReplyFailure::phone_number_mismatch;
-    case SendRefusal::window_closed: return ReplyFailure::window_expired;
-    case SendRefusal::no_credit: return ReplyFailure::insufficient_balance;
+        case SendRefusal::no_such_message: return ReplyFailure::invalid_reply_context;
+        case SendRefusal::recipient_mismatch: return ReplyFailure::phone_number_mismatch;
+        case SendRefusal::window_closed: return ReplyFailure::window_expired;
+        case SendRefusal::no_credit: return ReplyFailure::insufficient_balance;
     }
     return ReplyFailure::invalid_reply_context;
 }
@@ -160,23 +161,23 @@ ReplyFailure reply_failure(SendRefusal refusal) {
 ReplyError reply_error_from_graph(const GraphResult& graph) {
     std::string meta_code = std::to_string(graph.meta.code);
     switch (graph.outcome) {
-    case GraphOutcome::window_closed:
-        return reply_error(ReplyFailure::window_expired);
-    case GraphOutcome::throttled: {
-        ReplyError e = error(429, "rate_limited",
-                             "WhatsApp rate limit reached (Meta error " + meta_code
-                                 + "); retry after " + std::to_string(graph.retry_after_s) + " s");
-        e.retry_after_s = graph.retry_after_s;
-        return e;
-    }
-    case GraphOutcome::refused:
-        return invalid_request("WhatsApp refused the message: " + graph.reason);
-    case GraphOutcome::accepted:
-    case GraphOutcome::failed:
-        break;
+        case GraphOutcome::window_closed: return reply_error(ReplyFailure::window_expired);
+        case GraphOutcome::throttled: {
+            ReplyError e =
+                error(429, "rate_limited",
+                      "WhatsApp rate limit reached (Meta error " + meta_code + "); retry after " +
+                          std::to_string(graph.retry_after_s) + " s");
+            e.retry_after_s = graph.retry_after_s;
+            return e;
+        }
+        case GraphOutcome::refused:
+            return invalid_request("WhatsApp refused the message: " + graph.reason);
+        case GraphOutcome::accepted:
+        case GraphOutcome::failed: break;
     }
     if (graph.meta.code != 0) {
-        return error(502, "upstream_error", "the WhatsApp API failed (Meta error " + meta_code + ")");
+        return error(502, "upstream_error",
+                     "the WhatsApp API failed (Meta error " + meta_code + ")");
     }
     return error(502, "upstream_error", "the WhatsApp API failed (" + graph.reason + ")");
 }

@@ -39,14 +39,17 @@ struct ReplyError {
     ReplyError() = default;
     ReplyError(int status, std::string code_, std::string message_, std::string param_ = {},
                int retry_after = 0)
-        : http_status(status), code(std::move(code_)), message(std::move(message_)),
-          param(std::move(param_)), retry_after_s(retry_after) {}
+        : http_status(status),
+          code(std::move(code_)),
+          message(std::move(message_)),
+          param(std::move(param_)),
+          retry_after_s(retry_after) {}
 
     int http_status = 400;
     std::string code;
     std::string message;
-    std::string param;  // the offending field; empty when none
-    int retry_after_s = 0;  // > 0: send a Retry-After header (rate_limited)
+    std::string param;       // the offending field; empty when none
+    int retry_after_s = 0;   // > 0: send a Retry-After header (rate_limited)
     std::string message_id;  // upstream_timeout: the tx_ id of the unknown send
     // x-should-retry (what Prelude's SDK obeys): true only where the same
     // request can succeed later; false where it cannot, or could send twice.

@@ -6,9 +6,7 @@
 
 namespace wa {
 
-constexpr bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 constexpr bool is_alnum(char c) {
     return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -32,25 +30,23 @@ constexpr int hex_value(char c) {
 }
 
 // Space, tab, CR, LF: the blanks around fields of a line or a file.
-constexpr bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+constexpr bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // C's isspace() in the "C" locale: is_space plus vertical tab and form
 // feed, for text from outside where any of them separates words.
-constexpr bool is_c_space(char c) {
-    return is_space(c) || c == '\v' || c == '\f';
-}
+constexpr bool is_c_space(char c) { return is_space(c) || c == '\v' || c == '\f'; }
 
 // s without the is_space characters at its end.
 constexpr std::string_view trim_trailing_space(std::string_view s) {
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
 // s without the is_space characters at either end.
 constexpr std::string_view trim_space(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
     return trim_trailing_space(s);
 }
 

@@ -28,9 +28,9 @@ std::string rfc3339_ns(std::int64_t unix_ns) {
     }
 
     char buf[64];
-    int n = std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
-                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                          tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    int n =
+        std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
     if (n < 0 || static_cast<size_t>(n) >= sizeof(buf)) {
         return "1970-01-01T00:00:00.000000000Z";
     }

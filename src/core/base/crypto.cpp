@@ -11,10 +11,8 @@ namespace wa {
 
 namespace {
 
-constexpr char kB64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr char kB64Url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::string_view kHubPrefix = "sha256=";
 constexpr size_t kSha256Len = 32;
 
@@ -29,9 +27,9 @@ std::string b64_encode(std::string_view in, const char* alphabet, bool pad) {
     out.reserve((in.size() + 2) / 3 * 4);
     size_t i = 0;
     for (; i + 3 <= in.size(); i += 3) {
-        unsigned n = (static_cast<unsigned char>(in[i]) << 16)
-                   | (static_cast<unsigned char>(in[i + 1]) << 8)
-                   | static_cast<unsigned char>(in[i + 2]);
+        unsigned n = (static_cast<unsigned char>(in[i]) << 16) |
+                     (static_cast<unsigned char>(in[i + 1]) << 8) |
+                     static_cast<unsigned char>(in[i + 2]);
         out.push_back(alphabet[(n >> 18) & 0x3f]);
         out.push_back(alphabet[(n >> 12) & 0x3f]);
         out.push_back(alphabet[(n >> 6) & 0x3f]);
@@ -65,17 +63,15 @@ int b64_value(char c) {
     return -1;
 }
 
-Error bad_base64(const char* msg) {
-    return make_error("invalid_base64", msg);
-}
+Error bad_base64(const char* msg) { return make_error("invalid_base64", msg); }
 
 }  // namespace
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (HMAC(EVP_sha256(), bytes_of(key), static_cast<int>(key.size()),
-             bytes_of(data), data.size(), md, &len) == nullptr) {
+    if (HMAC(EVP_sha256(), bytes_of(key), static_cast<int>(key.size()), bytes_of(data), data.size(),
+             md, &len) == nullptr) {
         // Only on allocation failure; an empty digest never verifies.
         return std::string();
     }
@@ -104,13 +100,9 @@ std::string hex_lower(std::string_view bytes) {
     return out;
 }
 
-std::string base64_encode(std::string_view bytes) {
-    return b64_encode(bytes, kB64, true);
-}
+std::string base64_encode(std::string_view bytes) { return b64_encode(bytes, kB64, true); }
 
-std::string base64url_encode(std::string_view bytes) {
-    return b64_encode(bytes, kB64Url, false);
-}
+std::string base64url_encode(std::string_view bytes) { return b64_encode(bytes, kB64Url, false); }
 
 Result<std::string> base64_decode(std::string_view text) {
     // Padding is optional, but when present it must complete the last quad.
@@ -155,11 +147,9 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-bool verify_hub_signature(std::string_view secret, std::string_view body,
-                          std::string_view header) {
-    if (header.size() != kHubPrefix.size() + 2 * kSha256Len
-        || header.substr(0, kHubPrefix.size()) != kHubPrefix)
-    {
+bool verify_hub_signature(std::string_view secret, std::string_view body, std::string_view header) {
+    if (header.size() != kHubPrefix.size() + 2 * kSha256Len ||
+        header.substr(0, kHubPrefix.size()) != kHubPrefix) {
         return false;
     }
 

@@ -15,8 +15,8 @@ std::string hmac_sha256(std::string_view key, std::string_view data);
 std::string sha256(std::string_view data);
 
 std::string hex_lower(std::string_view bytes);
-std::string base64_encode(std::string_view bytes);       // standard, padded
-std::string base64url_encode(std::string_view bytes);    // URL alphabet, no padding
+std::string base64_encode(std::string_view bytes);         // standard, padded
+std::string base64url_encode(std::string_view bytes);      // URL alphabet, no padding
 Result<std::string> base64_decode(std::string_view text);  // standard alphabet, padding optional
 
 // Constant-time equality of two byte strings (length is not secret).
@@ -24,8 +24,7 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 
 // True when header is exactly "sha256=<64 hex>" (hex case-insensitive) and
 // equals HMAC-SHA256(secret, body). Constant-time in the digest comparison.
-bool verify_hub_signature(std::string_view secret, std::string_view body,
-                          std::string_view header);
+bool verify_hub_signature(std::string_view secret, std::string_view body, std::string_view header);
 
 // "sha256=<hex>" as Meta sends it (used by tools and tests).
 std::string hub_signature(std::string_view secret, std::string_view body);

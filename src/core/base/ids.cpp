@@ -19,9 +19,7 @@ constexpr std::int64_t kMaxMs = (std::int64_t{1} << 48) - 1;
 
 using u128 = unsigned __int128;
 
-Error bad_typeid(std::string msg) {
-    return make_error("invalid_typeid", std::move(msg));
-}
+Error bad_typeid(std::string msg) { return make_error("invalid_typeid", std::move(msg)); }
 
 // Alphabet index of c, or -1. Lowercase only, no Crockford folding.
 int b32_value(char c) {
@@ -110,9 +108,7 @@ Uuid uuid_v7(std::int64_t unix_ms) {
     return u;
 }
 
-Uuid uuid_v7_now() {
-    return uuid_v7(now_ns() / kNsPerMs);
-}
+Uuid uuid_v7_now() { return uuid_v7(now_ns() / kNsPerMs); }
 
 std::string uuid_to_string(const Uuid& u) {
     static constexpr char hex[] = "0123456789abcdef";

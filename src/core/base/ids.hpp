@@ -18,7 +18,7 @@ using Uuid = std::array<std::uint8_t, 16>;
 Uuid uuid_v7(std::int64_t unix_ms);
 Uuid uuid_v7_now();
 
-std::string uuid_to_string(const Uuid& u);                    // 8-4-4-4-12 lowercase hex
+std::string uuid_to_string(const Uuid& u);  // 8-4-4-4-12 lowercase hex
 Result<Uuid> uuid_from_string(std::string_view s);
 
 // True when prefix matches ^([a-z]([a-z_]{0,61}[a-z])?)?$ (empty is valid).

@@ -51,9 +51,8 @@ std::string ip_to_string(const IpAddress& ip) {
 std::optional<IpAddress> parse_ip(std::string_view text) {
     // inet_pton needs a NUL-terminated string; an embedded NUL must not
     // cut the text short, so refuse it first.
-    if (text.empty() || text.size() > INET6_ADDRSTRLEN
-        || text.find('\0') != std::string_view::npos)
-    {
+    if (text.empty() || text.size() > INET6_ADDRSTRLEN ||
+        text.find('\0') != std::string_view::npos) {
         return std::nullopt;
     }
     std::string s(text);
@@ -107,8 +106,7 @@ Result<Cidr> parse_cidr(std::string_view text) {
     if (slash != std::string_view::npos) {
         auto p = parse_prefix(text.substr(slash + 1), max);
         if (!p) {
-            return make_error("invalid_cidr",
-                              "prefix length must be 0-" + std::to_string(max));
+            return make_error("invalid_cidr", "prefix length must be 0-" + std::to_string(max));
         }
         prefix = *p;
     }

@@ -26,16 +26,15 @@ namespace {
 // RapidJSON 1.1.0's full-precision strtod reads out of bounds on
 // "0.<hundreds of zeros>1" (found by fuzz/fuzz_webhook.cpp), and
 // std::from_chars is exact (correctly rounded) anyway.
-constexpr unsigned kStrictFlags = rapidjson::kParseValidateEncodingFlag
-                                  | rapidjson::kParseIterativeFlag
-                                  | rapidjson::kParseNumbersAsStringsFlag;
+constexpr unsigned kStrictFlags = rapidjson::kParseValidateEncodingFlag |
+                                  rapidjson::kParseIterativeFlag |
+                                  rapidjson::kParseNumbersAsStringsFlag;
 
 constexpr std::size_t kMaxKeyInMessage = 64;
 
 using SizeType = rapidjson::SizeType;
 
-std::string quote_json(std::string_view s)
-{
+std::string quote_json(std::string_view s) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.String(s.data(), static_cast<SizeType>(s.size()));
@@ -43,8 +42,7 @@ std::string quote_json(std::string_view s)
 }
 
 // Cut at a UTF-8 boundary so the log line stays valid text.
-std::string_view clip_utf8(std::string_view s, std::size_t max)
-{
+std::string_view clip_utf8(std::string_view s, std::size_t max) {
     if (s.size() <= max) {
         return s;
     }
@@ -59,12 +57,10 @@ std::string_view clip_utf8(std::string_view s, std::size_t max)
 // writes it as CESU bytes ED B0..BF xx. Raw input bytes like that are
 // already rejected by encoding validation, so such bytes in a decoded
 // string can only come from a lone escape.
-bool has_surrogate(const char* s, SizeType len)
-{
+bool has_surrogate(const char* s, SizeType len) {
     for (SizeType i = 0; i + 1 < len; i++) {
-        if (static_cast<unsigned char>(s[i]) == 0xED
-            && static_cast<unsigned char>(s[i + 1]) >= 0xA0)
-        {
+        if (static_cast<unsigned char>(s[i]) == 0xED &&
+            static_cast<unsigned char>(s[i + 1]) >= 0xA0) {
             return true;
         }
     }
@@ -73,8 +69,7 @@ bool has_surrogate(const char* s, SizeType len)
 
 // For a number from_chars found out of range: is it too large (rather
 // than too small)? Decided by the position of its first non-zero digit.
-bool too_large(std::string_view num)
-{
+bool too_large(std::string_view num) {
     std::size_t e = num.find_first_of("eE");
     std::string_view mant = num.substr(0, e);
     long long exp = 0;
@@ -99,8 +94,8 @@ bool too_large(std::string_view num)
     if (nz != std::string_view::npos) {
         magnitude = static_cast<long long>(whole.size() - nz) - 1;
     } else {
-        std::string_view frac = dot == std::string_view::npos
-                                ? std::string_view() : mant.substr(dot + 1);
+        std::string_view frac =
+            dot == std::string_view::npos ? std::string_view() : mant.substr(dot + 1);
         nz = frac.find_first_not_of('0');
         magnitude = -static_cast<long long>(nz) - 1;
     }
@@ -123,8 +118,7 @@ public:
     bool Double(double d) { return doc_.Double(d); }
 
     // Same typing as RapidJSON: integers that fit 64 bits stay integers.
-    bool RawNumber(const char* s, SizeType len, bool copy)
-    {
+    bool RawNumber(const char* s, SizeType len, bool copy) {
         std::string_view num(s, len);
         const char* end = s + len;
 
@@ -159,8 +153,7 @@ public:
         return doc_.Double(d);
     }
 
-    bool String(const char* s, SizeType len, bool copy)
-    {
+    bool String(const char* s, SizeType len, bool copy) {
         if (has_surrogate(s, len)) {
             code = rapidjson::kParseErrorStringUnicodeSurrogateInvalid;
             return false;
@@ -168,8 +161,7 @@ public:
         return doc_.String(s, len, copy);
     }
 
-    bool StartObject()
-    {
+    bool StartObject() {
         if (!enter()) {
             return false;
         }
@@ -180,8 +172,7 @@ public:
         return doc_.StartObject();
     }
 
-    bool Key(const char* s, SizeType len, bool copy)
-    {
+    bool Key(const char* s, SizeType len, bool copy) {
         if (has_surrogate(s, len)) {
             code = rapidjson::kParseErrorStringUnicodeSurrogateInvalid;
             return false;
@@ -189,27 +180,21 @@ public:
         // std::string holds embedded NULs, so keys compare by bytes.
         auto& seen = keys_[open_objects_ - 1];
         if (!seen.emplace(s, len).second) {
-            error = "duplicate key "
-                    + quote_json(clip_utf8({s, len}, kMaxKeyInMessage));
+            error = "duplicate key " + quote_json(clip_utf8({s, len}, kMaxKeyInMessage));
             return false;
         }
         return doc_.Key(s, len, copy);
     }
 
-    bool EndObject(SizeType members)
-    {
+    bool EndObject(SizeType members) {
         depth_--;
         open_objects_--;
         return doc_.EndObject(members);
     }
 
-    bool StartArray()
-    {
-        return enter() && doc_.StartArray();
-    }
+    bool StartArray() { return enter() && doc_.StartArray(); }
 
-    bool EndArray(SizeType elements)
-    {
+    bool EndArray(SizeType elements) {
         depth_--;
         return doc_.EndArray(elements);
     }
@@ -220,8 +205,7 @@ public:
     rapidjson::ParseErrorCode code = rapidjson::kParseErrorNone;
 
 private:
-    bool enter()
-    {
+    bool enter() {
         if (++depth_ > max_depth_) {
             error = "JSON nested deeper than " + std::to_string(max_depth_);
             return false;
@@ -244,8 +228,7 @@ struct StrictGenerator {
     std::size_t max_depth;
     std::string error;
 
-    bool operator()(rapidjson::Document& doc)
-    {
+    bool operator()(rapidjson::Document& doc) {
         rapidjson::MemoryStream is(text.data(), text.size());
         rapidjson::Reader reader;
         StrictHandler h(doc, max_depth);
@@ -266,16 +249,15 @@ struct StrictGenerator {
         }
         // The reader stops at a NUL byte as if at the end of input.
         if (is.Tell() != text.size()) {
-            error = at_byte(is.Tell(),
-                rapidjson::GetParseError_En(
-                    rapidjson::kParseErrorDocumentRootNotSingular));
+            error =
+                at_byte(is.Tell(),
+                        rapidjson::GetParseError_En(rapidjson::kParseErrorDocumentRootNotSingular));
             return false;
         }
         return true;
     }
 
-    static std::string at_byte(std::size_t offset, const char* what)
-    {
+    static std::string at_byte(std::size_t offset, const char* what) {
         return "invalid JSON at byte " + std::to_string(offset) + ": " + what;
     }
 };
@@ -283,13 +265,12 @@ struct StrictGenerator {
 }  // namespace
 
 Result<void> parse_json_strict(std::string_view text, rapidjson::Document& doc,
-                               const JsonLimits& limits)
-{
+                               const JsonLimits& limits) {
     doc.SetNull();
 
     if (text.size() > limits.max_bytes) {
-        return make_error("invalid_json", "body larger than "
-                          + std::to_string(limits.max_bytes) + " bytes");
+        return make_error("invalid_json",
+                          "body larger than " + std::to_string(limits.max_bytes) + " bytes");
     }
 
     StrictGenerator gen{text, limits.max_depth, {}};
@@ -302,21 +283,18 @@ Result<void> parse_json_strict(std::string_view text, rapidjson::Document& doc,
     return {};
 }
 
-std::string to_json(const rapidjson::Value& v)
-{
+std::string to_json(const rapidjson::Value& v) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     v.Accept(w);
     return std::string(buf.GetString(), buf.GetSize());
 }
 
-const rapidjson::Value* member(const rapidjson::Value& obj, std::string_view key)
-{
+const rapidjson::Value* member(const rapidjson::Value& obj, std::string_view key) {
     if (!obj.IsObject()) {
         return nullptr;
     }
-    rapidjson::Value name(rapidjson::StringRef(key.data(),
-                                               static_cast<SizeType>(key.size())));
+    rapidjson::Value name(rapidjson::StringRef(key.data(), static_cast<SizeType>(key.size())));
     auto it = obj.FindMember(name);
     return it == obj.MemberEnd() ? nullptr : &it->value;
 }

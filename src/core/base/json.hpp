@@ -15,7 +15,7 @@
 namespace wa {
 
 struct JsonLimits {
-    std::size_t max_depth = 64;      // objects + arrays nested
+    std::size_t max_depth = 64;  // objects + arrays nested
     std::size_t max_bytes = 3 * 1024 * 1024;
 };
 

@@ -47,9 +47,8 @@ bool possible_uncached(std::string_view s) {
     const auto& util = phone_util();
     i18n::phonenumbers::PhoneNumber number;
     // "ZZ" (unknown region): the leading '+' must carry the country code.
-    if (util.Parse(std::string(s), "ZZ", &number)
-        != i18n::phonenumbers::PhoneNumberUtil::NO_PARSING_ERROR)
-    {
+    if (util.Parse(std::string(s), "ZZ", &number) !=
+        i18n::phonenumbers::PhoneNumberUtil::NO_PARSING_ERROR) {
         return false;
     }
     return util.IsPossibleNumber(number);
@@ -65,7 +64,8 @@ bool is_possible_e164(std::string_view s) {
     std::string key(s);
     if (auto it = verdicts.find(key); it != verdicts.end()) return it->second;
     bool possible = possible_uncached(s);
-    if (verdicts.size() >= kVerdictCacheSize) verdicts.clear();  // bounded, no eviction order needed
+    if (verdicts.size() >= kVerdictCacheSize)
+        verdicts.clear();  // bounded, no eviction order needed
     verdicts.emplace(std::move(key), possible);
     return possible;
 }

@@ -12,9 +12,7 @@ namespace {
 
 constexpr char32_t kMalformed = 0xFFFD;  // not blank
 
-bool is_continuation(unsigned char c) {
-    return (c & 0xC0) == 0x80;
-}
+bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
 // Decodes the code point at s[i] and advances i. A malformed sequence
 // (truncated, overlong, a surrogate, beyond U+10FFFF) yields U+FFFD, so an
@@ -44,8 +42,8 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
 
 bool is_blank_code_point(char32_t c) {
     auto u = static_cast<UChar32>(c);
-    return u_hasBinaryProperty(u, UCHAR_WHITE_SPACE)
-           || u_hasBinaryProperty(u, UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
+    return u_hasBinaryProperty(u, UCHAR_WHITE_SPACE) ||
+           u_hasBinaryProperty(u, UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
 }
 
 // Length of the Meta access token at s[i] ("EAA" + 20 or more

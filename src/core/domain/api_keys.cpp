@@ -36,10 +36,12 @@ std::vector<std::string_view> split_fields(std::string_view line) {
     std::vector<std::string_view> out;
     std::size_t i = 0;
     while (i < line.size()) {
-        while (i < line.size() && is_space(line[i])) i++;
+        while (i < line.size() && is_space(line[i]))
+            i++;
         if (i == line.size() || line[i] == '#') break;
         std::size_t start = i;
-        while (i < line.size() && !is_space(line[i])) i++;
+        while (i < line.size() && !is_space(line[i]))
+            i++;
         out.push_back(line.substr(start, i - start));
     }
     return out;
@@ -70,9 +72,7 @@ std::string quoted(std::string_view s) {
 }
 
 // A problem with one line; parse_api_keys adds the line number.
-Error bad(std::string problem) {
-    return make_error("invalid_api_keys", std::move(problem));
-}
+Error bad(std::string problem) { return make_error("invalid_api_keys", std::move(problem)); }
 
 Error line_error(std::size_t line_no, const std::string& problem) {
     return make_error("invalid_api_keys", "line " + std::to_string(line_no) + ": " + problem);
@@ -81,9 +81,10 @@ Error line_error(std::size_t line_no, const std::string& problem) {
 // One non-empty line's fields -> a key.
 Result<ApiKey> parse_key(const std::vector<std::string_view>& f) {
     if (f.size() < 4) {
-        return bad("expected \"name tenant sha256hex scope[,scope...] "
-                              "[conversation=ID]\", got " + std::to_string(f.size()) +
-                              " field(s)");
+        return bad(
+            "expected \"name tenant sha256hex scope[,scope...] "
+            "[conversation=ID]\", got " +
+            std::to_string(f.size()) + " field(s)");
     }
     if (f.size() > 5) return bad("unexpected field " + quoted(f[5]));
     ApiKey k;
@@ -92,8 +93,7 @@ Result<ApiKey> parse_key(const std::vector<std::string_view>& f) {
     }
     k.name = f[0];
     if (!valid_tenant_name(f[1])) {
-        return bad("invalid tenant " + quoted(f[1]) +
-                                  ": 1-64 of [A-Za-z0-9_.-] expected");
+        return bad("invalid tenant " + quoted(f[1]) + ": 1-64 of [A-Za-z0-9_.-] expected");
     }
     k.tenant = f[1];
     if (!parse_hash(f[2], k.hash)) {
@@ -108,8 +108,8 @@ Result<ApiKey> parse_key(const std::vector<std::string_view>& f) {
         }
         auto conv = typeid_decode_as("conv", f[4].substr(kConversationPrefix.size()));
         if (!conv) {
-            return bad("invalid conversation " + quoted(f[4].substr(
-                                      kConversationPrefix.size())) + ": conv_ id expected");
+            return bad("invalid conversation " + quoted(f[4].substr(kConversationPrefix.size())) +
+                       ": conv_ id expected");
         }
         k.conversation = *conv;
     }
@@ -132,9 +132,9 @@ bool ascii_iequal(std::string_view a, std::string_view lower) {
 
 // The token of "Bearer <token>" (spaces around it trimmed), or empty.
 std::string_view bearer_token(std::string_view header) {
-    if (header.size() <= kBearer.size() || !ascii_iequal(header.substr(0, kBearer.size()), kBearer)
-        || (header[kBearer.size()] != ' ' && header[kBearer.size()] != '\t'))
-    {
+    if (header.size() <= kBearer.size() ||
+        !ascii_iequal(header.substr(0, kBearer.size()), kBearer) ||
+        (header[kBearer.size()] != ' ' && header[kBearer.size()] != '\t')) {
         return {};
     }
     std::string_view t = header.substr(kBearer.size());
@@ -162,9 +162,9 @@ Result<unsigned> parse_scopes(std::string_view list) {
             if (one == e.name) bit = static_cast<unsigned>(e.scope);
         }
         if (bit == 0) {
-            return make_error("invalid_scope", one.empty() ? std::string("empty scope in ") +
-                                                                 quoted(list)
-                                                           : "unknown scope " + quoted(one));
+            return make_error("invalid_scope", one.empty()
+                                                   ? std::string("empty scope in ") + quoted(list)
+                                                   : "unknown scope " + quoted(one));
         }
         bits |= bit;
         if (comma == std::string_view::npos) return bits;
@@ -191,9 +191,7 @@ bool valid_tenant_name(std::string_view s) {
     return true;
 }
 
-bool valid_key_name(std::string_view s) {
-    return valid_tenant_name(s);
-}
+bool valid_key_name(std::string_view s) { return valid_tenant_name(s); }
 
 Result<ApiKeys> parse_api_keys(std::string_view text) {
     ApiKeys out;
@@ -250,15 +248,15 @@ Result<std::string> generate_api_secret() {
     if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
         return make_error("random_failed", "RAND_bytes failed: no secret generated");
     }
-    std::string secret = std::string(kSecretPrefix) +
+    std::string secret =
+        std::string(kSecretPrefix) +
         base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
     OPENSSL_cleanse(bytes, sizeof(bytes));
     return secret;
 }
 
-std::string api_key_line(std::string_view name, std::string_view tenant,
-                         std::string_view secret, unsigned scopes,
-                         const std::optional<Uuid>& conversation) {
+std::string api_key_line(std::string_view name, std::string_view tenant, std::string_view secret,
+                         unsigned scopes, const std::optional<Uuid>& conversation) {
     std::string line = std::string(name) + " " + std::string(tenant) + " " +
                        hex_lower(sha256(secret)) + " " + scopes_string(scopes);
     if (conversation) {

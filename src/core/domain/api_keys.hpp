@@ -46,9 +46,9 @@ bool valid_key_name(std::string_view s);
 struct ApiKey {
     std::string name;
     std::string tenant;
-    std::array<unsigned char, 32> hash{};     // SHA-256 of the secret
-    unsigned scopes = 0;                      // bit set of Scope
-    std::optional<Uuid> conversation;         // conversation=conv_…: only that one
+    std::array<unsigned char, 32> hash{};  // SHA-256 of the secret
+    unsigned scopes = 0;                   // bit set of Scope
+    std::optional<Uuid> conversation;      // conversation=conv_…: only that one
 
     bool allows(Scope s) const { return (scopes & static_cast<unsigned>(s)) != 0; }
     // True unless the key is limited to another conversation.
@@ -103,8 +103,7 @@ Result<std::string> generate_api_secret();
 
 // The line for the keys file (no newline). Arguments are not checked here:
 // validate with valid_key_name / valid_tenant_name / parse_scopes first.
-std::string api_key_line(std::string_view name, std::string_view tenant,
-                         std::string_view secret, unsigned scopes,
-                         const std::optional<Uuid>& conversation);
+std::string api_key_line(std::string_view name, std::string_view tenant, std::string_view secret,
+                         unsigned scopes, const std::optional<Uuid>& conversation);
 
 }  // namespace wa

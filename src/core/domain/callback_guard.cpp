@@ -86,15 +86,11 @@ std::optional<IpAddress> embedded_v4(const IpAddress& ip) {
     return std::nullopt;
 }
 
-Error bad_url(std::string_view why) {
-    return make_error("invalid_callback_url", std::string(why));
-}
+Error bad_url(std::string_view why) { return make_error("invalid_callback_url", std::string(why)); }
 
 bool is_hex(char c) { return hex_value(c) >= 0; }
 
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Printable ASCII without backslash: parsers disagree on '\' and on
 // anything non-ASCII, and a disagreement is how guards get bypassed.
@@ -122,14 +118,13 @@ bool ends_with_label(std::string_view host, std::string_view suffix) {
     if (host == suffix) {
         return true;
     }
-    return host.size() > suffix.size() && host.ends_with(suffix)
-           && host[host.size() - suffix.size() - 1] == '.';
+    return host.size() > suffix.size() && host.ends_with(suffix) &&
+           host[host.size() - suffix.size() - 1] == '.';
 }
 
 bool valid_label(std::string_view label) {
-    if (label.empty() || label.size() > kMaxLabelBytes || label.front() == '-'
-        || label.back() == '-')
-    {
+    if (label.empty() || label.size() > kMaxLabelBytes || label.front() == '-' ||
+        label.back() == '-') {
         return false;
     }
     for (char c : label) {
@@ -183,9 +178,8 @@ Result<void> check_hostname(std::string_view host) {
 Result<std::uint16_t> parse_port(std::string_view s) {
     unsigned n = 0;
     auto r = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || s.size() > 5 || r.ec != std::errc{} || r.ptr != s.data() + s.size()
-        || n == 0 || n > 65535)
-    {
+    if (s.empty() || s.size() > 5 || r.ec != std::errc{} || r.ptr != s.data() + s.size() ||
+        n == 0 || n > 65535) {
         return bad_url("port must be 1-65535");
     }
     return static_cast<std::uint16_t>(n);
@@ -360,7 +354,8 @@ std::string url_host(std::string_view url) {
         host = auth.substr(0, std::min(auth.find(':'), auth.size()));
     }
     std::string out;
-    for (char c : host) out += lower(c);
+    for (char c : host)
+        out += lower(c);
     return out;
 }
 

@@ -24,9 +24,9 @@ namespace wa {
 
 struct CallbackTarget {
     bool https = true;
-    std::string host;      // lowercase name, or the address without brackets
+    std::string host;  // lowercase name, or the address without brackets
     std::uint16_t port = 443;
-    std::string path;      // from the first '/' or '?', "/" when absent
+    std::string path;         // from the first '/' or '?', "/" when absent
     bool is_literal = false;  // host is an IP address, already checked
 };
 

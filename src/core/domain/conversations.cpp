@@ -21,11 +21,11 @@ std::int64_t meta_time_ns(std::int64_t ts, std::int64_t now_ns) {
 
 }  // namespace
 
-
 Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* referrer) {
     auto bytes = txn.get(Db::conversations, key_of(id));
     if (!bytes) return bytes.error();
-    if (!*bytes) return make_error("store_corrupt", std::string(referrer) + " without conversation");
+    if (!*bytes)
+        return make_error("store_corrupt", std::string(referrer) + " without conversation");
     return decode_conversation(**bytes);
 }
 

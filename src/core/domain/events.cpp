@@ -20,8 +20,7 @@ using Writer = JsonWriter;
 
 }  // namespace
 
-std::string encode_inbound_event(const InboundEvent& e)
-{
+std::string encode_inbound_event(const InboundEvent& e) {
     rapidjson::StringBuffer buf;
     Writer w(buf);
 
@@ -68,15 +67,13 @@ std::string encode_inbound_event(const InboundEvent& e)
     return std::string(buf.GetString(), buf.GetSize());
 }
 
-std::string status_event_type(std::string_view status)
-{
+std::string status_event_type(std::string_view status) {
     std::string type = "transactional.message.";
     type.append(status);
     return type;
 }
 
-std::string encode_status_event(const StatusEvent& e)
-{
+std::string encode_status_event(const StatusEvent& e) {
     rapidjson::StringBuffer buf;
     Writer w(buf);
 

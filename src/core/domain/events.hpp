@@ -8,7 +8,7 @@
 namespace wa {
 
 struct InboundEvent {
-    std::string event_id;         // evt_...
+    std::string event_id;  // evt_...
     std::int64_t created_at_ns = 0;
     std::string message_id;       // im_...
     std::string conversation_id;  // conv_...
@@ -27,14 +27,14 @@ std::string encode_inbound_event(const InboundEvent& e);
 
 // A status change of a message sent through the gateway (SPEC §5.2).
 struct StatusEvent {
-    std::string event_id;          // evt_...
+    std::string event_id;            // evt_...
     std::int64_t created_at_ns = 0;  // envelope: when the gateway made the event
-    std::string status;            // sent|delivered|read|failed
-    std::string message_id;        // tx_...
-    std::string to;                // recipient, E.164 with + (or BSUID)
-    std::string correlation_id;    // omitted when empty
-    std::int64_t status_at_ns = 0; // payload created_at: when Meta saw the status
-    bool has_error = false;        // failed with Meta's error
+    std::string status;              // sent|delivered|read|failed
+    std::string message_id;          // tx_...
+    std::string to;                  // recipient, E.164 with + (or BSUID)
+    std::string correlation_id;      // omitted when empty
+    std::int64_t status_at_ns = 0;   // payload created_at: when Meta saw the status
+    bool has_error = false;          // failed with Meta's error
     std::int64_t error_code = 0;
     std::string error_title;
     std::string error_details;

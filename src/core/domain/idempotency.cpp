@@ -66,9 +66,9 @@ std::string idempotency_fingerprint(std::string_view endpoint, std::string_view 
     return sha256(in);
 }
 
-Result<IdempotencyClaim> idempotency_claim(Txn& txn, std::string_view tenant,
-                                           std::string_view key, std::string_view fingerprint,
-                                           std::uint64_t owner, std::int64_t now_ns) {
+Result<IdempotencyClaim> idempotency_claim(Txn& txn, std::string_view tenant, std::string_view key,
+                                           std::string_view fingerprint, std::uint64_t owner,
+                                           std::int64_t now_ns) {
     std::string storage = storage_key(tenant, key);
     auto existing = load(txn, storage);
     if (!existing) return existing.error();

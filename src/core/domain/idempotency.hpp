@@ -43,9 +43,9 @@ struct IdempotencyClaim {
 
 // Scoped to the tenant. owner identifies the claiming request (complete and
 // release only act for it).
-Result<IdempotencyClaim> idempotency_claim(Txn& txn, std::string_view tenant,
-                                           std::string_view key, std::string_view fingerprint,
-                                           std::uint64_t owner, std::int64_t now_ns);
+Result<IdempotencyClaim> idempotency_claim(Txn& txn, std::string_view tenant, std::string_view key,
+                                           std::string_view fingerprint, std::uint64_t owner,
+                                           std::int64_t now_ns);
 
 // The claimed request's answer, kept for replays.
 Result<void> idempotency_complete(Txn& txn, std::string_view tenant, std::string_view key,

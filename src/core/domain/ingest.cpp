@@ -31,7 +31,8 @@ std::int64_t window_end(std::int64_t ts, std::int64_t window_ns) {
 Result<std::string> customer_of(const InboundMessage& m) {
     if (!m.from.empty()) return normalize_wa_id(m.from);
     if (!m.from_user_id.empty()) return m.from_user_id;
-    return make_error("invalid_payload", "message " + m.wamid + " has neither from nor from_user_id");
+    return make_error("invalid_payload",
+                      "message " + m.wamid + " has neither from nor from_user_id");
 }
 
 // The im_/tx_ id of one of our messages, by its wamid; empty when unknown.
@@ -93,8 +94,7 @@ Result<void> enqueue(Txn& txn, Event ev, const IngestOptions& options, std::int6
 }
 
 Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundMessage& m,
-                            const IngestOptions& options, std::int64_t now_ns,
-                            IngestOutcome& out) {
+                            const IngestOptions& options, std::int64_t now_ns, IngestOutcome& out) {
     if (m.wamid.empty()) return make_error("invalid_payload", "message without id");
     Message msg;
     msg.id = uuid_v7_now();
@@ -216,8 +216,7 @@ void apply_status(Message& msg, std::string_view status, const StatusUpdate& s) 
 }
 
 Result<void> ingest_status(Txn& txn, const NumberConfig& number, const StatusUpdate& s,
-                           const IngestOptions& options, std::int64_t now_ns,
-                           IngestOutcome& out) {
+                           const IngestOptions& options, std::int64_t now_ns, IngestOutcome& out) {
     auto found = outbound_message(txn, s.wamid);
     if (!found) return found.error();
     if (!*found && !s.biz_opaque_callback_data.empty()) {

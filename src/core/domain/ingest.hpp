@@ -20,14 +20,14 @@ struct IngestOptions {
 };
 
 struct IngestOutcome {
-    std::uint32_t received = 0;     // new messages stored
-    std::uint32_t duplicates = 0;   // wamid already stored
-    std::uint32_t unrouted = 0;     // changes whose phone_number_id is not configured
-    std::uint32_t unsigned_changes = 0;  // routed, but the number's app secret did not sign
-    std::uint32_t statuses = 0;          // status updates of routed, signed changes
-    std::uint32_t statuses_applied = 0;  // moved a message forward (one event each)
-    std::uint32_t statuses_unknown = 0;  // wamid not one of this number's outbound messages
-    std::uint32_t statuses_ignored = 0;  // not forward (late, redelivered) or an unknown word
+    std::uint32_t received = 0;              // new messages stored
+    std::uint32_t duplicates = 0;            // wamid already stored
+    std::uint32_t unrouted = 0;              // changes whose phone_number_id is not configured
+    std::uint32_t unsigned_changes = 0;      // routed, but the number's app secret did not sign
+    std::uint32_t statuses = 0;              // status updates of routed, signed changes
+    std::uint32_t statuses_applied = 0;      // moved a message forward (one event each)
+    std::uint32_t statuses_unknown = 0;      // wamid not one of this number's outbound messages
+    std::uint32_t statuses_ignored = 0;      // not forward (late, redelivered) or an unknown word
     std::uint32_t unknown_sends_linked = 0;  // sends of unknown outcome Meta turned out to have
     std::vector<std::string> unrouted_ids;
     // Events that head their conversation's queue, leased to this caller:

@@ -31,8 +31,7 @@ const NumberConfig* NumberDirectory::by_e164(std::string_view e164) const {
     return it == by_e164_.end() ? nullptr : &numbers_[it->second];
 }
 
-std::vector<bool> NumberDirectory::signed_by(std::string_view body,
-                                             std::string_view header) const {
+std::vector<bool> NumberDirectory::signed_by(std::string_view body, std::string_view header) const {
     std::vector<bool> out(numbers_.size(), false);
     // Numbers of one Meta app share its secret: HMAC the body once per secret.
     std::map<std::string_view, bool> verdict;

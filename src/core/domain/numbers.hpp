@@ -14,16 +14,16 @@
 namespace wa {
 
 struct NumberConfig {
-    std::string e164;              // "+14155551234"
-    std::string phone_number_id;   // Meta's id: inbound is routed on it
+    std::string e164;             // "+14155551234"
+    std::string phone_number_id;  // Meta's id: inbound is routed on it
     std::string tenant;
-    std::string access_token;      // Graph API bearer
-    std::string app_secret;        // verifies X-Hub-Signature-256
-    std::string callback;          // where this tenant's events go
+    std::string access_token;                 // Graph API bearer
+    std::string app_secret;                   // verifies X-Hub-Signature-256
+    std::string callback;                     // where this tenant's events go
     std::shared_ptr<SigningKey> signing_key;  // RSASSA-PSS events (signing_key_file)
-    std::string signing_secret;    // decoded whsec_ key (signing_secret_file)
-    std::int64_t credits = -1;     // -1: unlimited
-    std::uint32_t rate_per_sec = 0;  // 0: unpaced
+    std::string signing_secret;               // decoded whsec_ key (signing_secret_file)
+    std::int64_t credits = -1;                // -1: unlimited
+    std::uint32_t rate_per_sec = 0;           // 0: unpaced
 };
 
 class NumberDirectory {

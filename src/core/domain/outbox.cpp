@@ -103,8 +103,7 @@ std::int64_t backoff(std::uint32_t attempts, const DeliveryPolicy& policy) {
 
 // After the head settles, the next queued event (if any) becomes head.
 Result<std::optional<Delivery>> release_next(Txn& txn, const Uuid& conversation,
-                                             const DeliveryPolicy& policy,
-                                             std::int64_t now_ns) {
+                                             const DeliveryPolicy& policy, std::int64_t now_ns) {
     auto first = txn.first_with_prefix(Db::outbox_queue, key_of(conversation));
     if (!first) return first.error();
     if (!*first) return std::optional<Delivery>{};
@@ -121,8 +120,7 @@ Result<std::optional<Delivery>> release_next(Txn& txn, const Uuid& conversation,
 
 }  // namespace
 
-Result<std::optional<Delivery>> outbox_enqueue(Txn& txn, Event event,
-                                               const DeliveryPolicy& policy,
+Result<std::optional<Delivery>> outbox_enqueue(Txn& txn, Event event, const DeliveryPolicy& policy,
                                                std::int64_t now_ns) {
     event.state = EventState::pending;
     event.next_attempt_ns = 0;
@@ -153,8 +151,7 @@ AttemptVerdict classify_attempt(int http_status) {
 
 Result<AttemptOutcome> outbox_record_attempt(Txn& txn, const Uuid& event_id,
                                              const AttemptResult& result,
-                                             const DeliveryPolicy& policy,
-                                             std::int64_t now_ns) {
+                                             const DeliveryPolicy& policy, std::int64_t now_ns) {
     AttemptOutcome out;
     out.verdict = classify_attempt(result.http_status);
 
@@ -188,8 +185,7 @@ Result<AttemptOutcome> outbox_record_attempt(Txn& txn, const Uuid& event_id,
     }
 
     e.next_attempt_ns = 0;
-    e.state = out.verdict == AttemptVerdict::delivered ? EventState::delivered
-                                                        : EventState::dead;
+    e.state = out.verdict == AttemptVerdict::delivered ? EventState::delivered : EventState::dead;
     if (auto r = txn.del(Db::outbox_queue, queue_key(e.conversation_id, e.seq)); !r) {
         return r.error();
     }
@@ -325,8 +321,8 @@ Result<bool> outbox_replay(Txn& txn, const Uuid& event_id, const DeliveryPolicy&
     return true;
 }
 
-Result<std::size_t> outbox_replay_all(Txn& txn, const DeliveryPolicy& policy,
-                                      std::int64_t now_ns, std::size_t limit) {
+Result<std::size_t> outbox_replay_all(Txn& txn, const DeliveryPolicy& policy, std::int64_t now_ns,
+                                      std::size_t limit) {
     // Ids first: replaying rewrites the index being scanned.
     std::vector<Uuid> ids;
     if (limit == 0) return std::size_t{0};

@@ -19,10 +19,10 @@ struct Delivery {
     std::string event_id_text;  // evt_...
     std::string number;         // business E.164 (signing key lookup)
     std::string url;
-    bool url_guarded = false;   // Event::callback_guarded: check after resolving
+    bool url_guarded = false;  // Event::callback_guarded: check after resolving
     std::string body;
     std::int64_t created_at_ns = 0;
-    std::uint32_t attempt = 0;  // 1 for the first
+    std::uint32_t attempt = 0;        // 1 for the first
     std::int64_t lease_until_ns = 0;  // the sender must be done by then
 };
 
@@ -35,13 +35,12 @@ struct DeliveryPolicy {
 
 // Appends an event to its conversation's queue. When it is the head of the
 // queue it is leased to the caller and returned for immediate sending.
-Result<std::optional<Delivery>> outbox_enqueue(Txn& txn, Event event,
-                                               const DeliveryPolicy& policy,
+Result<std::optional<Delivery>> outbox_enqueue(Txn& txn, Event event, const DeliveryPolicy& policy,
                                                std::int64_t now_ns);
 
 struct AttemptResult {
-    int http_status = 0;      // 0: transport failure / timeout
-    std::string error;        // short reason for logs and last_error
+    int http_status = 0;  // 0: transport failure / timeout
+    std::string error;    // short reason for logs and last_error
 };
 
 // delivered: 2xx. final failure: 4xx other than 408/429. otherwise retry.
@@ -59,8 +58,7 @@ struct AttemptOutcome {
 };
 Result<AttemptOutcome> outbox_record_attempt(Txn& txn, const Uuid& event_id,
                                              const AttemptResult& result,
-                                             const DeliveryPolicy& policy,
-                                             std::int64_t now_ns);
+                                             const DeliveryPolicy& policy, std::int64_t now_ns);
 
 // For the retry timer: leases up to limit queue heads whose due time is
 // <= now (failed attempts whose backoff has passed, and in-flight events
@@ -99,8 +97,7 @@ Result<bool> outbox_replay(Txn& txn, const Uuid& event_id, const DeliveryPolicy&
 
 // Replays up to limit dead events, oldest first; returns how many. Callers
 // with many dead letters call it in batches, one transaction each, until 0.
-Result<std::size_t> outbox_replay_all(Txn& txn, const DeliveryPolicy& policy,
-                                      std::int64_t now_ns,
+Result<std::size_t> outbox_replay_all(Txn& txn, const DeliveryPolicy& policy, std::int64_t now_ns,
                                       std::size_t limit = static_cast<std::size_t>(-1));
 
 struct OutboxStats {

@@ -36,37 +36,37 @@ std::string content_json_of(const GraphContent& c) {
     JsonWriter w(buf);
     w.StartObject();
     switch (c.kind) {
-    case GraphContent::Kind::text:
-        json_put(w, "type", "text");
-        json_put(w, "text", c.text);
-        break;
-    case GraphContent::Kind::template_message:
-        json_put(w, "type", "template");
-        w.Key("template");
-        w.StartObject();
-        json_put(w, "name", c.template_name);
-        json_put(w, "language", c.language);
-        w.Key("parameters");
-        w.StartArray();
-        for (const auto& [name, text] : c.parameters) {
+        case GraphContent::Kind::text:
+            json_put(w, "type", "text");
+            json_put(w, "text", c.text);
+            break;
+        case GraphContent::Kind::template_message:
+            json_put(w, "type", "template");
+            w.Key("template");
             w.StartObject();
-            if (!c.positional) json_put(w, "name", name);
-            json_put(w, "text", text);
+            json_put(w, "name", c.template_name);
+            json_put(w, "language", c.language);
+            w.Key("parameters");
+            w.StartArray();
+            for (const auto& [name, text] : c.parameters) {
+                w.StartObject();
+                if (!c.positional) json_put(w, "name", name);
+                json_put(w, "text", text);
+                w.EndObject();
+            }
+            w.EndArray();
             w.EndObject();
-        }
-        w.EndArray();
-        w.EndObject();
-        break;
-    case GraphContent::Kind::media:
-        json_put(w, "type", c.media_type);
-        w.Key("media");
-        w.StartObject();
-        if (!c.media_id.empty()) json_put(w, "id", c.media_id);
-        if (!c.media_link.empty()) json_put(w, "link", c.media_link);
-        if (!c.text.empty()) json_put(w, "caption", c.text);
-        if (!c.filename.empty()) json_put(w, "filename", c.filename);
-        w.EndObject();
-        break;
+            break;
+        case GraphContent::Kind::media:
+            json_put(w, "type", c.media_type);
+            w.Key("media");
+            w.StartObject();
+            if (!c.media_id.empty()) json_put(w, "id", c.media_id);
+            if (!c.media_link.empty()) json_put(w, "link", c.media_link);
+            if (!c.text.empty()) json_put(w, "caption", c.text);
+            if (!c.filename.empty()) json_put(w, "filename", c.filename);
+            w.EndObject();
+            break;
     }
     w.EndObject();
     return {buf.GetString(), buf.GetSize()};
@@ -74,9 +74,9 @@ std::string content_json_of(const GraphContent& c) {
 
 std::string_view type_of(const GraphContent& c) {
     switch (c.kind) {
-    case GraphContent::Kind::text: return "text";
-    case GraphContent::Kind::template_message: return "template";
-    case GraphContent::Kind::media: return c.media_type;
+        case GraphContent::Kind::text: return "text";
+        case GraphContent::Kind::template_message: return "template";
+        case GraphContent::Kind::media: return c.media_type;
     }
     return "text";
 }
@@ -84,8 +84,7 @@ std::string_view type_of(const GraphContent& c) {
 // transactional.message.created for an accepted message, to its callback.
 Result<std::optional<Delivery>> enqueue_created(Txn& txn, Conversation& c, const Message& msg,
                                                 const NumberConfig& number,
-                                                const DeliveryPolicy& policy,
-                                                std::int64_t now_ns) {
+                                                const DeliveryPolicy& policy, std::int64_t now_ns) {
     std::string callback = msg.callback_url.empty() ? number.callback : msg.callback_url;
     Event ev = next_event(c, status_event_type(kCreated), number.e164, std::move(callback), now_ns);
     ev.callback_guarded = !msg.callback_url.empty();
@@ -107,8 +106,8 @@ bool SendScope::allows(const Conversation& c) const {
     return !conversation || *conversation == c.id;
 }
 
-Result<SendCheck> check_send(Txn& txn, const SendRequest& request,
-                             const NumberDirectory& numbers, std::int64_t now_ns) {
+Result<SendCheck> check_send(Txn& txn, const SendRequest& request, const NumberDirectory& numbers,
+                             std::int64_t now_ns) {
     SendCheck out;
     out.refusal = SendRefusal::no_such_message;
     if (!request.reply_to) return out;
@@ -165,8 +164,8 @@ PreparedSend prepare_send(const SendRequest& request, const SendTarget& target) 
     PreparedSend p;
     p.id = uuid_v7_now();
     p.message_id = typeid_encode("tx", p.id);
-    p.graph_body = graph_message_body(request.to, request.content, target.context_wamid,
-                                      p.message_id);
+    p.graph_body =
+        graph_message_body(request.to, request.content, target.context_wamid, p.message_id);
     return p;
 }
 
@@ -230,10 +229,8 @@ Result<std::int64_t> close_window_after_send(Txn& txn, const Uuid& conversation,
 }
 
 Result<std::optional<Message>> link_unknown_send(Txn& txn, std::string_view callback_data,
-                                                 std::string_view wamid,
-                                                 const NumberConfig& number,
-                                                 const DeliveryPolicy& policy,
-                                                 std::int64_t now_ns,
+                                                 std::string_view wamid, const NumberConfig& number,
+                                                 const DeliveryPolicy& policy, std::int64_t now_ns,
                                                  std::vector<Delivery>& deliveries) {
     std::optional<Message> none;
     auto id = typeid_decode_as("tx", callback_data);

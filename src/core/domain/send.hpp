@@ -56,10 +56,10 @@ enum class SendRefusal {
 struct SendTarget {
     const NumberConfig* number = nullptr;  // the conversation's business number
     Uuid conversation{};
-    std::string conversation_id;           // conv_...
-    std::string context_wamid;             // the quoted inbound message's wamid
+    std::string conversation_id;  // conv_...
+    std::string context_wamid;    // the quoted inbound message's wamid
     std::int64_t window_expires_at_ns = 0;
-    std::uint64_t credits_used = 0;        // accepted (and unknown) sends counted
+    std::uint64_t credits_used = 0;  // accepted (and unknown) sends counted
 };
 
 // Rows 7-9, in a read (or write) transaction. Row 10 needs the sends in
@@ -71,8 +71,8 @@ struct SendCheck {
     SendTarget target;
     bool ok() const { return !refusal; }
 };
-Result<SendCheck> check_send(Txn& txn, const SendRequest& request,
-                             const NumberDirectory& numbers, std::int64_t now_ns);
+Result<SendCheck> check_send(Txn& txn, const SendRequest& request, const NumberDirectory& numbers,
+                             std::int64_t now_ns);
 
 // Row 10: a number without credits is unlimited; otherwise the counted
 // sends plus those in flight must stay below its credits.
@@ -132,10 +132,8 @@ Result<std::int64_t> close_window_after_send(Txn& txn, const Uuid& conversation,
 // enqueued — and returned so the status itself is applied next. nullopt when
 // callback_data names no such send.
 Result<std::optional<Message>> link_unknown_send(Txn& txn, std::string_view callback_data,
-                                                 std::string_view wamid,
-                                                 const NumberConfig& number,
-                                                 const DeliveryPolicy& policy,
-                                                 std::int64_t now_ns,
+                                                 std::string_view wamid, const NumberConfig& number,
+                                                 const DeliveryPolicy& policy, std::int64_t now_ns,
                                                  std::vector<Delivery>& deliveries);
 
 }  // namespace wa

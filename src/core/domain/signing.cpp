@@ -43,9 +43,7 @@ const unsigned char* bytes_of(std::string_view s) {
 
 // Never prompt for a passphrase (nginx -t must not block on a terminal):
 // an encrypted key simply fails to load.
-int no_passphrase(char*, int, int, void*) {
-    return -1;
-}
+int no_passphrase(char*, int, int, void*) { return -1; }
 
 Error bad_key(std::string message) {
     ERR_clear_error();  // leave nothing in OpenSSL's queue for nginx's SSL code to misreport
@@ -59,17 +57,16 @@ Error sign_failed(std::string message) {
 
 // PSS parameters of SPEC §5.3 on a digest-sign or digest-verify context.
 bool set_pss(EVP_PKEY_CTX* pctx) {
-    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0
-        && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, kPssSaltLen) > 0
-        && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0;
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, kPssSaltLen) > 0 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0;
 }
 
 Result<std::string> pss_sign(EVP_PKEY* pkey, std::string_view body) {
     MdCtxPtr ctx(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-    if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, pkey) != 1
-        || !set_pss(pctx))
-    {
+    if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, pkey) != 1 ||
+        !set_pss(pctx)) {
         return sign_failed("cannot set up RSASSA-PSS signing");
     }
     size_t len = 0;
@@ -78,8 +75,7 @@ Result<std::string> pss_sign(EVP_PKEY* pkey, std::string_view body) {
     }
     std::string sig(len, '\0');
     if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                       bytes_of(body), body.size()) != 1)
-    {
+                       bytes_of(body), body.size()) != 1) {
         return sign_failed("RSASSA-PSS signing failed");
     }
     sig.resize(len);
@@ -89,21 +85,16 @@ Result<std::string> pss_sign(EVP_PKEY* pkey, std::string_view body) {
 bool pss_verify(EVP_PKEY* pkey, std::string_view body, std::string_view sig) {
     MdCtxPtr ctx(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-    return ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, pkey) == 1
-        && set_pss(pctx)
-        && EVP_DigestVerify(ctx.get(), bytes_of(sig), sig.size(), bytes_of(body), body.size())
-               == 1;
+    return ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, pkey) == 1 &&
+           set_pss(pctx) &&
+           EVP_DigestVerify(ctx.get(), bytes_of(sig), sig.size(), bytes_of(body), body.size()) == 1;
 }
 
 }  // namespace
 
-SigningKey::~SigningKey() {
-    EVP_PKEY_free(pkey_);
-}
+SigningKey::~SigningKey() { EVP_PKEY_free(pkey_); }
 
-int SigningKey::bits() const {
-    return EVP_PKEY_get_bits(pkey_);
-}
+int SigningKey::bits() const { return EVP_PKEY_get_bits(pkey_); }
 
 Result<std::shared_ptr<SigningKey>> load_signing_key(std::string_view pem) {
     if (pem.empty() || pem.size() > static_cast<size_t>(INT_MAX)) {
@@ -145,8 +136,7 @@ Result<std::string> rsa_pss_signature_header(const SigningKey& key, std::string_
 }
 
 StandardWebhookHeaders standard_webhook_headers(std::string_view key, std::string_view event_id,
-                                                std::int64_t unix_seconds,
-                                                std::string_view body) {
+                                                std::int64_t unix_seconds, std::string_view body) {
     StandardWebhookHeaders h;
     h.id = std::string(event_id);
     h.timestamp = std::to_string(unix_seconds);
@@ -174,8 +164,7 @@ Result<std::string> decode_whsec(std::string_view text) {
     return std::move(key).value();
 }
 
-Result<std::vector<Header>> event_signature_headers(const SigningKey* key,
-                                                    std::string_view secret,
+Result<std::vector<Header>> event_signature_headers(const SigningKey* key, std::string_view secret,
                                                     std::string_view event_id,
                                                     std::int64_t unix_seconds,
                                                     std::string_view body) {

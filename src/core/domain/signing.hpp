@@ -55,15 +55,13 @@ struct StandardWebhookHeaders {
 
 // key: the decoded bytes of "whsec_<base64>" (see decode_whsec).
 StandardWebhookHeaders standard_webhook_headers(std::string_view key, std::string_view event_id,
-                                                std::int64_t unix_seconds,
-                                                std::string_view body);
+                                                std::int64_t unix_seconds, std::string_view body);
 
 // The signature headers of one delivery (SPEC §5.3): RSASSA-PSS when a key
 // is given, else Standard Webhooks when a secret is (one of the two is
 // required by the configuration), as (name, value) pairs.
 using Header = std::pair<std::string, std::string>;
-Result<std::vector<Header>> event_signature_headers(const SigningKey* key,
-                                                    std::string_view secret,
+Result<std::vector<Header>> event_signature_headers(const SigningKey* key, std::string_view secret,
                                                     std::string_view event_id,
                                                     std::int64_t unix_seconds,
                                                     std::string_view body);

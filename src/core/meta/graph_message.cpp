@@ -43,24 +43,30 @@ GraphResult throttled(int retry_after_s) {
 
 bool is_refusal(std::int64_t code) {
     switch (code) {
-    case 100: case 131008: case 131009: case 131021: case 131026: case 131030: case 131051:
-        return true;
-    default:
-        return false;
+        case 100:
+        case 131008:
+        case 131009:
+        case 131021:
+        case 131026:
+        case 131030:
+        case 131051: return true;
+        default: return false;
     }
 }
 
 GraphResult classify(const GraphError& e) {
     switch (e.code) {
-    case 131047: {
-        GraphResult r;
-        r.outcome = GraphOutcome::window_closed;
-        return r;
-    }
-    case 130429: return throttled(1);
-    case 131056: return throttled(6);
-    case 80007: case 4: case 131048: return throttled(60);
-    default: break;
+        case 131047: {
+            GraphResult r;
+            r.outcome = GraphOutcome::window_closed;
+            return r;
+        }
+        case 130429: return throttled(1);
+        case 131056: return throttled(6);
+        case 80007:
+        case 4:
+        case 131048: return throttled(60);
+        default: break;
     }
     if (is_refusal(e.code)) {
         GraphResult r;
@@ -166,21 +172,21 @@ std::string graph_message_body(std::string_view to, const GraphContent& content,
     json_put(w, "recipient_type", "individual");
     json_put(w, "to", to);
     switch (content.kind) {
-    case GraphContent::Kind::text:
-        json_put(w, "type", "text");
-        w.Key("text");
-        w.StartObject();
-        json_put(w, "body", content.text);
-        w.EndObject();
-        break;
-    case GraphContent::Kind::template_message:
-        json_put(w, "type", "template");
-        put_template(w, content);
-        break;
-    case GraphContent::Kind::media:
-        json_put(w, "type", content.media_type);
-        put_media(w, content);
-        break;
+        case GraphContent::Kind::text:
+            json_put(w, "type", "text");
+            w.Key("text");
+            w.StartObject();
+            json_put(w, "body", content.text);
+            w.EndObject();
+            break;
+        case GraphContent::Kind::template_message:
+            json_put(w, "type", "template");
+            put_template(w, content);
+            break;
+        case GraphContent::Kind::media:
+            json_put(w, "type", content.media_type);
+            put_media(w, content);
+            break;
     }
     if (!context_wamid.empty()) {
         w.Key("context");

@@ -24,8 +24,7 @@ struct Contact {  // value.contacts[]
     std::string name;
 };
 
-std::string_view without_plus(std::string_view s)
-{
+std::string_view without_plus(std::string_view s) {
     if (!s.empty() && s.front() == '+') {
         s.remove_prefix(1);
     }
@@ -33,8 +32,7 @@ std::string_view without_plus(std::string_view s)
 }
 
 // {code, title, message, error_data{details}, href}
-Result<void> decode_error(const Value& v, const std::string& path, MetaError& out)
-{
+Result<void> decode_error(const Value& v, const std::string& path, MetaError& out) {
     if (!v.IsObject()) {
         return bad(path, "must be an object");
     }
@@ -56,17 +54,15 @@ Result<void> decode_error(const Value& v, const std::string& path, MetaError& ou
         return data.error();
     }
     if (*data != nullptr) {
-        return get_string(**data, join(path, "error_data"), "details",
-                          Need::optional, out.details);
+        return get_string(**data, join(path, "error_data"), "details", Need::optional, out.details);
     }
     return {};
 }
 
 // An optional array member, each element decoded by fn into out.
 template <class T, class Fn>
-Result<void> decode_list(const Value& obj, const std::string& path,
-                         std::string_view key, std::vector<T>& out, Fn fn)
-{
+Result<void> decode_list(const Value& obj, const std::string& path, std::string_view key,
+                         std::vector<T>& out, Fn fn) {
     auto arr = get(obj, path, key, Kind::array, Need::optional);
     if (!arr) {
         return arr.error();
@@ -87,17 +83,13 @@ Result<void> decode_list(const Value& obj, const std::string& path,
     return {};
 }
 
-Result<void> decode_errors(const Value& obj, const std::string& path,
-                           std::vector<MetaError>& out)
-{
+Result<void> decode_errors(const Value& obj, const std::string& path, std::vector<MetaError>& out) {
     return decode_list(obj, path, "errors", out, decode_error);
 }
 
 // --- messages, statuses, contacts ------------------------------------------
 
-Result<void> decode_context(const Value& msg, const std::string& path,
-                            InboundMessage& m)
-{
+Result<void> decode_context(const Value& msg, const std::string& path, InboundMessage& m) {
     auto ctx = get(msg, path, "context", Kind::object, Need::optional);
     if (!ctx) {
         return ctx.error();
@@ -123,13 +115,9 @@ Result<void> decode_context(const Value& msg, const std::string& path,
 }
 
 // Key on wa_id/from when present, else on user_id/from_user_id (BSUID).
-std::string contact_name_for(const InboundMessage& m,
-                             const std::vector<Contact>& contacts)
-{
+std::string contact_name_for(const InboundMessage& m, const std::vector<Contact>& contacts) {
     for (const auto& c : contacts) {
-        if (!m.from.empty() && !c.wa_id.empty()
-            && without_plus(m.from) == without_plus(c.wa_id))
-        {
+        if (!m.from.empty() && !c.wa_id.empty() && without_plus(m.from) == without_plus(c.wa_id)) {
             return c.name;
         }
         if (!m.from_user_id.empty() && m.from_user_id == c.user_id) {
@@ -140,9 +128,7 @@ std::string contact_name_for(const InboundMessage& m,
 }
 
 Result<void> decode_message(const Value& msg, const std::string& path,
-                            const std::vector<Contact>& contacts,
-                            InboundMessage& m)
-{
+                            const std::vector<Contact>& contacts, InboundMessage& m) {
     if (!msg.IsObject()) {
         return bad(path, "must be an object");
     }
@@ -157,8 +143,7 @@ Result<void> decode_message(const Value& msg, const std::string& path,
         r = get_string(msg, path, "from", Need::optional, m.from);
     }
     if (r) {
-        r = get_string(msg, path, "from_user_id", Need::optional,
-                       m.from_user_id);
+        r = get_string(msg, path, "from_user_id", Need::optional, m.from_user_id);
     }
     if (!r) {
         return r;
@@ -187,9 +172,7 @@ Result<void> decode_message(const Value& msg, const std::string& path,
     return build_content(msg, path, errors, m);
 }
 
-Result<void> decode_status(const Value& v, const std::string& path,
-                           StatusUpdate& s)
-{
+Result<void> decode_status(const Value& v, const std::string& path, StatusUpdate& s) {
     if (!v.IsObject()) {
         return bad(path, "must be an object");
     }
@@ -213,8 +196,7 @@ Result<void> decode_status(const Value& v, const std::string& path,
     return r;
 }
 
-Result<void> decode_contact(const Value& v, const std::string& path, Contact& c)
-{
+Result<void> decode_contact(const Value& v, const std::string& path, Contact& c) {
     if (!v.IsObject()) {
         return bad(path, "must be an object");
     }
@@ -230,16 +212,12 @@ Result<void> decode_contact(const Value& v, const std::string& path, Contact& c)
         return profile.error();
     }
     if (*profile != nullptr) {
-        return get_string(**profile, join(path, "profile"), "name",
-                          Need::optional, c.name);
+        return get_string(**profile, join(path, "profile"), "name", Need::optional, c.name);
     }
     return {};
 }
 
-
-Result<void> decode_metadata(const Value& value, const std::string& path,
-                             WebhookChange& out)
-{
+Result<void> decode_metadata(const Value& value, const std::string& path, WebhookChange& out) {
     auto meta = get(value, path, "metadata", Kind::object, Need::required);
     if (!meta) {
         return meta.error();
@@ -247,15 +225,12 @@ Result<void> decode_metadata(const Value& value, const std::string& path,
     std::string p = join(path, "metadata");
     auto r = get_nonempty(**meta, p, "phone_number_id", out.phone_number_id);
     if (r) {
-        r = get_string(**meta, p, "display_phone_number", Need::optional,
-                       out.display_phone_number);
+        r = get_string(**meta, p, "display_phone_number", Need::optional, out.display_phone_number);
     }
     return r;
 }
 
-Result<void> decode_change(const Value& change, const std::string& path,
-                           WebhookChange& out)
-{
+Result<void> decode_change(const Value& change, const std::string& path, WebhookChange& out) {
     auto value = get(change, path, "value", Kind::object, Need::required);
     if (!value) {
         return value.error();
@@ -272,10 +247,9 @@ Result<void> decode_change(const Value& change, const std::string& path,
     r = decode_list(v, p, "contacts", contacts, decode_contact);
     if (r) {
         r = decode_list(v, p, "messages", out.messages,
-            [&contacts](const Value& msg, const std::string& mp,
-                        InboundMessage& m) {
-                return decode_message(msg, mp, contacts, m);
-            });
+                        [&contacts](const Value& msg, const std::string& mp, InboundMessage& m) {
+                            return decode_message(msg, mp, contacts, m);
+                        });
     }
     if (r) {
         r = decode_list(v, p, "statuses", out.statuses, decode_status);
@@ -286,9 +260,7 @@ Result<void> decode_change(const Value& change, const std::string& path,
     return r;
 }
 
-Result<void> decode_entry(const Value& entry, const std::string& path,
-                          WebhookBatch& batch)
-{
+Result<void> decode_entry(const Value& entry, const std::string& path, WebhookBatch& batch) {
     if (!entry.IsObject()) {
         return bad(path, "must be an object");
     }
@@ -331,8 +303,7 @@ Result<void> decode_entry(const Value& entry, const std::string& path,
 
 }  // namespace
 
-Result<WebhookBatch> decode_webhook(std::string_view body)
-{
+Result<WebhookBatch> decode_webhook(std::string_view body) {
     rapidjson::Document doc;
     auto parsed = parse_json_strict(body, doc);
     if (!parsed) {

@@ -20,15 +20,15 @@ struct MetaError {  // {code,title,message,error_data.details,href}
 };
 
 struct InboundMessage {
-    std::string wamid;          // messages[].id
-    std::string from;           // as Meta sent it (digits or +digits); may be empty
-    std::string from_user_id;   // BSUID when Meta sends it
-    std::int64_t timestamp = 0; // Unix seconds (Meta sends a string)
-    std::string type;           // text, image, ..., or an unknown type verbatim
-    std::string context_id;     // context.id: the wamid the customer quoted
-    std::string reaction_to;    // reaction.message_id: the wamid reacted to
-    bool forwarded = false;     // context.forwarded or frequently_forwarded
-    std::string contact_name;   // value.contacts[] profile.name matching from/wa_id
+    std::string wamid;           // messages[].id
+    std::string from;            // as Meta sent it (digits or +digits); may be empty
+    std::string from_user_id;    // BSUID when Meta sends it
+    std::int64_t timestamp = 0;  // Unix seconds (Meta sends a string)
+    std::string type;            // text, image, ..., or an unknown type verbatim
+    std::string context_id;      // context.id: the wamid the customer quoted
+    std::string reaction_to;     // reaction.message_id: the wamid reacted to
+    bool forwarded = false;      // context.forwarded or frequently_forwarded
+    std::string contact_name;    // value.contacts[] profile.name matching from/wa_id
     // The event's "content" object as compact JSON, built from the type's
     // fields (see webhook.cpp for the mapping); always has "type".
     std::string content_json;
@@ -37,9 +37,9 @@ struct InboundMessage {
     std::string text;
 };
 
-struct StatusUpdate {           // value.statuses[]
+struct StatusUpdate {  // value.statuses[]
     std::string wamid;
-    std::string status;         // sent|delivered|read|failed|played|...
+    std::string status;  // sent|delivered|read|failed|played|...
     std::int64_t timestamp = 0;
     std::string recipient_id;
     // What we sent as biz_opaque_callback_data: our tx_ id, which links a
@@ -48,12 +48,12 @@ struct StatusUpdate {           // value.statuses[]
     std::vector<MetaError> errors;
 };
 
-struct WebhookChange {          // one entry[].changes[] with field "messages"
-    std::string phone_number_id;        // value.metadata.phone_number_id
-    std::string display_phone_number;   // value.metadata.display_phone_number
+struct WebhookChange {                 // one entry[].changes[] with field "messages"
+    std::string phone_number_id;       // value.metadata.phone_number_id
+    std::string display_phone_number;  // value.metadata.display_phone_number
     std::vector<InboundMessage> messages;
     std::vector<StatusUpdate> statuses;
-    std::vector<MetaError> errors;      // value.errors[]
+    std::vector<MetaError> errors;  // value.errors[]
 };
 
 struct WebhookBatch {
@@ -70,7 +70,6 @@ Result<WebhookBatch> decode_webhook(std::string_view body);
 // content_json with content.reaction.message_id replaced by id (the im_/tx_
 // id the reacted-to wamid maps to). Returned unchanged when it has no
 // reaction object or is not valid JSON.
-std::string set_reaction_message_id(std::string_view content_json,
-                                    std::string_view id);
+std::string set_reaction_message_id(std::string_view content_json, std::string_view id);
 
 }  // namespace wa

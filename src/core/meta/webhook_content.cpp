@@ -19,36 +19,30 @@ struct Part {
     std::string text;
 };
 
-void put_raw(Writer& w, std::string_view key, const std::string& json)
-{
+void put_raw(Writer& w, std::string_view key, const std::string& json) {
     w.Key(key.data(), static_cast<SizeType>(key.size()));
     w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
 }
 
-std::string take(const rapidjson::StringBuffer& buf)
-{
+std::string take(const rapidjson::StringBuffer& buf) {
     return std::string(buf.GetString(), buf.GetSize());
 }
 
-using ContentFn = Result<void> (*)(const Value& msg, const std::string& path,
-                                   std::string_view type, Part& part,
-                                   InboundMessage& m);
+using ContentFn = Result<void> (*)(const Value& msg, const std::string& path, std::string_view type,
+                                   Part& part, InboundMessage& m);
 
-Result<void> content_text(const Value& msg, const std::string& path,
-                          std::string_view type, Part& part, InboundMessage& m)
-{
+Result<void> content_text(const Value& msg, const std::string& path, std::string_view type,
+                          Part& part, InboundMessage& m) {
     auto text = get(msg, path, "text", Kind::object, Need::required);
     if (!text) {
         return text.error();
     }
-    return get_string(**text, join(path, "text"), "body", Need::required,
-                      part.text);
+    return get_string(**text, join(path, "text"), "body", Need::required, part.text);
 }
 
 // image, video, audio, document, sticker share one shape.
-Result<void> content_media(const Value& msg, const std::string& path,
-                           std::string_view type, Part& part, InboundMessage& m)
-{
+Result<void> content_media(const Value& msg, const std::string& path, std::string_view type,
+                           Part& part, InboundMessage& m) {
     auto obj = get(msg, path, type, Kind::object, Need::required);
     if (!obj) {
         return obj.error();
@@ -104,10 +98,8 @@ Result<void> content_media(const Value& msg, const std::string& path,
     return {};
 }
 
-Result<void> content_location(const Value& msg, const std::string& path,
-                              std::string_view type, Part& part,
-                              InboundMessage& m)
-{
+Result<void> content_location(const Value& msg, const std::string& path, std::string_view type,
+                              Part& part, InboundMessage& m) {
     auto obj = get(msg, path, "location", Kind::object, Need::required);
     if (!obj) {
         return obj.error();
@@ -143,10 +135,8 @@ Result<void> content_location(const Value& msg, const std::string& path,
 }
 
 // Message-level "contacts" (shared vCards), not value.contacts.
-Result<void> content_contacts(const Value& msg, const std::string& path,
-                              std::string_view type, Part& part,
-                              InboundMessage& m)
-{
+Result<void> content_contacts(const Value& msg, const std::string& path, std::string_view type,
+                              Part& part, InboundMessage& m) {
     auto arr = get(msg, path, "contacts", Kind::array, Need::required);
     if (!arr) {
         return arr.error();
@@ -164,10 +154,8 @@ Result<void> content_contacts(const Value& msg, const std::string& path,
     return {};
 }
 
-Result<void> content_interactive(const Value& msg, const std::string& path,
-                                 std::string_view type, Part& part,
-                                 InboundMessage& m)
-{
+Result<void> content_interactive(const Value& msg, const std::string& path, std::string_view type,
+                                 Part& part, InboundMessage& m) {
     auto obj = get(msg, path, "interactive", Kind::object, Need::required);
     if (!obj) {
         return obj.error();
@@ -198,8 +186,7 @@ Result<void> content_interactive(const Value& msg, const std::string& path,
             r = get_string(**reply, rp, "title", Need::required, title);
         }
         if (r) {
-            r = get_string(**reply, rp, "description", Need::optional,
-                           description);
+            r = get_string(**reply, rp, "description", Need::optional, description);
         }
         if (!r) {
             return r;
@@ -228,9 +215,8 @@ Result<void> content_interactive(const Value& msg, const std::string& path,
 }
 
 // A template quick-reply tap, presented like an interactive reply.
-Result<void> content_button(const Value& msg, const std::string& path,
-                            std::string_view type, Part& part, InboundMessage& m)
-{
+Result<void> content_button(const Value& msg, const std::string& path, std::string_view type,
+                            Part& part, InboundMessage& m) {
     auto obj = get(msg, path, "button", Kind::object, Need::required);
     if (!obj) {
         return obj.error();
@@ -258,10 +244,8 @@ Result<void> content_button(const Value& msg, const std::string& path,
     return {};
 }
 
-Result<void> content_reaction(const Value& msg, const std::string& path,
-                              std::string_view type, Part& part,
-                              InboundMessage& m)
-{
+Result<void> content_reaction(const Value& msg, const std::string& path, std::string_view type,
+                              Part& part, InboundMessage& m) {
     auto obj = get(msg, path, "reaction", Kind::object, Need::required);
     if (!obj) {
         return obj.error();
@@ -288,15 +272,13 @@ Result<void> content_reaction(const Value& msg, const std::string& path,
     return {};
 }
 
-Result<void> content_system(const Value& msg, const std::string& path,
-                            std::string_view type, Part& part, InboundMessage& m)
-{
+Result<void> content_system(const Value& msg, const std::string& path, std::string_view type,
+                            Part& part, InboundMessage& m) {
     auto obj = get(msg, path, "system", Kind::object, Need::required);
     if (!obj) {
         return obj.error();
     }
-    auto r = get_string(**obj, join(path, "system"), "body", Need::optional,
-                        part.text);
+    auto r = get_string(**obj, join(path, "system"), "body", Need::optional, part.text);
     if (!r) {
         return r;
     }
@@ -306,14 +288,10 @@ Result<void> content_system(const Value& msg, const std::string& path,
 }
 
 // unsupported and any type we do not know: the type's object verbatim.
-Result<void> content_verbatim(const Value& msg, const std::string& path,
-                              std::string_view type, Part& part,
-                              InboundMessage& m)
-{
+Result<void> content_verbatim(const Value& msg, const std::string& path, std::string_view type,
+                              Part& part, InboundMessage& m) {
     // These keys are written by build_content itself.
-    for (std::string_view own : {"type", "text", "errors", "forwarded",
-                                 "referral"})
-    {
+    for (std::string_view own : {"type", "text", "errors", "forwarded", "referral"}) {
         if (type == own) {
             return {};
         }
@@ -345,8 +323,7 @@ constexpr ContentType kContentTypes[] = {
     {"system", content_system},
 };
 
-ContentFn content_fn(std::string_view type)
-{
+ContentFn content_fn(std::string_view type) {
     for (const auto& t : kContentTypes) {
         if (t.name == type) {
             return t.fn;
@@ -355,8 +332,7 @@ ContentFn content_fn(std::string_view type)
     return content_verbatim;
 }
 
-void put_errors(Writer& w, const std::vector<MetaError>& errors)
-{
+void put_errors(Writer& w, const std::vector<MetaError>& errors) {
     w.Key("errors");
     w.StartArray();
     for (const auto& e : errors) {
@@ -374,9 +350,7 @@ void put_errors(Writer& w, const std::vector<MetaError>& errors)
 }  // namespace
 
 Result<void> build_content(const Value& msg, const std::string& path,
-                           const std::vector<MetaError>& errors,
-                           InboundMessage& m)
-{
+                           const std::vector<MetaError>& errors, InboundMessage& m) {
     Part part;
     auto r = content_fn(m.type)(msg, path, m.type, part, m);
     if (!r) {
@@ -416,18 +390,14 @@ namespace wa {
 using webhook_detail::SizeType;
 using webhook_detail::Value;
 
-std::string set_reaction_message_id(std::string_view content_json,
-                                    std::string_view id)
-{
+std::string set_reaction_message_id(std::string_view content_json, std::string_view id) {
     rapidjson::Document doc;
     if (!parse_json_strict(content_json, doc)) {
         return std::string(content_json);
     }
     // HasMember/operator[]: rapidjson 1.1's mutable iterators compare
     // ambiguously under C++20.
-    if (!doc.IsObject() || !doc.HasMember("reaction")
-        || !doc["reaction"].IsObject())
-    {
+    if (!doc.IsObject() || !doc.HasMember("reaction") || !doc["reaction"].IsObject()) {
         return std::string(content_json);
     }
     Value& reaction = doc["reaction"];

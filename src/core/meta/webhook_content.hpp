@@ -14,7 +14,6 @@ namespace wa::webhook_detail {
 // referral?}, and m.text; m.reaction_to for a reaction. msg is the message
 // object at path; m.type and m.forwarded are already decoded.
 Result<void> build_content(const Value& msg, const std::string& path,
-                           const std::vector<MetaError>& errors,
-                           InboundMessage& m);
+                           const std::vector<MetaError>& errors, InboundMessage& m);
 
 }  // namespace wa::webhook_detail

@@ -30,19 +30,18 @@ std::string at(const std::string& path, std::size_t i);
 std::string_view sv(const Value& v);
 
 // The member of the wanted kind; nullptr when absent and optional.
-Result<const Value*> get(const Value& obj, const std::string& path,
-                         std::string_view key, Kind kind, Need need);
+Result<const Value*> get(const Value& obj, const std::string& path, std::string_view key, Kind kind,
+                         Need need);
 
 // A string member copied to out ("" when absent and optional).
-Result<void> get_string(const Value& obj, const std::string& path,
-                        std::string_view key, Need need, std::string& out);
+Result<void> get_string(const Value& obj, const std::string& path, std::string_view key, Need need,
+                        std::string& out);
 
 // A required string member that must not be empty.
-Result<void> get_nonempty(const Value& obj, const std::string& path,
-                          std::string_view key, std::string& out);
+Result<void> get_nonempty(const Value& obj, const std::string& path, std::string_view key,
+                          std::string& out);
 
 // Meta sends Unix seconds as a string of digits.
-Result<void> get_timestamp(const Value& obj, const std::string& path,
-                           std::int64_t& out);
+Result<void> get_timestamp(const Value& obj, const std::string& path, std::int64_t& out);
 
 }  // namespace wa::webhook_detail

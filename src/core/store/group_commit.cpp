@@ -81,7 +81,8 @@ void GroupCommit::commit(Batch& items, bool sync) {
 }
 
 void GroupCommit::finish(Batch& items) {
-    for (Item& item : items) item.done(item.result);
+    for (Item& item : items)
+        item.done(item.result);
 }
 
 void GroupCommit::flush() {
@@ -95,7 +96,8 @@ void GroupCommit::flush() {
     }
     {
         std::lock_guard lock(mu_);
-        for (Item& item : items) incoming_.push_back(std::move(item));
+        for (Item& item : items)
+            incoming_.push_back(std::move(item));
     }
     wake_.notify_one();
 }
@@ -106,7 +108,8 @@ void GroupCommit::complete() {
         std::lock_guard lock(mu_);
         done.swap(committed_);
     }
-    for (Batch& b : done) finish(b);
+    for (Batch& b : done)
+        finish(b);
 }
 
 void GroupCommit::writer_loop() {
@@ -148,7 +151,8 @@ void GroupCommit::syncer_loop() {
         {
             std::lock_guard lock(mu_);
             stats_.syncs++;
-            for (Batch& b : batches) committed_.push_back(std::move(b));
+            for (Batch& b : batches)
+                committed_.push_back(std::move(b));
         }
         if (notify_) notify_();
     }

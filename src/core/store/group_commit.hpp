@@ -62,7 +62,9 @@ public:
 
     // syncs: device flushes that made batches durable (thread mode: one may
     // cover several batches).
-    struct Stats { unsigned long long batches = 0, items = 0, failed = 0, syncs = 0; };
+    struct Stats {
+        unsigned long long batches = 0, items = 0, failed = 0, syncs = 0;
+    };
     Stats stats() const;
 
 private:
@@ -76,7 +78,7 @@ private:
 
     void commit(Batch& items, bool sync);  // apply + commit, sets each result
     Result<void> apply(Txn& batch, Item& item);
-    static void finish(Batch& items);    // run completions
+    static void finish(Batch& items);  // run completions
     void writer_loop();
     void syncer_loop();
 
@@ -86,10 +88,10 @@ private:
 
     mutable std::mutex mu_;
     std::condition_variable wake_;
-    Batch incoming_;                  // owner -> writer
+    Batch incoming_;  // owner -> writer
     std::condition_variable sync_wake_;
-    std::vector<Batch> unsynced_;     // writer -> syncer
-    std::vector<Batch> committed_;    // syncer -> owner
+    std::vector<Batch> unsynced_;   // writer -> syncer
+    std::vector<Batch> committed_;  // syncer -> owner
     std::function<void()> notify_;
     std::thread writer_;
     std::thread syncer_;

@@ -12,8 +12,8 @@ namespace wa {
 
 namespace {
 
-constexpr std::uint8_t kRecordVersion = 1;   // conversations
-constexpr std::uint8_t kEventVersion = 2;    // 2 added callback_guarded
+constexpr std::uint8_t kRecordVersion = 1;  // conversations
+constexpr std::uint8_t kEventVersion = 2;   // 2 added callback_guarded
 // Messages: version 2 appended the outbound fields (to .. error_details).
 // Stores written by version 1 exist, so both decode.
 constexpr std::uint8_t kMessageVersion = 2;
@@ -35,10 +35,8 @@ public:
     void field(std::int32_t v) { i32(v); }
     void field(std::int64_t v) { i64(v); }
     template <class E>
-        requires std::is_enum_v<E>
-    void field(E e) {
-        u8(static_cast<std::uint8_t>(e));
-    }
+    requires std::is_enum_v<E>
+    void field(E e) { u8(static_cast<std::uint8_t>(e)); }
     void field(const std::vector<std::pair<std::string, std::string>>& pairs) {
         u32(static_cast<std::uint32_t>(pairs.size()));
         for (const auto& [a, b] : pairs) {
@@ -94,10 +92,8 @@ public:
     void field(std::int64_t& v) { v = i64(); }
     // Any byte is a value of a uint8_t-based enum; callers check the range.
     template <class E>
-        requires std::is_enum_v<E>
-    void field(E& e) {
-        e = static_cast<E>(u8());
-    }
+    requires std::is_enum_v<E>
+    void field(E& e) { e = static_cast<E>(u8()); }
     void field(std::vector<std::pair<std::string, std::string>>& pairs) {
         std::uint32_t n = u32();
         // Each pair takes at least 8 bytes: a larger count is corrupt.
@@ -144,7 +140,6 @@ public:
         return v;
     }
 
-
     Result<void> finish() {
         if (bad_version_) return corrupt("unknown record version");
         if (failed_) return corrupt("truncated record");
@@ -185,7 +180,8 @@ private:
 };
 
 void put_be64(std::string& out, std::uint64_t v) {
-    for (int i = 7; i >= 0; i--) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    for (int i = 7; i >= 0; i--)
+        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
 // The fields of each record, in their stored order, once for both

@@ -14,20 +14,20 @@ namespace wa {
 
 struct Conversation {
     Uuid id{};
-    std::string business_number;   // E.164 of our number
+    std::string business_number;  // E.164 of our number
     std::string phone_number_id;
     std::string tenant;
-    std::string customer;          // E.164 with + (or BSUID)
+    std::string customer;  // E.164 with + (or BSUID)
     std::string customer_name;
     std::int64_t created_at_ns = 0;
     std::int64_t window_expires_at_ns = 0;  // 0: never opened
     std::int64_t last_inbound_ts = 0;       // Meta timestamp (s) of newest inbound
     std::int64_t last_inbound_at_ns = 0;
     std::int64_t last_outbound_at_ns = 0;
-    std::uint64_t next_event_seq = 0;       // per-conversation event order
+    std::uint64_t next_event_seq = 0;  // per-conversation event order
     std::uint32_t unread_count = 0;
-    std::string status = "open";            // open | pending_customer | closed
-    std::string mode = "ai";                // ai | human
+    std::string status = "open";  // open | pending_customer | closed
+    std::string mode = "ai";      // ai | human
     std::string assignee;
 };
 
@@ -43,14 +43,14 @@ struct Message {
     std::string content_json;
     std::int64_t meta_timestamp = 0;  // Meta's timestamp (s)
     std::int64_t created_at_ns = 0;
-    std::string status;               // outbound: created|sent|delivered|read|failed
-    std::string reply_to;             // im_/tx_ id quoted, when known
+    std::string status;    // outbound: created|sent|delivered|read|failed
+    std::string reply_to;  // im_/tx_ id quoted, when known
     // Record version 2 (version 1 records decode with these empty/0).
-    std::string to;                   // outbound: recipient, E.164 with + (or BSUID)
-    std::string callback_url;         // outbound: the reply's; empty: the number's callback
-    std::string correlation_id;       // outbound: echoed in status events; empty: none
-    std::int64_t status_ts = 0;       // Meta's timestamp (s) of the current status
-    std::int64_t error_code = 0;      // failed: Meta's errors[0]
+    std::string to;               // outbound: recipient, E.164 with + (or BSUID)
+    std::string callback_url;     // outbound: the reply's; empty: the number's callback
+    std::string correlation_id;   // outbound: echoed in status events; empty: none
+    std::int64_t status_ts = 0;   // Meta's timestamp (s) of the current status
+    std::int64_t error_code = 0;  // failed: Meta's errors[0]
     std::string error_title;
     std::string error_details;
 };
@@ -61,14 +61,14 @@ struct Event {
     Uuid id{};
     Uuid conversation_id{};
     std::uint64_t seq = 0;
-    std::string type;                 // inbound.message.received, ...
-    std::string number;               // business E.164 (whose signing key signs it)
+    std::string type;    // inbound.message.received, ...
+    std::string number;  // business E.164 (whose signing key signs it)
     std::string callback_url;
     // callback_url came from an API client (a reply's callback_url), not
     // from the configuration: every delivery re-checks it with the SSRF
     // guard after resolving it, and connects to the address it checked.
-    bool callback_guarded = false;    // record version 2
-    std::string body;                 // exact bytes delivered on every attempt
+    bool callback_guarded = false;  // record version 2
+    std::string body;               // exact bytes delivered on every attempt
     EventState state = EventState::pending;
     std::uint32_t attempts = 0;
     std::int64_t created_at_ns = 0;
@@ -84,10 +84,10 @@ enum class IdempotencyState : std::uint8_t { in_flight = 1, done = 2 };
 
 struct IdempotencyRecord {
     IdempotencyState state = IdempotencyState::in_flight;
-    std::string fingerprint;          // SHA-256 of what was asked
+    std::string fingerprint;  // SHA-256 of what was asked
     std::int64_t created_at_ns = 0;
-    std::uint64_t owner = 0;          // in flight: the request holding the key
-    std::int32_t status = 0;          // done: the answer
+    std::uint64_t owner = 0;  // in flight: the request holding the key
+    std::int32_t status = 0;  // done: the answer
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
 };

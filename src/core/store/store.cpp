@@ -13,15 +13,13 @@ namespace wa {
 namespace {
 
 constexpr const char* kDbNames[] = {
-    "conversations", "conversation_pair", "messages", "wamids",
-    "outbox",        "outbox_queue",      "outbox_due", "outbox_dead",
+    "conversations", "conversation_pair", "messages",           "wamids",
+    "outbox",        "outbox_queue",      "outbox_due",         "outbox_dead",
     "meta",          "idempotency",       "idempotency_expiry",
 };
 static_assert(std::size(kDbNames) == static_cast<unsigned>(Db::count_));
 
-MDB_val to_val(std::string_view s) {
-    return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
+MDB_val to_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 
 std::string_view from_val(const MDB_val& v) {
     return {static_cast<const char*>(v.mv_data), v.mv_size};
@@ -81,8 +79,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
     auto txn = options.read_only ? s->begin_read() : s->begin_write();
     if (!txn) return txn.error();
     for (unsigned i = 0; i < static_cast<unsigned>(Db::count_); i++) {
-        rc = mdb_dbi_open(txn->raw(), kDbNames[i], options.read_only ? 0 : MDB_CREATE,
-                          &s->dbis_[i]);
+        rc =
+            mdb_dbi_open(txn->raw(), kDbNames[i], options.read_only ? 0 : MDB_CREATE, &s->dbis_[i]);
         if (rc != 0) return store_error(rc, std::string("open database ") + kDbNames[i]);
     }
     if (auto r = txn->commit(); !r) return r.error();
@@ -118,9 +116,9 @@ Result<void> Store::sync() {
 Error Store::io_error(int rc, std::string_view what) const {
     constexpr unsigned long long kNearlyFull = 1 << 20;
     struct statvfs fs {};
-    bool disk_full = rc == ENOSPC ||
-                     (rc == EIO && statvfs(path_.c_str(), &fs) == 0 &&
-                      static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize < kNearlyFull);
+    bool disk_full =
+        rc == ENOSPC || (rc == EIO && statvfs(path_.c_str(), &fs) == 0 &&
+                         static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize < kNearlyFull);
     if (!disk_full) return store_error(rc, what);
     return make_error("store_error",
                       std::string(what) + ": no space left on device (\"" + path_ + "\")");
@@ -224,7 +222,8 @@ std::size_t Txn::room() {
     };
     add(kFreeDbi);
     add(kMainDbi);
-    for (unsigned i = 0; i < static_cast<unsigned>(Db::count_); i++) add(store_->dbi(Db(i)));
+    for (unsigned i = 0; i < static_cast<unsigned>(Db::count_); i++)
+        add(store_->dbi(Db(i)));
     std::size_t used = pages * page_size;
     return used >= info.me_mapsize ? 0 : info.me_mapsize - used;
 }
@@ -289,7 +288,8 @@ Result<std::uint64_t> read_counter(Txn& txn, std::string_view key) {
     if (!*got) return std::uint64_t{0};
     if ((*got)->size() != 8) return make_error("store_corrupt", "meta counter size");
     std::uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | static_cast<unsigned char>((**got)[i]);
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | static_cast<unsigned char>((**got)[i]);
     return v;
 }
 
@@ -304,7 +304,8 @@ Result<std::uint64_t> add_counter(Txn& txn, std::string_view key, std::int64_t d
         n = n > down ? n - down : 0;
     }
     char buf[8];
-    for (int i = 0; i < 8; i++) buf[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    for (int i = 0; i < 8; i++)
+        buf[i] = static_cast<char>((n >> (8 * i)) & 0xff);
     if (auto r = txn.put(Db::meta, key, std::string_view(buf, sizeof(buf))); !r) return r.error();
     return n;
 }

@@ -20,17 +20,17 @@ namespace wa {
 
 // Named databases. Keys are documented in records.hpp.
 enum class Db : unsigned {
-    conversations,      // conv uuid -> Conversation
-    conversation_pair,  // business e164 '\0' customer -> conv uuid
-    messages,           // msg uuid -> Message
-    wamids,             // wamid -> msg uuid (inbound dedupe, tx correlation)
-    outbox,             // evt uuid -> Event
-    outbox_queue,       // conv uuid + seq(8, big endian) -> evt uuid (undelivered only)
-    outbox_due,         // next_attempt ns(8, BE) + evt uuid -> "" (pending, not in flight)
-    outbox_dead,        // evt uuid -> "" (dead letters, oldest first: UUIDv7 order)
-    meta,               // small named values (schema version, counters)
-    idempotency,        // bounded(tenant '\0' Idempotency-Key) -> IdempotencyRecord
-    idempotency_expiry, // expires ns(8, BE) + idempotency key -> "" (pruning order)
+    conversations,       // conv uuid -> Conversation
+    conversation_pair,   // business e164 '\0' customer -> conv uuid
+    messages,            // msg uuid -> Message
+    wamids,              // wamid -> msg uuid (inbound dedupe, tx correlation)
+    outbox,              // evt uuid -> Event
+    outbox_queue,        // conv uuid + seq(8, big endian) -> evt uuid (undelivered only)
+    outbox_due,          // next_attempt ns(8, BE) + evt uuid -> "" (pending, not in flight)
+    outbox_dead,         // evt uuid -> "" (dead letters, oldest first: UUIDv7 order)
+    meta,                // small named values (schema version, counters)
+    idempotency,         // bounded(tenant '\0' Idempotency-Key) -> IdempotencyRecord
+    idempotency_expiry,  // expires ns(8, BE) + idempotency key -> "" (pruning order)
     count_
 };
 
@@ -39,9 +39,9 @@ class Txn;
 class Store {
 public:
     struct Options {
-        std::string path;                  // directory, created if missing
+        std::string path;                             // directory, created if missing
         std::size_t map_size = std::size_t{1} << 30;  // 0: the size recorded in the store
-        bool read_only = false;            // admin tools
+        bool read_only = false;                       // admin tools
     };
 
     static Result<std::unique_ptr<Store>> open(const Options& options);
@@ -56,10 +56,13 @@ public:
     // Makes every commit so far durable (the meta page a commit left unsynced).
     Result<void> sync();
 
-    int clear_stale_readers();             // mdb_reader_check; returns slots cleared
+    int clear_stale_readers();  // mdb_reader_check; returns slots cleared
     // Failures of a commit or sync: an I/O error on a full file system says so.
     Error io_error(int mdb_rc, std::string_view what) const;
-    struct Usage { std::size_t map_size; std::size_t used_bytes; };
+    struct Usage {
+        std::size_t map_size;
+        std::size_t used_bytes;
+    };
     Usage usage();
 
     MDB_env* env() { return env_; }
@@ -102,9 +105,11 @@ public:
     Result<bool> del(Db db, std::string_view key);  // false when absent
 
     // First key >= from that starts with prefix; nullopt when none.
-    struct Entry { std::string_view key, value; };
+    struct Entry {
+        std::string_view key, value;
+    };
     Result<std::optional<Entry>> first_with_prefix(Db db, std::string_view prefix,
-                                                  std::string_view from = {});
+                                                   std::string_view from = {});
     // Visit keys in order starting at from; stop when fn returns false.
     template <class Fn>
     Result<void> scan(Db db, std::string_view from, Fn&& fn);
