@@ -3,6 +3,7 @@
 // delivery bookkeeping on a full map.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <set>
 #include <string>
 
@@ -165,6 +166,22 @@ TEST_F(OutboxRoom, ADeadEventKeepsItsBodyForReplay) {
     Event stored = load(txn, e.id);
     EXPECT_EQ(stored.state, EventState::dead);
     EXPECT_EQ(stored.body, e.body);
+}
+
+}  // namespace
+
+namespace {
+
+class StoreErrors : public wa::unit::StoreFixture {};
+
+TEST_F(StoreErrors, AFullFileSystemIsNamedAsSuch) {
+    auto e = store_->io_error(ENOSPC, "commit");
+    EXPECT_NE(e.message.find("no space left on device"), std::string::npos) << e.message;
+    EXPECT_TRUE(wa::is_store_failure(e));
+    // EIO on a file system with room is LMDB's plain I/O error
+    auto io = store_->io_error(EIO, "commit");
+    EXPECT_EQ(io.message.find("no space left"), std::string::npos) << io.message;
+    EXPECT_EQ(io.code, "store_error");
 }
 
 }  // namespace
