@@ -190,6 +190,20 @@ def test_an_error_answer_is_replayed_too(gw, graph, receiver):
     assert len(graph.requests) == 1
 
 
+def test_a_replayed_failure_tells_the_client_not_to_retry(gateway, receiver, graph):
+    dead = free_port()
+    gw = gateway(server_extra="location /_dead_graph/ { internal; "
+                              "proxy_pass http://127.0.0.1:%d/; }" % dead,
+                 http_extra="whatsapp_graph /_dead_graph;")
+    ev = inbound(gw, receiver)
+    first = keyed(gw, reply_body(ev), "dead-1")
+    assert first[0] == 502 and first[1]["x-should-retry"] == "true"
+    again = keyed(gw, reply_body(ev), "dead-1")
+    assert again[0] == 502 and again[2] == first[2]
+    assert again[1]["idempotent-replayed"] == "true"
+    assert again[1]["x-should-retry"] == "false"  # the same answer would come back
+
+
 def test_the_answer_survives_a_restart(gw, graph, receiver):
     ev = inbound(gw, receiver)
     first = keyed(gw, reply_body(ev), "restart-1")
@@ -223,22 +237,34 @@ def test_the_key_is_scoped_to_the_tenant(gateway, graph, receiver):
 
 def test_same_key_while_the_first_is_in_flight_is_409_on_another_worker(gateway, graph,
                                                                           receiver):
+    # A reuseport listener: the kernel hands each connection to one worker by its hash,
+    # so two requests land on two workers within a few tries, however busy the machine.
+    spread = free_port()
     gw = gateway(workers=2, http_extra="log_format wpid '$pid $status $http_idempotency_key';",
-                 server_extra="access_log @PREFIX@/pid.log wpid;",
-                 main_extra="", )
+                 server_extra="listen 127.0.0.1:%d reuseport;\n"
+                              "        access_log @PREFIX@/pid.log wpid;" % spread)
     ev = inbound(gw, receiver)
+    url = "http://127.0.0.1:%d%s" % (spread, H.REPLY_PATH)
+
+    def keyed_spread(key):
+        status, rh, rb = sim.http_request(
+            "POST", url, json.dumps(reply_body(ev)).encode(),
+            {"Content-Type": "application/json", "Authorization": "Bearer " + SEND_SECRET,
+             "Idempotency-Key": key})
+        return status, rh, json.loads(rb)
+
     seen_two_workers = False
-    for attempt in range(20):
+    for attempt in range(30):
         key = "inflight-%d" % attempt
         graph.hang_next(1.0)
         results = {}
 
         def first():
-            results["first"] = keyed(gw, reply_body(ev), key)
+            results["first"] = keyed_spread(key)
         t = threading.Thread(target=first)
         t.start()
         graph.wait_for(attempt + 1)  # the first is at Meta now
-        results["second"] = keyed(gw, reply_body(ev), key)
+        results["second"] = keyed_spread(key)
         t.join()
         assert results["first"][0] == 200, results
         assert_reply_error(results["second"], 409, "idempotency_key_in_use")

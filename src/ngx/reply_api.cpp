@@ -172,19 +172,25 @@ struct Recorded {
     Answer answer;
 };
 
-void answer_recorded(const PendingRequest& pending, const Recorded& rec,
+void answer_recorded(const PendingRequest& pending, const Recorded& rec, HeldKey key,
                      const Result<void>& committed) {
     if (committed) {
         for (const Delivery& d : rec.send.deliveries)
             deliver(d);
     }
-    if (!pending.alive) return;
+    if (!pending.alive) {
+        // The key's answer was not kept with the record: free it.
+        if (!committed) release_key(key);
+        return;
+    }
     ngx_http_request_t* r = pending.r;
     if (!committed) {
         // Meta has (or may have) the message; only our record of it is missing.
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "whatsapp reply: %s sent to WhatsApp but not stored: %s",
                       rec.send.message_id.c_str(), log_escape(committed.error().message).c_str());
+        // The 503 frees the key (respond): it still holds it in the store.
+        if (ReplyState* st = state_of(r)) st->idempotency = key;
         return finish(r, store_unavailable());
     }
     if (RequestCtx* ctx = request_ctx(r)) {
@@ -234,9 +240,9 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
             }
             return rec;
         },
-        [pending = st.pending, credit](const Result<void>& committed, Recorded& rec) mutable {
+        [pending = st.pending, credit, key](const Result<void>& committed, Recorded& rec) mutable {
             credit.reset();
-            answer_recorded(*pending, rec, committed);
+            answer_recorded(*pending, rec, key, committed);
         });
 }
 
@@ -385,6 +391,17 @@ void handle_body(ngx_http_request_t* r, ReplyState& st, std::string_view body) {
     check_target_and_send(r, st);
 }
 
+// A kept answer again: retrying it cannot give another, so the SDK is told
+// not to, whatever the first answer said.
+Answer replayed(IdempotencyClaim& claim) {
+    Answer a{claim.status, std::move(claim.body), {}, "ok"};
+    for (auto& [name, value] : claim.headers) {
+        if (name != "x-should-retry") a.headers.emplace_back(std::move(name), std::move(value));
+    }
+    if (a.status >= 400) a.headers.emplace_back("x-should-retry", "false");
+    return a;
+}
+
 ReplyError key_error(int status, std::string code, std::string message) {
     return ReplyError{status, std::move(code), std::move(message), "Idempotency-Key"};
 }
@@ -420,8 +437,7 @@ void claim_key(ngx_http_request_t* r, ReplyState& st, std::string body) {
                     st->idempotency.held = true;
                     handle_body(r, *st, *kept);
                 } else if (claim.kind == Kind::replay) {
-                    Answer a{claim.status, std::move(claim.body), std::move(claim.headers), "ok"};
-                    ngx_http_finalize_request(r, send_answer(r, a, true));
+                    ngx_http_finalize_request(r, send_answer(r, replayed(claim), true));
                 } else if (claim.kind == Kind::in_use) {
                     finish(r, key_error(409, "idempotency_key_in_use",
                                         "a request with this Idempotency-Key is in progress"));
