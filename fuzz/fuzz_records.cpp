@@ -1,4 +1,5 @@
-// libFuzzer target: decode_conversation / decode_message / decode_event
+// libFuzzer target: decode_conversation / decode_message / decode_event /
+// decode_idempotency
 // (records.hpp). Store bytes can be corrupt (disk, a bug, an old version):
 // decoding must never crash or over-read, only fail with "store_corrupt".
 // When it succeeds, encoding the record again gives the same bytes
@@ -63,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_decoded(bytes, wa::decode_conversation);
     check_decoded(bytes, wa::decode_message);
     check_decoded(bytes, wa::decode_event);
+    check_decoded(bytes, wa::decode_idempotency);
 
     FuzzedDataProvider in(data, size);
 
