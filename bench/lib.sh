@@ -275,11 +275,12 @@ cpu_busy_text() {
 
 # ---------------------------------------------------------------- inputs
 
-# bench_bodies N OUT [FIRST]: N pre-signed single-message webhooks with
-# distinct wamids (numbered from FIRST, so two files never share one).
+# bench_bodies N OUT [FIRST [CUSTOMERS]]: N pre-signed single-message webhooks
+# with distinct wamids (numbered from FIRST, so two files never share one),
+# from CUSTOMERS customers (1000).
 bench_bodies() {
     echo "generating $1 signed webhooks..." >&2
-    /usr/bin/python3 "$root/bench/inbound/gen.py" "$1" bench-secret "$2" "${3:-0}"
+    /usr/bin/python3 "$root/bench/inbound/gen.py" "$1" bench-secret "$2" "${3:-0}" "${4:-1000}"
 }
 
 # bench_pool: bodies per webhook run: BENCH_POOL, or 50 000 per second of the
