@@ -36,6 +36,13 @@ def slow_gateway(gateway, graph, **conf):
                    http_extra=SLOW_GRAPH["http_extra"], **conf)
 
 
+def dead_graph_gateway(gateway):
+    """A gateway whose graph location points at a port nobody listens on: refused."""
+    return gateway(server_extra="location /_dead_graph/ { internal; "
+                                "proxy_pass http://127.0.0.1:%d/; }" % free_port(),
+                   http_extra="whatsapp_graph /_dead_graph;")
+
+
 def sdk_rule_client(gw, body, headers=None, max_retries=2):
     """Retries as Prelude's SDK does: 408/409/429/5xx, unless x-should-retry says otherwise.
     Returns every answer it got."""
@@ -100,10 +107,7 @@ def test_unknown_send_holds_its_credit(gateway, graph, receiver):
 
 
 def test_never_written_is_not_sent_and_may_be_retried(gateway, receiver, graph):
-    dead = free_port()
-    gw = gateway(server_extra="location /_dead_graph/ { internal; "
-                              "proxy_pass http://127.0.0.1:%d/; }" % dead,
-                 http_extra="whatsapp_graph /_dead_graph;")
+    gw = dead_graph_gateway(gateway)
     ev = inbound(gw, receiver)
     answers = sdk_rule_client(gw, reply_body(ev))
     assert len(answers) == 3  # a retry can succeed: the SDK tries again
@@ -191,10 +195,7 @@ def test_an_error_answer_is_replayed_too(gw, graph, receiver):
 
 
 def test_a_replayed_failure_tells_the_client_not_to_retry(gateway, receiver, graph):
-    dead = free_port()
-    gw = gateway(server_extra="location /_dead_graph/ { internal; "
-                              "proxy_pass http://127.0.0.1:%d/; }" % dead,
-                 http_extra="whatsapp_graph /_dead_graph;")
+    gw = dead_graph_gateway(gateway)
     ev = inbound(gw, receiver)
     first = keyed(gw, reply_body(ev), "dead-1")
     assert first[0] == 502 and first[1]["x-should-retry"] == "true"

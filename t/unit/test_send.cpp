@@ -143,6 +143,35 @@ protected:
         return *m;
     }
 
+    // A status webhook for number 111, committed; returns what ingest did.
+    IngestOutcome status_webhook(std::string wamid, std::string status, std::string callback_data,
+                                 std::int64_t now) {
+        StatusUpdate st;
+        st.wamid = std::move(wamid);
+        st.status = std::move(status);
+        st.timestamp = kTs + 5;
+        st.biz_opaque_callback_data = std::move(callback_data);
+        WebhookChange ch;
+        ch.phone_number_id = "111";
+        ch.statuses.push_back(st);
+        WebhookBatch b;
+        b.changes.push_back(ch);
+        Txn txn = write();
+        auto out = ingest_webhook(txn, b, numbers_, {true, true}, IngestOptions{}, now);
+        EXPECT_TRUE(out.ok()) << out.error().message;
+        EXPECT_TRUE(txn.commit().ok());
+        return out.ok() ? *out : IngestOutcome{};
+    }
+
+    // The test number with credits.
+    void limit_credits(std::int64_t credits) {
+        NumberDirectory limited;
+        NumberConfig n = numbers_.all().front();
+        n.credits = credits;
+        ASSERT_TRUE(limited.add(n).ok());
+        numbers_ = limited;
+    }
+
     NumberDirectory numbers_;
 };
 
@@ -296,11 +325,7 @@ TEST_F(OutboundTest, StatusWebhookMovesTheRecordedReplyForward) {
 }
 
 TEST_F(OutboundTest, CreditsCountOnlyRecordedSends) {
-    NumberDirectory limited;
-    NumberConfig n = numbers_.all().front();
-    n.credits = 2;
-    ASSERT_TRUE(limited.add(n).ok());
-    numbers_ = limited;
+    limit_credits(2);
     std::string im = receive("wamid.IN1");
 
     auto c = check(request(im), key_for("acme"));
@@ -316,7 +341,7 @@ TEST_F(OutboundTest, CreditsCountOnlyRecordedSends) {
     EXPECT_EQ(after.target.credits_used, 2u);
     EXPECT_FALSE(credit_available(*after.target.number, after.target.credits_used, 0));
 
-    NumberConfig unlimited = n;
+    NumberConfig unlimited = *after.target.number;
     unlimited.credits = -1;
     EXPECT_TRUE(credit_available(unlimited, 1'000'000, 1'000'000));
 }
@@ -350,11 +375,7 @@ TEST_F(OutboundTest, GraphReEngagementErrorClosesTheWindow) {
 }
 
 TEST_F(OutboundTest, AnUnknownSendHoldsItsCreditAndEmitsNothingUntilMetaNamesIt) {
-    NumberDirectory limited;
-    NumberConfig n = numbers_.all().front();
-    n.credits = 5;
-    ASSERT_TRUE(limited.add(n).ok());
-    numbers_ = limited;
+    limit_credits(5);
     std::string im = receive("wamid.IN1");
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
@@ -370,22 +391,9 @@ TEST_F(OutboundTest, AnUnknownSendHoldsItsCreditAndEmitsNothingUntilMetaNamesIt)
     }
 
     // Meta's status webhook names it by the tx_ id we sent as biz_opaque_callback_data.
-    StatusUpdate st;
-    st.wamid = "wamid.LATE";
-    st.status = "sent";
-    st.timestamp = kTs + 5;
-    st.biz_opaque_callback_data = sent.message_id;
-    WebhookChange ch;
-    ch.phone_number_id = "111";
-    ch.statuses.push_back(st);
-    WebhookBatch b;
-    b.changes.push_back(ch);
-    Txn txn = write();
-    auto out = ingest_webhook(txn, b, numbers_, {true, true}, IngestOptions{}, kNow + kHour);
-    ASSERT_TRUE(out.ok()) << out.error().message;
-    EXPECT_EQ(out->unknown_sends_linked, 1u);
-    EXPECT_EQ(out->statuses_applied, 1u);
-    ASSERT_TRUE(txn.commit().ok());
+    IngestOutcome out = status_webhook("wamid.LATE", "sent", sent.message_id, kNow + kHour);
+    EXPECT_EQ(out.unknown_sends_linked, 1u);
+    EXPECT_EQ(out.statuses_applied, 1u);
 
     Message linked = stored(sent.id);
     EXPECT_EQ(linked.wamid, "wamid.LATE");
@@ -412,21 +420,9 @@ TEST_F(OutboundTest, ACallbackDataThatNamesNoUnknownSendLinksNothing) {
     auto c = check(request(im), key_for("acme"));
     Sent accepted = record(c.target, request(im), "wamid.OUT1");
     for (std::string data : {accepted.message_id, std::string("tx_garbage"), im}) {
-        StatusUpdate st;
-        st.wamid = "wamid.OTHER";
-        st.status = "sent";
-        st.timestamp = kTs + 5;
-        st.biz_opaque_callback_data = data;
-        WebhookChange ch;
-        ch.phone_number_id = "111";
-        ch.statuses.push_back(st);
-        WebhookBatch b;
-        b.changes.push_back(ch);
-        Txn txn = write();
-        auto out = ingest_webhook(txn, b, numbers_, {true, true}, IngestOptions{}, kNow);
-        ASSERT_TRUE(out.ok());
-        EXPECT_EQ(out->unknown_sends_linked, 0u) << data;
-        EXPECT_EQ(out->statuses_unknown, 1u) << data;
+        IngestOutcome out = status_webhook("wamid.OTHER", "sent", data, kNow);
+        EXPECT_EQ(out.unknown_sends_linked, 0u) << data;
+        EXPECT_EQ(out.statuses_unknown, 1u) << data;
     }
 }
 
