@@ -386,8 +386,6 @@ void start_attempt(const Delivery& d, Slot slot, const Target& target,
                    const std::vector<Header>& signature) {
     Worker* w = worker();
     if (w == nullptr || w->exiting) return;
-    // Resolving a guarded host may have taken part of the lease.
-    if (!lease_allows_attempt(d, w->conf->policy)) return;
     auto* a = new Attempt{d, std::move(slot)};
     ngx_http_request_t* r = create_request(a, w->conf->dispatch_ctx);
     auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(
@@ -453,11 +451,13 @@ void deliver_guarded(const Delivery& d, Slot slot, std::vector<Header> signature
     ngx_http_core_loc_conf_t* clcf = w->conf->callback_clcf;
     auto res = std::make_shared<Resolving>(
         Resolving{d, std::move(slot), std::move(signature), std::move(*target)});
-    std::string host = res->target.host;
     HostCheck::start(clcf ? clcf->resolver : nullptr, clcf ? clcf->resolver_timeout : 0,
-                     std::move(host), w->conf->callback_guard, [res](const HostVerdict& v) {
-                         if (worker() == nullptr) return;
+                     res->target.host, w->conf->callback_guard, [res](const HostVerdict& v) {
+                         Worker* w = worker();
+                         if (w == nullptr) return;
                          if (!v.refused.empty()) return refuse(res->delivery, v.refused);
+                         // Resolving may have taken part of the lease (pump checked it).
+                         if (!lease_allows_attempt(res->delivery, w->conf->policy)) return;
                          start_attempt(
                              res->delivery, std::move(res->slot),
                              Target{pinned_url(res->target, *v.address), res->target.host},

@@ -47,11 +47,11 @@ Result<void> GroupCommit::apply(Txn& batch, Item& item) {
                                             std::to_string(reserve_ / 1024) +
                                             " KiB are kept for event deliveries)");
     };
-    if (guarded && batch.room() < reserve_) return full();
     auto child = store_.begin_write(&batch);
     if (!child) return child.error();
     Result<void> r = item.work(*child);
     if (!r) return r;  // the child aborts on destruction: nothing of it is kept
+    // Judged on what the write left: it is undone when it ate into the reserve.
     if (guarded && child->room() < reserve_) return full();
     return child->commit();
 }
