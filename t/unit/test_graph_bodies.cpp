@@ -92,7 +92,7 @@ TEST(GraphBody, TextIsTheTextBody) {
     GraphContent c;
     c.text = "hi";
     EXPECT_EQ(wa::graph_message_body("+16505551234", c, "", ""),
-              wa::graph_text_body("+16505551234", "hi", "", ""));
+              std::string(kHead) + R"("type":"text","text":{"body":"hi"}})");
 }
 
 }  // namespace

@@ -297,13 +297,20 @@ TEST(ReplyJson, Response) {
         << json;
 }
 
+std::string graph_text_body(std::string_view to, std::string_view text,
+                            std::string_view context_wamid, std::string_view callback_data) {
+    wa::GraphContent c;
+    c.text = text;
+    return wa::graph_message_body(to, c, context_wamid, callback_data);
+}
+
 TEST(Graph, TextBody) {
     EXPECT_EQ(
-        wa::graph_text_body("+33612345678", "Hi \"you\"\n", "wamid.ABC==", "tx_01x"),
+        graph_text_body("+33612345678", "Hi \"you\"\n", "wamid.ABC==", "tx_01x"),
         R"({"messaging_product":"whatsapp","recipient_type":"individual","to":"+33612345678",)"
         R"("type":"text","text":{"body":"Hi \"you\"\n"},"context":{"message_id":"wamid.ABC=="},)"
         R"("biz_opaque_callback_data":"tx_01x"})");
-    EXPECT_EQ(wa::graph_text_body("+1", "x", "", ""),
+    EXPECT_EQ(graph_text_body("+1", "x", "", ""),
               R"({"messaging_product":"whatsapp","recipient_type":"individual","to":"+1",)"
               R"("type":"text","text":{"body":"x"}})");
 }

@@ -43,6 +43,12 @@ bool valid_tenant_name(std::string_view s);
 // Key names follow the same rule, so a line always splits on whitespace.
 bool valid_key_name(std::string_view s);
 
+// A conversation= limit (a key's, or a send's made with it): nullopt allows
+// every conversation, else only that one.
+inline bool conversation_allowed(const std::optional<Uuid>& limit, const Uuid& conv) {
+    return !limit || *limit == conv;
+}
+
 struct ApiKey {
     std::string name;
     std::string tenant;
@@ -53,7 +59,7 @@ struct ApiKey {
     bool allows(Scope s) const { return (scopes & static_cast<unsigned>(s)) != 0; }
     // True unless the key is limited to another conversation.
     bool allows_conversation(const Uuid& conv) const {
-        return !conversation || *conversation == conv;
+        return conversation_allowed(conversation, conv);
     }
 };
 

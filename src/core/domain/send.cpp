@@ -103,7 +103,7 @@ SendScope SendScope::of(const ApiKey& key) {
 }
 
 bool SendScope::allows(const Conversation& c) const {
-    return !conversation || *conversation == c.id;
+    return conversation_allowed(conversation, c.id);
 }
 
 Result<SendCheck> check_send(Txn& txn, const SendRequest& request, const NumberDirectory& numbers,

@@ -199,13 +199,6 @@ std::string graph_message_body(std::string_view to, const GraphContent& content,
     return {sb.GetString(), sb.GetSize()};
 }
 
-std::string graph_text_body(std::string_view to, std::string_view text,
-                            std::string_view context_wamid, std::string_view callback_data) {
-    GraphContent c;
-    c.text = text;
-    return graph_message_body(to, c, context_wamid, callback_data);
-}
-
 GraphResult parse_graph_response(int http_status, std::string_view body) {
     rapidjson::Document doc;
     JsonLimits limits;

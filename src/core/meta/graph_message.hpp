@@ -31,17 +31,12 @@ struct GraphContent {
 };
 
 // The whole send body for any content: {"messaging_product","recipient_type",
-// "to","type",<type>:{...},"context"?,"biz_opaque_callback_data"?}.
+// "to","type",<type>:{...},"context"?,"biz_opaque_callback_data"?}. A
+// context_wamid makes it a native quoted reply ("context" left out when
+// empty). callback_data is our tx_ id: Meta echoes it in the status
+// webhooks, which is how a send whose answer was lost is found.
 std::string graph_message_body(std::string_view to, const GraphContent& content,
                                std::string_view context_wamid, std::string_view callback_data);
-
-// {"messaging_product":"whatsapp","recipient_type":"individual","to":..,
-//  "type":"text","text":{"body":..},"context":{"message_id":..},
-//  "biz_opaque_callback_data":..}: a native quoted reply ("context" left out
-// when context_wamid is empty). callback_data is our tx_ id: Meta echoes it in
-// the status webhooks, which is how a send whose answer was lost is found.
-std::string graph_text_body(std::string_view to, std::string_view text,
-                            std::string_view context_wamid, std::string_view callback_data);
 
 // What Meta's answer says, in Meta's terms; each dialect decides what its
 // client is told (api/).
