@@ -47,6 +47,10 @@ Result<void> GroupCommit::apply(Txn& batch, Item& item) {
                                             std::to_string(reserve_ / 1024) +
                                             " KiB are kept for event deliveries)");
     };
+    // Before the work as well as after it: without this check the reply bench
+    // at 512 connections measured p99 190 ms instead of 76, events backing up
+    // (2026-12-01), although it looks redundant.
+    if (guarded && batch.room() < reserve_) return full();
     auto child = store_.begin_write(&batch);
     if (!child) return child.error();
     Result<void> r = item.work(*child);
