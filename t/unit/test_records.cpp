@@ -330,6 +330,19 @@ TEST(Records, BadEnumsAreCorrupt) {
     EXPECT_FALSE(decode_event(b).ok());
 }
 
+// A boolean byte other than 0 or 1 would decode and then encode
+// differently (found by fuzz_records): it is corrupt.
+TEST(Records, NonCanonicalBooleanIsCorrupt) {
+    auto b = encode(sample_event());  // callback_guarded is the last byte
+    ASSERT_EQ(static_cast<std::uint8_t>(b.back()), 1);
+    b.back() = 4;
+    auto r = decode_event(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "store_corrupt");
+    b.back() = 0;
+    EXPECT_TRUE(decode_event(b).ok());
+}
+
 TEST(Records, PairKey) {
     auto k = pair_key("+14155551234", "+33612345678");
     EXPECT_EQ(k, std::string("+14155551234\0+33612345678", 25));

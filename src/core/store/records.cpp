@@ -84,7 +84,13 @@ public:
 
     void field(std::string& s) { s = str(); }
     void field(Uuid& u) { u = uuid(); }
-    void field(bool& b) { b = u8() != 0; }
+    // Only 0 and 1 are booleans: anything else is corrupt, so that every
+    // record that decodes encodes back to the same bytes.
+    void field(bool& b) {
+        std::uint8_t v = u8();
+        if (v > 1) failed_ = true;
+        b = v == 1;
+    }
     void field(std::uint8_t& v) { v = u8(); }
     void field(std::uint32_t& v) { v = u32(); }
     void field(std::uint64_t& v) { v = u64(); }
