@@ -230,6 +230,28 @@ def test_concurrent_posts_share_commits(nginx, receiver):
     assert batches < items, "every write had its own commit (%d for %d)" % (batches, items)
 
 
+def test_commit_stage_times_are_exposed(nginx, receiver):
+    """Where a write's time goes in the commit pipeline: per-stage seconds summed over items,
+    the writer's and syncer's busy time, and batches re-applied after a failure."""
+    gw = nginx(workers=1)
+    m0 = metrics(gw)
+    assert post(gw, text_body(text="timed"))[0] == 200
+    wait_text(receiver, "timed")
+    m1 = wait_metric(gw, lambda m: metric(m, "whatsapp_store_commit_item_seconds_total",
+                                          stage="completing") >
+                     metric(m0, "whatsapp_store_commit_item_seconds_total", stage="completing"),
+                     what="a completion timed")
+    grew = lambda name, **labels: metric(m1, name, **labels) > metric(m0, name, **labels)
+    # The message's fsync: the writer's data flush and the syncer's.
+    assert grew("whatsapp_store_commit_item_seconds_total", stage="committing")
+    assert grew("whatsapp_store_commit_item_seconds_total", stage="syncing")
+    assert grew("whatsapp_store_commit_busy_seconds_total", work="writer_commit")
+    assert grew("whatsapp_store_commit_busy_seconds_total", work="syncer_sync")
+    for stage in ("queued", "waiting", "applying"):
+        assert ("whatsapp_store_commit_item_seconds_total{stage=\"%s\"}" % stage) in m1
+    assert metric(m1, "whatsapp_store_commit_reapplied_total") == 0
+
+
 def test_status_for_unknown_message_is_counted(gw, receiver):
     """A status whose wamid is none of our outbound messages changes nothing and is counted."""
     st = sim.status("wamid.NOT-OURS-%s" % sim.new_wamid(), CUSTOMER, "delivered")

@@ -15,8 +15,10 @@ GroupCommit::Stats g_counted;
 
 void account() {
     GroupCommit::Stats now = worker()->commit->stats();
-    count(Counter::commit_batches, static_cast<ngx_atomic_int_t>(now.batches - g_counted.batches));
-    count(Counter::commit_items, static_cast<ngx_atomic_int_t>(now.items - g_counted.items));
+    GroupCommit::Stats delta = now.since(g_counted);
+    count(Counter::commit_batches, static_cast<ngx_atomic_int_t>(delta.batches));
+    count(Counter::commit_items, static_cast<ngx_atomic_int_t>(delta.items));
+    count_commit(delta);
     g_counted = now;
 }
 

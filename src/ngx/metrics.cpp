@@ -2,6 +2,7 @@
 // scrape; gauges are read from the store at scrape time.
 #include "metrics.hpp"
 
+#include <cstdio>
 #include <string>
 
 #include "base/clock.hpp"
@@ -48,8 +49,17 @@ constexpr unsigned kGraphCodeCount = sizeof(kGraphCodes) / sizeof(kGraphCodes[0]
 constexpr unsigned kGraphOther = kGraphCodeCount;
 constexpr unsigned kGraphTransport = kGraphCodeCount + 1;
 
+// Commit pipeline times in nanoseconds: the item stages, then the busy times.
+constexpr const char* kStageNames[] = {"queued",     "waiting", "applying",
+                                       "committing", "syncing", "completing"};
+static_assert(sizeof(kStageNames) / sizeof(kStageNames[0]) == GroupCommit::stages_);
+constexpr const char* kBusyNames[] = {"writer_apply", "writer_commit", "syncer_sync"};
+constexpr unsigned kCommitTimes = GroupCommit::stages_ + 3;
+
 struct Shared {
     ngx_atomic_t counters[kCounters];
+    ngx_atomic_t commit_ns[kCommitTimes];
+    ngx_atomic_t commit_reapplied;
     ngx_atomic_t replies[kReplyCodeCount];
     ngx_atomic_t graph_errors[kGraphCodeCount + 2];
 };
@@ -91,6 +101,39 @@ void append_line(std::string& out, const char* name, unsigned long long value) {
     out += '\n';
 }
 
+// name{label="value"} seconds, from nanoseconds.
+void append_seconds(std::string& out, std::string_view name, std::string_view label,
+                    std::string_view value, unsigned long long ns) {
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%llu.%09llu", ns / 1000000000ULL, ns % 1000000000ULL);
+    out.append(name).append("{").append(label).append("=\"").append(value).append("\"} ");
+    out.append(secs).append("\n");
+}
+
+void render_commit_times(std::string& out) {
+    auto ns = [](unsigned i) -> unsigned long long {
+        return g_shared ? g_shared->commit_ns[i] : 0;
+    };
+    constexpr std::string_view item = "whatsapp_store_commit_item_seconds_total";
+    out.append("# HELP ").append(item).append(
+        " Time written items spent in each stage of the commit pipeline, summed over items\n");
+    out.append("# TYPE ").append(item).append(" counter\n");
+    for (unsigned i = 0; i < GroupCommit::stages_; i++)
+        append_seconds(out, item, "stage", kStageNames[i], ns(i));
+    constexpr std::string_view busy = "whatsapp_store_commit_busy_seconds_total";
+    out.append("# HELP ").append(busy).append(
+        " Time the writer and syncer threads spent working, once per batch\n");
+    out.append("# TYPE ").append(busy).append(" counter\n");
+    for (unsigned i = 0; i < 3; i++)
+        append_seconds(out, busy, "work", kBusyNames[i], ns(GroupCommit::stages_ + i));
+    out +=
+        "# HELP whatsapp_store_commit_reapplied_total Batches applied again item by item "
+        "after one of their items failed\n";
+    out += "# TYPE whatsapp_store_commit_reapplied_total counter\n";
+    append_line(out, "whatsapp_store_commit_reapplied_total",
+                g_shared ? g_shared->commit_reapplied : 0);
+}
+
 std::string render() {
     std::string out;
     for (unsigned i = 0; i < kCounters; i++) {
@@ -105,6 +148,7 @@ std::string render() {
         }
         append_line(out, kDefs[i].name, g_shared ? g_shared->counters[i] : 0);
     }
+    render_commit_times(out);
     out += "# HELP whatsapp_replies_total Reply API answers by code\n";
     out += "# TYPE whatsapp_replies_total counter\n";
     for (unsigned i = 0; i < kReplyCodeCount; i++) {
@@ -177,6 +221,19 @@ void count_graph(const GraphResult& g) {
         if (kGraphCodes[k] == g.meta.code) i = k;
     }
     ngx_atomic_fetch_add(&g_shared->graph_errors[i], 1);
+}
+
+void count_commit(const GroupCommit::Stats& delta) {
+    if (g_shared == nullptr) return;
+    auto add = [](ngx_atomic_t& to, unsigned long long v) {
+        if (v) ngx_atomic_fetch_add(&to, static_cast<ngx_atomic_int_t>(v));
+    };
+    for (unsigned i = 0; i < GroupCommit::stages_; i++)
+        add(g_shared->commit_ns[i], delta.item_ns[i]);
+    add(g_shared->commit_ns[GroupCommit::stages_], delta.apply_busy_ns);
+    add(g_shared->commit_ns[GroupCommit::stages_ + 1], delta.commit_busy_ns);
+    add(g_shared->commit_ns[GroupCommit::stages_ + 2], delta.sync_busy_ns);
+    add(g_shared->commit_reapplied, delta.reapplied);
 }
 
 ngx_int_t metrics_add_zone(ngx_conf_t* cf) {

@@ -5,6 +5,7 @@
 #include "ngx.hpp"
 
 #include "meta/graph_message.hpp"
+#include "store/group_commit.hpp"
 
 namespace wa::ngx {
 
@@ -34,6 +35,11 @@ void count(Counter c, ngx_atomic_int_t n = 1);
 void count_reply(std::string_view code);
 // whatsapp_graph_errors_total{code}: a send Meta did not accept.
 void count_graph(const GraphResult& g);
+
+// The commit pipeline's stage times and thread busy times since the last call
+// (whatsapp_store_commit_item_seconds_total, ..._busy_seconds_total), and
+// batches re-applied item by item.
+void count_commit(const GroupCommit::Stats& delta);
 
 // Called from postconfiguration: adds the zone.
 ngx_int_t metrics_add_zone(ngx_conf_t* cf);

@@ -128,6 +128,39 @@ TEST_F(GroupCommitTest, FailingItemIsDroppedAlone) {
     EXPECT_EQ(gc.stats().batches, 1u);
     EXPECT_EQ(gc.stats().items, 3u);
     EXPECT_EQ(gc.stats().failed, 1u);
+    EXPECT_EQ(gc.stats().reapplied, 1u);
+}
+
+// Items go straight into the batch's transaction; only a batch with a
+// failing item is applied again (item by item), so its other items' work
+// runs twice and each completion still runs once.
+TEST_F(GroupCommitTest, OnlyABatchWithAFailureIsAppliedAgain) {
+    GroupCommit gc(*store_);
+    int runs = 0, dones = 0;
+    auto counted = [&](std::string key) -> GroupCommit::Work {
+        return [&runs, key](Txn& t) {
+            runs++;
+            return t.put(Db::meta, key, "v");
+        };
+    };
+    auto done = [&](const Result<void>&) { dones++; };
+    gc.submit(counted("a"), done);
+    gc.submit(counted("b"), done);
+    gc.flush();
+    EXPECT_EQ(runs, 2);
+    EXPECT_EQ(gc.stats().reapplied, 0u);
+
+    runs = 0;
+    gc.submit(counted("c"), done);
+    gc.submit([](Txn&) -> Result<void> { return make_error("x", "no"); }, done);
+    gc.submit(counted("d"), done);
+    gc.flush();
+    // c ran, the failure aborted the batch, then c and d ran nested.
+    EXPECT_EQ(runs, 3);
+    EXPECT_EQ(dones, 5);
+    EXPECT_EQ(gc.stats().reapplied, 1u);
+    EXPECT_EQ(stored("c"), "v");
+    EXPECT_EQ(stored("d"), "v");
 }
 
 TEST_F(GroupCommitTest, LaterItemsSeeEarlierItemsOfTheSameBatch) {

@@ -151,5 +151,44 @@ TEST_F(GroupCommitThread, SyncerCoversBatchesCommittedMeanwhile) {
     ASSERT_TRUE(got.ok() && *got);
 }
 
+// Each item's time is split into the pipeline's stages, and their sum is the
+// time from submit to completion.
+TEST_F(GroupCommitThread, StageTimesAddUpToEachItemsLatency) {
+    GroupCommit gc(*store_);
+    start(gc);
+    using Clock = std::chrono::steady_clock;
+    constexpr int kItems = 50;
+    Clock::duration total{};
+    int done = 0;
+    for (int i = 0; i < kItems; i++) {
+        auto submitted = Clock::now();
+        gc.submit([i](Txn& t) { return t.put(Db::meta, "s" + std::to_string(i), "v"); },
+                  [&, submitted](const Result<void>& r) {
+                      EXPECT_TRUE(r.ok());
+                      total += Clock::now() - submitted;
+                      done++;
+                  });
+        if (i % 10 == 9) gc.flush();
+    }
+    for (int seen = 1; done < kItems; seen++) {
+        ASSERT_TRUE(wait_notified(seen));
+        gc.complete();
+    }
+    GroupCommit::Stats st = gc.stats();
+    unsigned long long sum = 0;
+    for (unsigned long long ns : st.item_ns)
+        sum += ns;
+    auto measured = static_cast<unsigned long long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(total).count());
+    EXPECT_GT(st.item_ns[GroupCommit::committing], 0u);
+    EXPECT_GT(st.item_ns[GroupCommit::syncing], 0u);
+    EXPECT_GT(st.item_ns[GroupCommit::queued], 0u);  // items waited for their flush
+    EXPECT_GT(st.apply_busy_ns + st.commit_busy_ns, 0u);
+    EXPECT_GT(st.sync_busy_ns, 0u);
+    // The stages cover each item's life, up to the clock reads around them.
+    EXPECT_LE(sum, measured);
+    EXPECT_GE(sum, measured - measured / 10);
+}
+
 }  // namespace
 }  // namespace wa::unit
