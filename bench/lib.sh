@@ -367,7 +367,7 @@ bench_header() {
 
 # ---------------------------------------------------------------- measuring
 
-declare -A R_label R_conns R_requests R_rps R_p50 R_p99 R_errors R_cpu R_busy R_out R_backlog
+declare -A R_label R_conns R_requests R_rps R_p50 R_p99 R_errors R_cpu R_busy R_out R_backlog R_commit
 
 # bench_wrk CONNS URI FILE [HEADER [PREFIX]]: runs wrk with
 # bench/post_lines.lua in the background (pid in wrk_pid, output in
@@ -403,15 +403,16 @@ field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
 # after the outbox drained again: a message's delivery belongs to its run).
 # Then checks the error logs.
 bench_measure() {
-    local key=$1 label=$2 conns=$3 uri=$4 line cpu0 cpu1 busy0 busy1 out0 out1
+    local key=$1 label=$2 conns=$3 uri=$4 line cpu0 cpu1 busy0 busy1 out0 out1 commit0 commit1
     bench_drain
     echo "measuring $label at $conns connections..." >&2
     out0=$(standin_requests)
     bench_wrk "$conns" "$uri" "${@:5}"
-    cpu0=$(bench_sut_cpu_ticks) busy0=$(cpu_snapshot)
+    cpu0=$(bench_sut_cpu_ticks) busy0=$(cpu_snapshot) commit0=$(commit_snapshot)
     bench_wrk_wait
     line=$wrk_line
-    cpu1=$(bench_sut_cpu_ticks) busy1=$(cpu_snapshot)
+    cpu1=$(bench_sut_cpu_ticks) busy1=$(cpu_snapshot) commit1=$(commit_snapshot)
+    R_commit[$key]=$(commit_text "$commit0" "$commit1" "$(field "$line" duration_us)")
     R_busy[$key]=$(cpu_busy_text "$busy0" "$busy1")
     R_backlog[$key]=$(metric whatsapp_outbox_pending)
     bench_drain
@@ -424,6 +425,49 @@ bench_measure() {
         'BEGIN { printf "%.2f", t / hz / (us / 1e6) }')
     R_out[$key]=$(ratio $((out1 - out0 - 1)) "${R_requests[$key]}")
     bench_check_log
+}
+
+# ---------------------------------------------------------------- commit pipeline
+
+# The module's group-commit counters (nothing for a baseline location).
+commit_snapshot() { bench_metrics | awk '$1 ~ /^whatsapp_store_commit_/ { print $1, $2 }'; }
+
+# commit_text BEFORE AFTER DURATION_US: the cells of a commit-pipeline row
+# (batches/s, items per batch, each stage's mean ms per item, how busy the
+# writer and syncer were, batches re-applied), empty when nothing committed.
+commit_text() {
+    awk -v us="$3" 'FNR == NR { a[$1] = $2; next } { d[$1] = $2 - a[$1] }
+        END {
+            p = "whatsapp_store_commit_"; b = d[p "batches_total"]; n = d[p "items_total"]
+            if (n <= 0 || b <= 0) exit
+            s = us / 1e6
+            printf "%.0f | %.1f", b / s, n / b
+            split("queued waiting applying committing syncing completing", st, " ")
+            for (i = 1; i <= 6; i++)
+                printf " | %.3f", 1000 * d[p "item_seconds_total{stage=\"" st[i] "\"}"] / n
+            w = d[p "busy_seconds_total{work=\"writer_apply\"}"] + d[p "busy_seconds_total{work=\"writer_commit\"}"]
+            printf " | %.0f%% | %.0f%% | %d", 100 * w / s, 100 * d[p "busy_seconds_total{work=\"syncer_sync\"}"] / s, d[p "reapplied_total"]
+        }' <(echo "$1") <(echo "$2")
+}
+
+# bench_commit_table KEY...: the commit pipeline of each run that committed.
+bench_commit_table() {
+    local k
+    echo
+    echo "Commit pipeline during each run (means per written item, ms; SPEC §4.6):"
+    echo
+    echo "| conns | location | batches/s | items/batch | queued | waiting | applying | committing | syncing | completing | writer busy | syncer busy | re-applied |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    for k in "$@"; do
+        [ -n "${R_commit[$k]:-}" ] && echo "| ${R_conns[$k]} | ${R_label[$k]} | ${R_commit[$k]} |"
+    done
+    cat <<'TXT'
+
+queued: submit until the event loop's turn ends and hands the batch over; waiting: for the writer
+(busy with the previous batch); applying: the batch's work; committing: LMDB's page writes and data
+flush (fdatasync, under the write lock); syncing: until the syncer's flush of the meta page; completing:
+until the event loop runs the completion. Busy: share of the run the thread worked.
+TXT
 }
 
 # ---------------------------------------------------------------- reporting

@@ -35,6 +35,7 @@ for c in "${conns_list[@]}"; do
     for k in plain mirror webhook; do bench_row "$k@$c" "mirror@$c"; done
 done
 bench_table_notes
+bench_commit_table "${conns_list[@]/#/webhook@}"
 echo
 for c in "${conns_list[@]}"; do
     r=$(ratio "${R_rps[webhook@$c]}" "${R_rps[mirror@$c]}")

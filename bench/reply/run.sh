@@ -71,6 +71,7 @@ for c in "${conns_list[@]}"; do
     for k in bare mirror reply; do bench_row "$k@$c" "mirror@$c"; done
 done
 bench_table_notes
+bench_commit_table "${conns_list[@]/#/reply@}"
 echo
 for c in "${conns_list[@]}"; do
     r=$(ratio "${R_rps[reply@$c]}" "${R_rps[mirror@$c]}")
