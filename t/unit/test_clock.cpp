@@ -1,9 +1,36 @@
 // Clock: RFC 3339 formatting with fixed inputs, and a sane now_ns().
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
 #include "base/clock.hpp"
 
 namespace {
+
+// The snprintf/gmtime_r formatter rfc3339_ns replaced, as the reference.
+std::string reference_rfc3339_ns(std::int64_t unix_ns) {
+    if (unix_ns < 0) {
+        unix_ns = 0;
+    }
+    time_t secs = static_cast<time_t>(unix_ns / wa::kNsPerSec);
+    long frac = static_cast<long>(unix_ns % wa::kNsPerSec);
+    struct tm tm;
+    if (gmtime_r(&secs, &tm) == nullptr) {
+        return "1970-01-01T00:00:00.000000000Z";
+    }
+    char buf[64];
+    int n =
+        std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    if (n < 0 || static_cast<size_t>(n) >= sizeof(buf)) {
+        return "1970-01-01T00:00:00.000000000Z";
+    }
+    return std::string(buf, static_cast<size_t>(n));
+}
 
 TEST(Clock, Rfc3339Epoch) { EXPECT_EQ(wa::rfc3339_ns(0), "1970-01-01T00:00:00.000000000Z"); }
 
@@ -26,6 +53,69 @@ TEST(Clock, Rfc3339NegativeClampsToEpoch) {
 TEST(Clock, Rfc3339LeapDay) {
     // 2024-02-29T23:59:59Z
     EXPECT_EQ(wa::rfc3339_ns(1709251199LL * wa::kNsPerSec + 500), "2024-02-29T23:59:59.000000500Z");
+}
+
+TEST(Clock, Rfc3339CenturyLeapRules) {
+    // 2000 is a leap year (divisible by 400), 2100 is not (by 100).
+    EXPECT_EQ(wa::rfc3339_ns(951782400LL * wa::kNsPerSec), "2000-02-29T00:00:00.000000000Z");
+    EXPECT_EQ(wa::rfc3339_ns(951868800LL * wa::kNsPerSec - 1), "2000-02-29T23:59:59.999999999Z");
+    EXPECT_EQ(wa::rfc3339_ns(951868800LL * wa::kNsPerSec), "2000-03-01T00:00:00.000000000Z");
+    EXPECT_EQ(wa::rfc3339_ns(4107542400LL * wa::kNsPerSec - 1), "2100-02-28T23:59:59.999999999Z");
+    EXPECT_EQ(wa::rfc3339_ns(4107542400LL * wa::kNsPerSec), "2100-03-01T00:00:00.000000000Z");
+    EXPECT_EQ(wa::rfc3339_ns(946684799LL * wa::kNsPerSec), "1999-12-31T23:59:59.000000000Z");
+}
+
+TEST(Clock, Rfc3339LargestInput) {
+    // INT64_MAX ns is the latest time there is (year 9999 is out of reach).
+    EXPECT_EQ(wa::rfc3339_ns(INT64_MAX), "2262-04-11T23:47:16.854775807Z");
+    EXPECT_EQ(wa::rfc3339_ns(INT64_MAX), reference_rfc3339_ns(INT64_MAX));
+}
+
+TEST(Clock, Rfc3339MatchesReferenceAtEdges) {
+    std::vector<std::int64_t> secs = {0,          1,          59,         60,         3599,
+                                      3600,       86399,      86400,      68169599,   68169600,
+                                      946684799,  946684800,  951782399,  951782400,  951868799,
+                                      951868800,  1709251199, 1709251200, 4107542399, 4107542400,
+                                      4133980799, 4133980800, 9223372035, 9223372036};
+    for (std::int64_t s : secs) {
+        for (std::int64_t frac : {0LL, 1LL, 10LL, 1000LL, 120000000LL, 999999999LL}) {
+            if (s > (INT64_MAX - frac) / wa::kNsPerSec) {
+                continue;
+            }
+            std::int64_t ns = s * wa::kNsPerSec + frac;
+            ASSERT_EQ(wa::rfc3339_ns(ns), reference_rfc3339_ns(ns)) << ns;
+        }
+    }
+    // Both sides of every midnight that int64 ns reach (1970..2262: the
+    // 400-year rule in 2000, the 100-year rule in 2100 and 2200).
+    const std::int64_t ns_per_day = 86400 * wa::kNsPerSec;
+    for (std::int64_t d = 1; d <= INT64_MAX / ns_per_day; d++) {
+        std::int64_t midnight = d * ns_per_day;
+        ASSERT_EQ(wa::rfc3339_ns(midnight), reference_rfc3339_ns(midnight)) << midnight;
+        ASSERT_EQ(wa::rfc3339_ns(midnight - 1), reference_rfc3339_ns(midnight - 1)) << midnight;
+    }
+    for (std::int64_t ns :
+         {INT64_MIN, INT64_MIN + 1, -wa::kNsPerSec, std::int64_t{-1}, INT64_MAX - 1}) {
+        ASSERT_EQ(wa::rfc3339_ns(ns), reference_rfc3339_ns(ns)) << ns;
+    }
+}
+
+TEST(Clock, Rfc3339MatchesReferenceOnRandomValues) {
+    std::mt19937_64 rng(20261201);
+    // Uniform over all int64 (half of them negative, so clamped), over the
+    // years we meet (1970..2100), and whole seconds/ms (trailing zeros).
+    std::uniform_int_distribution<std::int64_t> any(INT64_MIN, INT64_MAX);
+    std::uniform_int_distribution<std::int64_t> recent(0, 4102444800LL * wa::kNsPerSec);
+    for (int i = 0; i < 100000; i++) {
+        std::int64_t ns;
+        switch (i % 4) {
+            case 0: ns = any(rng); break;
+            case 1: ns = recent(rng); break;
+            case 2: ns = recent(rng) / wa::kNsPerSec * wa::kNsPerSec; break;
+            default: ns = recent(rng) / wa::kNsPerMs * wa::kNsPerMs; break;
+        }
+        ASSERT_EQ(wa::rfc3339_ns(ns), reference_rfc3339_ns(ns)) << ns;
+    }
 }
 
 TEST(Clock, NowIsRecentAndMonotonicEnough) {

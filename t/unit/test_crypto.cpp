@@ -2,7 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <random>
 #include <string>
+#include <thread>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "base/crypto.hpp"
 
@@ -10,6 +15,104 @@ namespace {
 
 const std::string kSecret = "app-secret";
 const std::string kBody = R"({"object":"whatsapp_business_account","entry":[]})";
+
+// OpenSSL's one-shot calls, as hmac_sha256 and sha256 made them before
+// they kept fetched algorithms: the reference for byte-identical output.
+std::string reference_hmac(const std::string& key, const std::string& data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    static const unsigned char empty = 0;
+    const unsigned char* k =
+        key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
+    const unsigned char* d =
+        data.empty() ? &empty : reinterpret_cast<const unsigned char*>(data.data());
+    if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), md, &len) == nullptr) {
+        return "<HMAC failed>";
+    }
+    return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+std::string reference_sha256(const std::string& data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+        return "<EVP_Digest failed>";
+    }
+    return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+std::string random_bytes(std::mt19937& rng, size_t n) {
+    std::string s(n, '\0');
+    for (char& c : s) {
+        c = static_cast<char>(rng() & 0xff);
+    }
+    return s;
+}
+
+TEST(Crypto, HmacSha256Rfc4231Case1) {
+    std::string mac = wa::hmac_sha256(std::string(20, '\x0b'), "Hi There");
+    ASSERT_EQ(mac.size(), 32u);
+    EXPECT_EQ(wa::hex_lower(mac),
+              "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+}
+
+TEST(Crypto, HmacSha256Rfc4231Case3And6) {
+    EXPECT_EQ(wa::hex_lower(wa::hmac_sha256(std::string(20, '\xaa'), std::string(50, '\xdd'))),
+              "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+    // Key longer than the block: hashed first.
+    EXPECT_EQ(
+        wa::hex_lower(wa::hmac_sha256(std::string(131, '\xaa'),
+                                      "Test Using Larger Than Block-Size Key - Hash Key First")),
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+TEST(Crypto, Sha256KnownAnswers) {
+    // FIPS 180-2 examples.
+    EXPECT_EQ(wa::hex_lower(wa::sha256("abc")),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(wa::hex_lower(wa::sha256("")),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(wa::hex_lower(wa::sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    EXPECT_EQ(wa::sha256(std::string("a\0b", 3)).size(), 32u);
+}
+
+TEST(Crypto, MatchesOpenSslOneShotCalls) {
+    // Interleaved, with keys of every length class (empty, short, one block,
+    // longer than a block) so a reused context must be fully re-keyed.
+    std::mt19937 rng(4231);
+    for (int i = 0; i < 2000; i++) {
+        std::string key = random_bytes(rng, rng() % 3 == 0 ? rng() % 200 : rng() % 65);
+        std::string data = random_bytes(rng, rng() % 1000);
+        ASSERT_EQ(wa::hmac_sha256(key, data), reference_hmac(key, data)) << i;
+        ASSERT_EQ(wa::sha256(data), reference_sha256(data)) << i;
+    }
+}
+
+TEST(Crypto, SameResultsOnOtherThreads) {
+    // Each thread has its own contexts; all must agree.
+    const std::string key = "k";
+    const std::string data(300, 'x');
+    const std::string mac = reference_hmac(key, data);
+    const std::string digest = reference_sha256(data);
+    bool ok[4] = {};
+    std::thread threads[4];
+    for (int t = 0; t < 4; t++) {
+        threads[t] = std::thread([&, t] {
+            bool good = true;
+            for (int i = 0; i < 500; i++) {
+                good = good && wa::hmac_sha256(key, data) == mac && wa::sha256(data) == digest;
+            }
+            ok[t] = good;
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    for (bool b : ok) {
+        EXPECT_TRUE(b);
+    }
+}
 
 TEST(Crypto, HmacSha256Rfc4231Case2) {
     std::string mac = wa::hmac_sha256("Jefe", "what do ya want for nothing?");

@@ -1,10 +1,20 @@
 // TypeID conformance (shared fixtures) and the UUIDv7 generator.
+// RAND_set_rand_method (deprecated in OpenSSL 3) simulates a failing DRBG.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include <openssl/rand.h>
 #include <rapidjson/document.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/clock.hpp"
 #include "base/ids.hpp"
@@ -200,6 +210,131 @@ TEST(UuidV7, IncreasingWhenClockStandsStillOrGoesBack) {
         prev = u;
     }
     EXPECT_GT(ms_of(prev), ms);  // the counter carried at least once
+}
+
+// The 62 random bits after the variant (rand_b).
+std::array<std::uint8_t, 8> rand_b(const wa::Uuid& u) {
+    return {static_cast<std::uint8_t>(u[8] & 0x3f), u[9], u[10], u[11], u[12], u[13], u[14], u[15]};
+}
+
+TEST(UuidV7, RandomBitsDifferAcrossIdsAndThreads) {
+    // Many buffer refills on this thread and on two others.
+    std::vector<wa::Uuid> ids;
+    for (int i = 0; i < 3000; i++) {
+        ids.push_back(wa::uuid_v7_now());
+    }
+    std::vector<wa::Uuid> other[2];
+    std::thread a([&] {
+        for (int i = 0; i < 3000; i++)
+            other[0].push_back(wa::uuid_v7_now());
+    });
+    std::thread b([&] {
+        for (int i = 0; i < 3000; i++)
+            other[1].push_back(wa::uuid_v7_now());
+    });
+    a.join();
+    b.join();
+    ids.insert(ids.end(), other[0].begin(), other[0].end());
+    ids.insert(ids.end(), other[1].begin(), other[1].end());
+
+    std::set<std::array<std::uint8_t, 8>> seen;
+    for (const wa::Uuid& u : ids) {
+        ASSERT_TRUE(is_v7(u));
+        EXPECT_TRUE(seen.insert(rand_b(u)).second) << wa::uuid_to_string(u);
+    }
+}
+
+// Reads exactly n bytes, or fewer at EOF.
+size_t read_full(int fd, std::uint8_t* p, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r <= 0) {
+            break;
+        }
+        got += static_cast<size_t>(r);
+    }
+    return got;
+}
+
+TEST(UuidV7, ForkedProcessesDoNotShareBufferedRandomBytes) {
+    // The nginx master may make ids (filling its buffer) before it forks
+    // the workers; two children forked from the same state must not draw
+    // the same bytes, nor the parent after them.
+    constexpr int kIds = 8;
+    ASSERT_TRUE(is_v7(wa::uuid_v7_now()));  // the buffer is now filled
+
+    std::vector<wa::Uuid> ids;
+    for (int child = 0; child < 2; child++) {
+        int fds[2];
+        ASSERT_EQ(pipe(fds), 0);
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            close(fds[0]);
+            for (int i = 0; i < kIds; i++) {
+                wa::Uuid u = wa::uuid_v7_now();
+                if (write(fds[1], u.data(), u.size()) != static_cast<ssize_t>(u.size())) {
+                    _exit(1);
+                }
+            }
+            _exit(0);
+        }
+        close(fds[1]);
+        for (int i = 0; i < kIds; i++) {
+            wa::Uuid u{};
+            ASSERT_EQ(read_full(fds[0], u.data(), u.size()), u.size()) << "child " << child;
+            ids.push_back(u);
+        }
+        close(fds[0]);
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child " << child;
+    }
+    for (int i = 0; i < kIds; i++) {
+        ids.push_back(wa::uuid_v7_now());
+    }
+
+    std::set<std::array<std::uint8_t, 8>> seen;
+    for (const wa::Uuid& u : ids) {
+        ASSERT_TRUE(is_v7(u));
+        EXPECT_TRUE(seen.insert(rand_b(u)).second)
+            << "repeated random bits in " << wa::uuid_to_string(u);
+    }
+}
+
+int failing_rand_bytes(unsigned char*, int) { return 0; }
+int failing_rand_status() { return 0; }
+
+TEST(UuidV7, FailingRandomSourceGivesZeroRandomBitsThenRecovers) {
+    // As before buffering: a failing RAND_bytes leaves zero random bits
+    // (order still comes from timestamp and counter), and the next id asks
+    // the DRBG again. A new thread starts with an empty buffer.
+    RAND_METHOD failing = {};
+    failing.bytes = failing_rand_bytes;
+    failing.pseudorand = failing_rand_bytes;
+    failing.status = failing_rand_status;
+
+    const std::array<std::uint8_t, 8> zero{};
+    wa::Uuid before = wa::uuid_v7_now();
+    wa::Uuid bad{}, bad_again{}, good{};
+    std::thread t([&] {
+        const RAND_METHOD* saved = RAND_get_rand_method();
+        ASSERT_EQ(RAND_set_rand_method(&failing), 1);
+        bad = wa::uuid_v7_now();
+        bad_again = wa::uuid_v7_now();  // the failed refill left no buffer behind
+        ASSERT_EQ(RAND_set_rand_method(saved), 1);
+        good = wa::uuid_v7_now();
+    });
+    t.join();
+
+    EXPECT_TRUE(is_v7(bad));
+    EXPECT_EQ(rand_b(bad), zero) << wa::uuid_to_string(bad);
+    EXPECT_EQ(rand_b(bad_again), zero) << wa::uuid_to_string(bad_again);
+    EXPECT_LT(before, bad);
+    EXPECT_LT(bad, bad_again);
+    EXPECT_LT(bad_again, good);
+    EXPECT_NE(rand_b(good), zero) << wa::uuid_to_string(good);
 }
 
 }  // namespace

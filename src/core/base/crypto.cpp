@@ -1,9 +1,12 @@
 // Signatures (OpenSSL): Meta's X-Hub-Signature-256 in, our event signatures out.
 #include "base/crypto.hpp"
 
+#include <memory>
+
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "base/chars.hpp"
 
@@ -65,13 +68,58 @@ int b64_value(char c) {
 
 Error bad_base64(const char* msg) { return make_error("invalid_base64", msg); }
 
+// HMAC() and EVP_sha256() look the algorithm up by name on every call (an
+// OpenSSL 3 fetch, under a lock). Fetch once; never freed, as freeing after
+// OPENSSL_cleanup at exit would be unsafe.
+EVP_MAC* hmac_alg() {
+    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    return mac;
+}
+
+const EVP_MD* sha256_alg() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md;
+}
+
+struct MacCtxFree {
+    void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+};
+struct MdCtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+// One HMAC context per thread with SHA-256 set once (setting it per call
+// would fetch SHA-256 again); EVP_MAC_init with a key re-keys it. Null on
+// failure.
+EVP_MAC_CTX* hmac_ctx() {
+    thread_local std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx;
+    if (!ctx && hmac_alg() != nullptr) {
+        std::unique_ptr<EVP_MAC_CTX, MacCtxFree> c(EVP_MAC_CTX_new(hmac_alg()));
+        char digest[] = "SHA256";
+        OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+        if (c && EVP_MAC_CTX_set_params(c.get(), params) == 1) {
+            ctx = std::move(c);
+        }
+    }
+    return ctx.get();
+}
+
+// One digest context per thread, re-initialized per call. Null on failure.
+EVP_MD_CTX* md_ctx() {
+    thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    return ctx.get();
+}
+
 }  // namespace
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
+    EVP_MAC_CTX* ctx = hmac_ctx();
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (HMAC(EVP_sha256(), bytes_of(key), static_cast<int>(key.size()), bytes_of(data), data.size(),
-             md, &len) == nullptr) {
+    size_t len = 0;
+    if (ctx == nullptr || EVP_MAC_init(ctx, bytes_of(key), key.size(), nullptr) != 1 ||
+        EVP_MAC_update(ctx, bytes_of(data), data.size()) != 1 ||
+        EVP_MAC_final(ctx, md, &len, sizeof(md)) != 1) {
         // Only on allocation failure; an empty digest never verifies.
         return std::string();
     }
@@ -79,9 +127,13 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
 }
 
 std::string sha256(std::string_view data) {
+    EVP_MD_CTX* ctx = md_ctx();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (EVP_Digest(bytes_of(data), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+    if (ctx == nullptr || sha256_alg() == nullptr ||
+        EVP_DigestInit_ex2(ctx, sha256_alg(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx, bytes_of(data), data.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx, md, &len) != 1) {
         // Only on allocation failure; an empty digest matches no 32-byte one.
         return std::string();
     }

@@ -1,9 +1,12 @@
 // TypeID (jetify spec v0.3.0) over UUIDv7.
 #include "base/ids.hpp"
 
+#include <atomic>
+#include <cstring>
 #include <mutex>
 
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include "base/chars.hpp"
 #include "base/clock.hpp"
@@ -48,14 +51,52 @@ Uuid u128_to_uuid(u128 n) {
     return u;
 }
 
-void fill_random(std::uint8_t* p, int n) {
-    if (RAND_bytes(p, n) != 1) {
-        // The OpenSSL DRBG does not fail once seeded; if it ever does, ids
-        // stay unique via timestamp and counter, only less unpredictable.
-        for (int i = 0; i < n; i++) {
-            p[i] = 0;
+// Random bytes come from a per-thread buffer: one RAND_bytes call per 4 KiB
+// instead of one per id (OpenSSL 3 takes DRBG locks on every call).
+constexpr size_t kRandBufSize = 4096;
+
+struct RandBuf {
+    std::uint8_t bytes[kRandBufSize];
+    size_t avail;         // unused bytes at the end of bytes; 0 when empty
+    unsigned fork_epoch;  // fork_epoch when filled
+};
+thread_local RandBuf rand_buf;  // zero-initialized: empty
+
+// Bumped in the child of every fork(): a buffer inherited from the parent
+// must not hand out the same bytes in both processes.
+std::atomic<unsigned> fork_epoch{0};
+
+void on_fork_child() { fork_epoch.fetch_add(1, std::memory_order_relaxed); }
+
+bool fork_hook_registered() {
+    static const bool ok = pthread_atfork(nullptr, nullptr, on_fork_child) == 0;
+    return ok;
+}
+
+void fill_random(std::uint8_t* p, size_t n) {
+    RandBuf& b = rand_buf;
+    unsigned epoch = fork_epoch.load(std::memory_order_relaxed);
+    if (b.avail < n || b.fork_epoch != epoch) {
+        b.avail = 0;
+        // Without the fork hook a buffer would not be fork-safe: go unbuffered.
+        bool buffered = n <= kRandBufSize && fork_hook_registered();
+        std::uint8_t* dst = buffered ? b.bytes : p;
+        size_t len = buffered ? kRandBufSize : n;
+        if (RAND_bytes(dst, static_cast<int>(len)) != 1) {
+            // The OpenSSL DRBG does not fail once seeded; if it ever does, ids
+            // stay unique via timestamp and counter, only less unpredictable.
+            // The buffer stays empty, so the next id tries again.
+            std::memset(p, 0, n);
+            return;
         }
+        if (!buffered) {
+            return;
+        }
+        b.avail = kRandBufSize;
+        b.fork_epoch = epoch;
     }
+    std::memcpy(p, b.bytes + (kRandBufSize - b.avail), n);
+    b.avail -= n;
 }
 
 // Generator state: the last (ms, counter) handed out in this process.
@@ -74,7 +115,7 @@ Uuid uuid_v7(std::int64_t unix_ms) {
     }
 
     Uuid u{};
-    fill_random(u.data(), static_cast<int>(u.size()));
+    fill_random(u.data(), u.size());
 
     std::int64_t ms;
     unsigned counter;

@@ -13,8 +13,9 @@ namespace wa {
 using Uuid = std::array<std::uint8_t, 16>;
 
 // A new UUIDv7: 48-bit Unix ms timestamp, version 7, RFC variant; random bits
-// from OpenSSL. Within one process ids are strictly increasing, also within
-// the same millisecond (rand_a is used as a counter).
+// from OpenSSL (buffered per thread, never shared across fork()). Within one
+// process ids are strictly increasing, also within the same millisecond
+// (rand_a is used as a counter).
 Uuid uuid_v7(std::int64_t unix_ms);
 Uuid uuid_v7_now();
 
