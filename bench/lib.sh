@@ -19,12 +19,15 @@
 #     2-worker stand-ins, wrk -t2, nothing pinned.
 #
 # With fewer than 2 CPUs the pinned layout runs unpinned and says so.
-# Other knobs: BENCH_DURATION (8s), BENCH_CONNECTIONS ("64 512"),
+# Other knobs: BENCH_DURATION (8s), BENCH_REPEAT (3), BENCH_CONNECTIONS ("64 512"),
 # BENCH_DRAIN_TIMEOUT (60 s), BENCH_TMP (store directory's parent; /dev/shm
 # puts the store on tmpfs, a diagnosis of what fsync costs), WA_MODULE.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 module=${WA_MODULE:-$root/build/nginx/ngx_http_whatsapp_module.so}
 duration=${BENCH_DURATION:-8s}
+# Each figure is the median of BENCH_REPEAT runs, the locations of a table
+# taking turns (baseline, module, baseline, ...) so that drift hits both.
+repeats=${BENCH_REPEAT:-3}
 read -r -a conns_list <<<"${BENCH_CONNECTIONS:-64 512}"
 clk_tck=$(getconf CLK_TCK)
 
@@ -367,7 +370,7 @@ bench_header() {
 
 # ---------------------------------------------------------------- measuring
 
-declare -A R_label R_conns R_requests R_rps R_p50 R_p99 R_errors R_cpu R_busy R_out R_backlog R_commit
+declare -A R_label R_conns R_requests R_rps R_p50 R_p99 R_errors R_cpu R_busy R_out R_backlog R_commit R_runs
 
 # bench_wrk CONNS URI FILE [HEADER [PREFIX]]: runs wrk with
 # bench/post_lines.lua in the background (pid in wrk_pid, output in
@@ -427,6 +430,19 @@ bench_measure() {
     bench_check_log
 }
 
+# bench_pick_median KEY: KEY's figures become those of the run KEY#1..#repeats
+# with the median rate (a whole run, so its latencies and CPU belong together).
+bench_pick_median() {
+    local key=$1 r median arr
+    median=$(for ((r = 1; r <= repeats; r++)); do echo "${R_rps[$key#$r]} $r"; done |
+        sort -n | awk -v n="$repeats" 'NR == int((n + 1) / 2) { print $2 }')
+    for arr in R_label R_conns R_requests R_rps R_p50 R_p99 R_errors R_cpu R_busy R_out R_backlog R_commit; do
+        local -n a=$arr
+        a[$key]=${a[$key#$median]:-}
+    done
+    R_runs[$key]=$(for ((r = 1; r <= repeats; r++)); do thousands "${R_rps[$key#$r]}"; done | paste -sd/)
+}
+
 # ---------------------------------------------------------------- commit pipeline
 
 # The module's group-commit counters (nothing for a baseline location).
@@ -477,8 +493,8 @@ ms() { awk -v us="$1" 'BEGIN { printf (us < 10000 ? "%.2f ms" : "%.1f ms"), us /
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 
 bench_table_header() {
-    echo "| conns | location | req/s (× baseline) | p50 (× baseline) | p99 (× baseline) | nginx CPU | CPU 0 / 1 busy | out/req | backlog | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| conns | location | req/s (× baseline) | runs | p50 (× baseline) | p99 (× baseline) | nginx CPU | CPU 0 / 1 busy | out/req | backlog | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
 }
 
 # bench_row KEY BASE_KEY: one table row; KEY = BASE_KEY marks the baseline.
@@ -492,13 +508,14 @@ bench_row() {
         p50+=" (×$(ratio "${R_p50[$k]}" "${R_p50[$b]}"))"
         p99+=" (×$(ratio "${R_p99[$k]}" "${R_p99[$b]}"))"
     fi
-    echo "| ${R_conns[$k]} | ${R_label[$k]} | $rps | $p50 | $p99 | ${R_cpu[$k]} | ${R_busy[$k]} | ${R_out[$k]} | ${R_backlog[$k]:-0} | ${R_errors[$k]} |"
+    echo "| ${R_conns[$k]} | ${R_label[$k]} | $rps | ${R_runs[$k]:-} | $p50 | $p99 | ${R_cpu[$k]} | ${R_busy[$k]} | ${R_out[$k]} | ${R_backlog[$k]:-0} | ${R_errors[$k]} |"
 }
 
 bench_table_notes() {
     cat <<'TXT'
 
-req/s, p50, p99: wrk's; (× baseline) divides by the baseline row of the same connections.
+req/s, p50, p99: wrk's, from the run with the median rate (runs: every run's rate, in order);
+(× baseline) divides by the baseline row of the same connections.
 nginx CPU: cores used by the workers under test (threads included) during the run.
 CPU 0 / 1 busy: both CPUs during the run, whoever used them (in the pinned layout CPU 0 above
 nginx CPU is someone else's work, and CPU 1 at 100 % means the load side may be the limit).

@@ -19,15 +19,21 @@ bench_start inbound "
 bench_header "signed single-message webhooks vs the same nginx's mirror + 200"
 pool=$(bench_pool)
 for i in "${!conns_list[@]}"; do  # one file per webhook run: no wamid is sent twice
-    bench_bodies "$pool" "$work/bodies-$i.txt" $((i * pool))
+    for ((r = 1; r <= repeats; r++)); do
+        bench_bodies "$pool" "$work/bodies-$i-$r.txt" $(((i * repeats + r - 1) * pool))
+    done
 done
 
 for i in "${!conns_list[@]}"; do
-    c=${conns_list[$i]} bodies=$work/bodies-$i.txt
-    bench_measure "plain@$c" '`return 200`' "$c" /plain "$bodies"
-    bench_measure "mirror@$c" '`mirror /cb` + 200 (§11 baseline)' "$c" /mirror "$bodies"
-    bench_measure "webhook@$c" '`whatsapp_webhook`' "$c" /webhook "$bodies"
-    bench_check_pool "webhook@$c" "$pool"
+    c=${conns_list[$i]}
+    for ((r = 1; r <= repeats; r++)); do
+        bodies=$work/bodies-$i-$r.txt
+        bench_measure "plain@$c#$r" '`return 200`' "$c" /plain "$bodies"
+        bench_measure "mirror@$c#$r" '`mirror /cb` + 200 (§11 baseline)' "$c" /mirror "$bodies"
+        bench_measure "webhook@$c#$r" '`whatsapp_webhook`' "$c" /webhook "$bodies"
+        bench_check_pool "webhook@$c#$r" "$pool"
+    done
+    for k in plain mirror webhook; do bench_pick_median "$k@$c"; done
 done
 
 bench_table_header

@@ -61,9 +61,12 @@ bench_header "replies into open windows vs the same nginx's proxy_pass + mirror"
 
 replies=("$work/replies.txt" Authorization "Bearer ")
 for c in "${conns_list[@]}"; do
-    bench_measure "bare@$c" 'bare `proxy_pass` to Graph' "$c" /bare "${replies[@]}"
-    bench_measure "mirror@$c" '`proxy_pass` + `mirror /cb` (§11 baseline)' "$c" /proxy_mirror "${replies[@]}"
-    bench_measure "reply@$c" '`whatsapp_reply`' "$c" /v2/notify/reply "${replies[@]}"
+    for ((r = 1; r <= repeats; r++)); do
+        bench_measure "bare@$c#$r" 'bare `proxy_pass` to Graph' "$c" /bare "${replies[@]}"
+        bench_measure "mirror@$c#$r" '`proxy_pass` + `mirror /cb` (§11 baseline)' "$c" /proxy_mirror "${replies[@]}"
+        bench_measure "reply@$c#$r" '`whatsapp_reply`' "$c" /v2/notify/reply "${replies[@]}"
+    done
+    for k in bare mirror reply; do bench_pick_median "$k@$c"; done
 done
 
 bench_table_header
