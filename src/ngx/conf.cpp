@@ -12,6 +12,7 @@
 #include "base/phone.hpp"
 #include "domain/api_keys.hpp"
 #include "domain/signing.hpp"
+#include "domain/templates.hpp"
 #include "state.hpp"
 
 namespace wa::ngx {
@@ -24,6 +25,16 @@ constexpr size_t kMaxSecretBytes = 64 * 1024;
 char* conf_error() { return static_cast<char*>(NGX_CONF_ERROR); }
 
 ngx_str_t* args(ngx_conf_t* cf) { return static_cast<ngx_str_t*>(cf->args->elts); }
+
+// Parses a directive's { ... } body, each line going to handler with state.
+char* parse_block(ngx_conf_t* cf, ngx_conf_handler_pt handler, void* state) {
+    ngx_conf_t save = *cf;
+    cf->handler = handler;
+    cf->handler_conf = static_cast<char*>(state);
+    char* rv = ngx_conf_parse(cf, nullptr);
+    *cf = save;
+    return rv;
+}
 
 bool url_ok(std::string_view s) {
     auto rest = s.starts_with("https://")  ? s.substr(8)
@@ -298,6 +309,68 @@ char* conf_delivery(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     return NGX_CONF_OK;
 }
 
+namespace {
+
+// State of one whatsapp_template block while nginx parses its body.
+struct TemplateBlock {
+    TemplateDef def;
+    ngx_uint_t line = 0;
+};
+
+char* template_block_handler(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto& b = *static_cast<TemplateBlock*>(conf);
+    try {
+        ngx_str_t* a = args(cf);
+        std::vector<std::string_view> values;
+        for (ngx_uint_t i = 1; i < cf->args->nelts; i++)
+            values.push_back(view(a[i]));
+        if (auto r = template_field(b.def, view(a[0]), values); !r) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_template\" %s: %s",
+                               b.def.key.c_str(), r.error().message.c_str());
+            return conf_error();
+        }
+    } catch (const std::exception& e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "whatsapp_template: %s", e.what());
+        return conf_error();
+    }
+    return NGX_CONF_OK;
+}
+
+}  // namespace
+
+char* conf_template(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    try {
+        TemplateBlock b;
+        b.def.key = view(args(cf)[1]);
+        b.line = cf->conf_file->line;
+        if (!valid_template_key(b.def.key)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid key \"%V\" in \"whatsapp_template\": 1-64 of "
+                               "[A-Za-z0-9_.-] expected",
+                               &args(cf)[1]);
+            return conf_error();
+        }
+        if (char* rv = parse_block(cf, template_block_handler, &b); rv != NGX_CONF_OK) return rv;
+
+        // Reported against the block's opening line.
+        ngx_uint_t line = cf->conf_file->line;
+        cf->conf_file->line = b.line;
+        auto r = template_complete(b.def);
+        if (r) r = mcf->templates.add(std::move(b.def));
+        if (!r) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_template\" %V %s", &args(cf)[1],
+                               r.error().message.c_str());
+        }
+        cf->conf_file->line = line;
+        if (!r) return conf_error();
+    } catch (const std::exception& e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "whatsapp_template: %s", e.what());
+        return conf_error();
+    }
+    return NGX_CONF_OK;
+}
+
 char* conf_number(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     auto* mcf = static_cast<MainConf*>(conf);
     ngx_str_t* a = args(cf);
@@ -312,12 +385,7 @@ char* conf_number(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
                                &a[1]);
             return conf_error();
         }
-        ngx_conf_t save = *cf;
-        cf->handler = number_block_handler;
-        cf->handler_conf = reinterpret_cast<char*>(&b);
-        char* rv = ngx_conf_parse(cf, nullptr);
-        *cf = save;
-        if (rv != NGX_CONF_OK) return rv;
+        if (char* rv = parse_block(cf, number_block_handler, &b); rv != NGX_CONF_OK) return rv;
 
         if (b.number.phone_number_id.empty()) return missing(cf, b, "phone_number_id");
         if (b.number.tenant.empty()) return missing(cf, b, "tenant");

@@ -10,6 +10,7 @@ char* conf_window(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_uri(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_delivery(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_number(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+char* conf_template(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_api_keys(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_callback_allow(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 

@@ -45,6 +45,8 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_number"), NGX_HTTP_MAIN_CONF | NGX_CONF_BLOCK | NGX_CONF_TAKE1,
      conf_number, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("whatsapp_template"), NGX_HTTP_MAIN_CONF | NGX_CONF_BLOCK | NGX_CONF_TAKE1,
+     conf_template, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_webhook"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, webhook_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_verify_token"),

@@ -15,6 +15,7 @@
 #include "domain/callback_guard.hpp"
 #include "domain/numbers.hpp"
 #include "domain/outbox.hpp"
+#include "domain/templates.hpp"
 #include "store/group_commit.hpp"
 #include "store/store.hpp"
 
@@ -37,6 +38,7 @@ struct MainConf {
     ngx_str_t graph_uri{0, nullptr};
     ngx_str_t callback_uri{0, nullptr};
     NumberDirectory numbers;
+    TemplateDirectory templates;  // whatsapp_template blocks
     DeliveryPolicy policy;
     bool delivery_set = false;
     // whatsapp_delivery concurrency=: attempts in flight per worker (0: a
