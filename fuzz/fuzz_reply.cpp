@@ -11,29 +11,12 @@
 
 #include "domain/callback_guard.hpp"
 #include "fuzz_check.hpp"
+#include "fuzz_prelude.hpp"
 #include "base/ids.hpp"
 #include "base/json.hpp"
 #include "base/phone.hpp"
 #include "api/prelude.hpp"
 #include "base/text.hpp"
-
-namespace {
-
-bool strict_json_object(const std::string& text) {
-    rapidjson::Document doc;
-    return wa::parse_json_strict(text, doc).ok() && doc.IsObject();
-}
-
-const wa::CallbackGuard& guard() {
-    static const wa::CallbackGuard g = [] {
-        wa::CallbackGuard guard;
-        FUZZ_CHECK(guard.allow_cidr("127.0.0.0/8").ok());
-        return guard;
-    }();
-    return g;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view body(reinterpret_cast<const char*>(data), size);

@@ -101,7 +101,7 @@ def installs_content_handler(handler, sources):
     for text in sources:
         m = pattern.search(text)
         if m:
-            return re.search(r"clcf->handler\s*=", m.group("body")) is not None
+            return re.search(r"(clcf|core_loc_conf\(cf\))->handler\s*=", m.group("body")) is not None
     return False
 
 

@@ -126,3 +126,36 @@ TEST(Clock, NowIsRecentAndMonotonicEnough) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Rfc3339Parse, ReadsWhatRfc3339Writes) {
+    for (std::int64_t ns : {std::int64_t{0}, std::int64_t{1761296350736925502},
+                            std::int64_t{951782400} * wa::kNsPerSec,  // 2000-02-29
+                            std::int64_t{4107542400} * wa::kNsPerSec + 5}) {
+        auto back = wa::parse_rfc3339(wa::rfc3339_ns(ns));
+        ASSERT_TRUE(back.has_value()) << wa::rfc3339_ns(ns);
+        EXPECT_EQ(*back, ns);
+    }
+}
+
+TEST(Rfc3339Parse, OffsetsAndFractions) {
+    EXPECT_EQ(wa::parse_rfc3339("2025-10-24T10:59:10+02:00"),
+              wa::parse_rfc3339("2025-10-24T08:59:10Z"));
+    EXPECT_EQ(wa::parse_rfc3339("2025-10-24t08:59:10z"), wa::parse_rfc3339("2025-10-24T08:59:10Z"));
+    EXPECT_EQ(*wa::parse_rfc3339("1970-01-01T00:00:01.5Z"), 1'500'000'000);
+    EXPECT_EQ(*wa::parse_rfc3339("1970-01-01T01:00:00-01:00"), 2 * 3600 * wa::kNsPerSec);
+}
+
+TEST(Rfc3339Parse, RefusesWhatIsNotOne) {
+    for (const char* bad :
+         {"", "2025-10-24", "2025-10-24T08:59:10", "2025-10-24 08:59:10Z", "2025-13-01T00:00:00Z",
+          "2025-02-29T00:00:00Z", "2025-10-32T00:00:00Z", "2025-10-24T24:00:00Z",
+          "2025-10-24T08:60:00Z", "2025-10-24T08:59:10.Z", "2025-10-24T08:59:10.1234567890Z",
+          "2025-10-24T08:59:10+0200", "2025-10-24T08:59:10Zjunk", "1969-12-31T23:59:59Z",
+          "3000-01-01T00:00:00Z", "+025-10-24T08:59:10Z"}) {
+        EXPECT_FALSE(wa::parse_rfc3339(bad).has_value()) << bad;
+    }
+}
+
+}  // namespace

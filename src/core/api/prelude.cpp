@@ -19,11 +19,6 @@ namespace {
 using rapidjson::Value;
 using Writer = JsonWriter;
 
-// The request's string fields, in the order their type errors are reported.
-constexpr std::array<std::string_view, 5> kStringFields{
-    "to", "text", "reply_to", "callback_url", "correlation_id",
-};
-
 ReplyError error(int status, std::string code, std::string message, std::string param = {}) {
     return ReplyError(status, std::move(code), std::move(message), std::move(param));
 }
@@ -32,49 +27,22 @@ ReplyError invalid_request(std::string message, std::string param = {}) {
     return error(400, "invalid_request", std::move(message), std::move(param));
 }
 
-std::string get_string(const Value& doc, std::string_view key, bool& present) {
-    const Value* v = member(doc, key);
-    present = v != nullptr;
-    return v ? std::string(v->GetString(), v->GetStringLength()) : std::string();
-}
-
-// Row 2: the body is a JSON object whose known fields are strings, with
+// Row 2: the body is a JSON object whose known fields (in the order their
+// type errors are reported) are strings, with
 // the required to and reply_to present.
 std::optional<ReplyError> check_shape(std::string_view body, rapidjson::Document& doc) {
-    if (body.size() > kMaxReplyBodyBytes) {
-        return invalid_request("request body larger than " + std::to_string(kMaxReplyBodyBytes) +
-                               " bytes");
-    }
-    JsonLimits limits;
-    limits.max_bytes = kMaxReplyBodyBytes;
-    if (auto r = parse_json_strict(body, doc, limits); !r) {
-        return invalid_request("request body is not valid JSON: " + r.error().message);
-    }
-    if (!doc.IsObject()) {
-        return invalid_request("request body must be a JSON object");
-    }
-    for (std::string_view field : kStringFields) {
-        const Value* v = member(doc, field);
-        if (v && !v->IsString()) {
-            return invalid_request(std::string(field) + " must be a string", std::string(field));
-        }
-    }
-    for (std::string_view field : {std::string_view("to"), std::string_view("reply_to")}) {
-        if (!member(doc, field)) {
-            return invalid_request(std::string(field) + " is required", std::string(field));
-        }
-    }
-    return std::nullopt;
+    if (auto e = parse_prelude_body(body, doc)) return e;
+    return check_prelude_fields(doc, {"to", "text", "reply_to", "callback_url", "correlation_id"},
+                                {"to", "reply_to"});
 }
 
 ReplyRequest read_fields(const Value& doc) {
     ReplyRequest req;
-    bool present = false;
-    req.to = get_string(doc, "to", present);
-    req.text = get_string(doc, "text", present);
-    req.reply_to = get_string(doc, "reply_to", present);
-    req.callback_url = get_string(doc, "callback_url", req.has_callback_url);
-    req.correlation_id = get_string(doc, "correlation_id", req.has_correlation_id);
+    req.to = prelude_string(doc, "to");
+    req.text = prelude_string(doc, "text");
+    req.reply_to = prelude_string(doc, "reply_to");
+    req.callback_url = prelude_string(doc, "callback_url", &req.has_callback_url);
+    req.correlation_id = prelude_string(doc, "correlation_id", &req.has_correlation_id);
     return req;
 }
 
@@ -87,28 +55,77 @@ std::optional<ReplyError> check_fields(ReplyRequest& req, const CallbackGuard& g
         return invalid_request(
             "text is longer than " + std::to_string(kMaxReplyTextChars) + " characters", "text");
     }
-    if (!is_possible_e164(req.to)) {
-        return error(400, "invalid_phone_number",
-                     "to must be a phone number in E.164 format (+, country code, digits)", "to");
-    }
-    if (req.has_correlation_id && utf8_length(req.correlation_id) > kMaxCorrelationIdChars) {
+    if (!is_possible_e164(req.to)) return invalid_phone_number();
+    return check_correlation_and_callback(req.has_correlation_id, req.correlation_id,
+                                          req.has_callback_url, req.callback_url, guard,
+                                          req.callback);
+}
+
+}  // namespace
+
+ReplyError invalid_phone_number() {
+    return error(400, "invalid_phone_number",
+                 "to must be a phone number in E.164 format (+, country code, digits)", "to");
+}
+
+std::optional<ReplyError> check_correlation_and_callback(
+    bool has_correlation_id, std::string_view correlation_id, bool has_callback_url,
+    std::string_view callback_url, const CallbackGuard& guard, CallbackTarget& callback) {
+    if (has_correlation_id && utf8_length(correlation_id) > kMaxCorrelationIdChars) {
         return error(400, "invalid_correlation_id",
                      "correlation_id is longer than " + std::to_string(kMaxCorrelationIdChars) +
                          " characters",
                      "correlation_id");
     }
-    if (req.has_callback_url) {
-        auto target = guard.check_url(req.callback_url);
+    if (has_callback_url) {
+        auto target = guard.check_url(callback_url);
         if (!target) {
             return error(400, "invalid_callback_url", "callback_url: " + target.error().message,
                          "callback_url");
         }
-        req.callback = std::move(*target);
+        callback = std::move(*target);
     }
     return std::nullopt;
 }
 
-}  // namespace
+std::optional<ReplyError> check_prelude_fields(const rapidjson::Value& doc,
+                                               std::initializer_list<std::string_view> strings,
+                                               std::initializer_list<std::string_view> required) {
+    for (std::string_view field : strings) {
+        const Value* v = member(doc, field);
+        if (v && !v->IsString()) {
+            return invalid_request(std::string(field) + " must be a string", std::string(field));
+        }
+    }
+    for (std::string_view field : required) {
+        if (!member(doc, field)) {
+            return invalid_request(std::string(field) + " is required", std::string(field));
+        }
+    }
+    return std::nullopt;
+}
+
+std::string prelude_string(const rapidjson::Value& doc, std::string_view key, bool* present) {
+    const Value* v = member(doc, key);
+    if (present) *present = v != nullptr;
+    return v && v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : std::string();
+}
+
+std::optional<ReplyError> parse_prelude_body(std::string_view body, rapidjson::Document& doc) {
+    if (body.size() > kMaxReplyBodyBytes) {
+        return invalid_request("request body larger than " + std::to_string(kMaxReplyBodyBytes) +
+                               " bytes");
+    }
+    JsonLimits limits;
+    limits.max_bytes = kMaxReplyBodyBytes;
+    if (auto r = parse_json_strict(body, doc, limits); !r) {
+        return invalid_request("request body is not valid JSON: " + r.error().message);
+    }
+    if (!doc.IsObject()) {
+        return invalid_request("request body must be a JSON object");
+    }
+    return std::nullopt;
+}
 
 ReplyResult parse_reply_request(std::string_view body, const CallbackGuard& guard) {
     rapidjson::Document doc;
@@ -144,6 +161,8 @@ ReplyError reply_error(ReplyFailure failure) {
             return error(422, "window_expired", "the 24-hour conversation window has closed");
         case ReplyFailure::insufficient_balance:
             return error(402, "insufficient_balance", "the number's credits are used up");
+        case ReplyFailure::outside_scope:
+            return error(403, "forbidden", "the API key may only send in its one conversation");
     }
     return error(500, "internal_error", "unknown failure");
 }
@@ -154,6 +173,7 @@ ReplyFailure reply_failure(SendRefusal refusal) {
         case SendRefusal::recipient_mismatch: return ReplyFailure::phone_number_mismatch;
         case SendRefusal::window_closed: return ReplyFailure::window_expired;
         case SendRefusal::no_credit: return ReplyFailure::insufficient_balance;
+        case SendRefusal::outside_scope: return ReplyFailure::outside_scope;
     }
     return ReplyFailure::invalid_reply_context;
 }

@@ -5,10 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include <rapidjson/document.h>
 
 #include "domain/callback_guard.hpp"
 #include "domain/send.hpp"
@@ -72,6 +75,25 @@ using ReplyResult = Outcome<ReplyRequest, ReplyError>;
 // Text is kept as sent (not trimmed): it is what the customer receives.
 ReplyResult parse_reply_request(std::string_view body, const CallbackGuard& guard);
 
+// Shared by the dialect's endpoints (reply, send):
+// Row 2's first half: at most 64 KB of strict JSON, an object.
+std::optional<ReplyError> parse_prelude_body(std::string_view body, rapidjson::Document& doc);
+// Row 2's second half: each of strings is a string when present (param:
+// the field), then each of required is present.
+std::optional<ReplyError> check_prelude_fields(const rapidjson::Value& doc,
+                                               std::initializer_list<std::string_view> strings,
+                                               std::initializer_list<std::string_view> required);
+// A string member ("" when absent); *present says whether it was there.
+std::string prelude_string(const rapidjson::Value& doc, std::string_view key,
+                           bool* present = nullptr);
+// Row 5: `to` is not a possible E.164 number.
+ReplyError invalid_phone_number();
+// Row 6: correlation_id's length, then callback_url (check_url's verdict
+// into callback).
+std::optional<ReplyError> check_correlation_and_callback(
+    bool has_correlation_id, std::string_view correlation_id, bool has_callback_url,
+    std::string_view callback_url, const CallbackGuard& guard, CallbackTarget& callback);
+
 // Errors of the rows answered outside parse_reply_request.
 enum class ReplyFailure {
     missing_api_token,      // 1: 401
@@ -81,6 +103,7 @@ enum class ReplyFailure {
     phone_number_mismatch,  // 8: 400, param to
     window_expired,         // 9: 422
     insufficient_balance,   // 10: 402
+    outside_scope,          // 403: a conversation= key sending elsewhere
 };
 ReplyError reply_error(ReplyFailure failure);
 

@@ -1,6 +1,7 @@
 // Wall-clock time as Unix nanoseconds, and RFC 3339 text.
 #include "base/clock.hpp"
 
+#include <cstdint>
 #include <ctime>
 
 namespace wa {
@@ -25,6 +26,36 @@ Civil civil_from_days(std::uint64_t days) {
     const unsigned month = mp < 10 ? mp + 3 : mp - 9;
     const unsigned year = static_cast<unsigned>(era * 400 + yoe) + (month <= 2 ? 1 : 0);
     return Civil{year, month, doy - (153 * mp + 2) / 5 + 1};
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's
+// days_from_civil); year >= 1970.
+std::int64_t days_from_civil(unsigned year, unsigned month, unsigned day) {
+    const unsigned y = year - (month <= 2 ? 1 : 0);
+    const unsigned era = y / 400;
+    const unsigned yoe = y - era * 400;
+    const unsigned mp = month > 2 ? month - 3 : month + 9;
+    const unsigned doy = (153 * mp + 2) / 5 + day - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+}
+
+bool leap_year(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned days_in_month(unsigned year, unsigned month) {
+    static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && leap_year(year) ? 29 : kDays[month - 1];
+}
+
+// n digits at s[at], or -1.
+long digits_at(std::string_view s, std::size_t at, std::size_t n) {
+    if (at + n > s.size()) return -1;
+    long v = 0;
+    for (std::size_t i = at; i < at + n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
 }
 
 // v as exactly n decimal digits at p (zero-padded).
@@ -73,6 +104,53 @@ std::string rfc3339_ns(std::int64_t unix_ns) {
     put_digits(buf + 20, ns % kNsPerSec, 9);
     buf[29] = 'Z';
     return std::string(buf, sizeof(buf));
+}
+
+std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
+    // YYYY-MM-DDTHH:MM:SS
+    if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':') {
+        return std::nullopt;
+    }
+    long year = digits_at(s, 0, 4), month = digits_at(s, 5, 2), day = digits_at(s, 8, 2);
+    long hour = digits_at(s, 11, 2), minute = digits_at(s, 14, 2), second = digits_at(s, 17, 2);
+    if (year < 1970 || month < 1 || month > 12 || day < 1 ||
+        day > static_cast<long>(
+                  days_in_month(static_cast<unsigned>(year), static_cast<unsigned>(month))) ||
+        hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) {
+        return std::nullopt;
+    }
+    std::size_t at = 19;
+    std::int64_t frac_ns = 0;
+    if (at < s.size() && s[at] == '.') {
+        std::size_t n = 0;
+        std::int64_t scale = kNsPerSec;
+        while (at + 1 + n < s.size() && s[at + 1 + n] >= '0' && s[at + 1 + n] <= '9') {
+            if (++n > 9) return std::nullopt;
+            scale /= 10;
+            frac_ns += (s[at + n] - '0') * scale;
+        }
+        if (n == 0) return std::nullopt;
+        at += 1 + n;
+    }
+    std::int64_t offset_s = 0;
+    if (at + 1 == s.size() && (s[at] == 'Z' || s[at] == 'z')) {
+        at++;
+    } else if (at + 6 == s.size() && (s[at] == '+' || s[at] == '-') && s[at + 3] == ':') {
+        long oh = digits_at(s, at + 1, 2), om = digits_at(s, at + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59) return std::nullopt;
+        offset_s = (oh * 3600 + om * 60) * (s[at] == '+' ? 1 : -1);
+        at += 6;
+    }
+    if (at != s.size()) return std::nullopt;
+    // A leap second is read as the next second.
+    std::int64_t secs = days_from_civil(static_cast<unsigned>(year), static_cast<unsigned>(month),
+                                        static_cast<unsigned>(day)) *
+                            86400 +
+                        hour * 3600 + minute * 60 + second - offset_s;
+    constexpr std::int64_t kMaxSecs = INT64_MAX / kNsPerSec - 1;
+    if (secs < 0 || secs > kMaxSecs) return std::nullopt;
+    return secs * kNsPerSec + frac_ns;
 }
 
 }  // namespace wa

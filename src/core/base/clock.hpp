@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace wa {
 
@@ -13,5 +15,10 @@ std::int64_t now_ns();  // CLOCK_REALTIME
 
 // "2025-10-24T08:59:10.736925502Z" (always nine fraction digits, UTC).
 std::string rfc3339_ns(std::int64_t unix_ns);
+
+// RFC 3339 date-time ("2025-10-24T08:59:10Z", "...10.5+02:00", 't' and 'z'
+// accepted, up to nine fraction digits) to Unix nanoseconds; nullopt when it
+// is not one, or before 1970 or after 2262 (what an int64 of ns holds).
+std::optional<std::int64_t> parse_rfc3339(std::string_view text);
 
 }  // namespace wa

@@ -29,6 +29,33 @@ Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* ref
     return decode_conversation(**bytes);
 }
 
+Result<std::optional<Conversation>> find_conversation(Txn& txn, std::string_view number_e164,
+                                                      std::string_view customer) {
+    auto ref = txn.get(Db::conversation_pair, pair_key(number_e164, customer));
+    if (!ref) return ref.error();
+    if (!*ref) return std::optional<Conversation>();
+    auto c = load_conversation(txn, uuid_from_key(**ref), "conversation pair");
+    if (!c) return c.error();
+    return std::optional<Conversation>(std::move(*c));
+}
+
+Result<Conversation> conversation_for(Txn& txn, const NumberConfig& number,
+                                      const std::string& customer, std::int64_t now_ns) {
+    auto found = find_conversation(txn, number.e164, customer);
+    if (!found) return found.error();
+    if (*found) return std::move(**found);
+    Conversation c;
+    c.id = uuid_v7_now();
+    c.business_number = number.e164;
+    c.phone_number_id = number.phone_number_id;
+    c.tenant = number.tenant;
+    c.customer = customer;
+    c.created_at_ns = now_ns;
+    auto pk = pair_key(number.e164, customer);
+    if (auto r = txn.put(Db::conversation_pair, pk, key_of(c.id)); !r) return r.error();
+    return c;
+}
+
 Event next_event(Conversation& c, std::string_view type, std::string_view number_e164,
                  std::string callback_url, std::int64_t now_ns) {
     Event ev;

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
-#include "store/records.hpp"
 #include "base/result.hpp"
+#include "domain/numbers.hpp"
+#include "store/records.hpp"
 #include "store/store.hpp"
 
 namespace wa {
@@ -15,6 +17,16 @@ namespace wa {
 // A conversation another record points to; missing means a broken store
 // ("store_corrupt", naming the referrer).
 Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* referrer);
+
+// The (business number, customer) conversation; nullopt when they never
+// spoke.
+Result<std::optional<Conversation>> find_conversation(Txn& txn, std::string_view number_e164,
+                                                      std::string_view customer);
+
+// The same, created on first contact (its pair index written; the caller
+// writes the conversation).
+Result<Conversation> conversation_for(Txn& txn, const NumberConfig& number,
+                                      const std::string& customer, std::int64_t now_ns);
 
 // The next event of c's queue, in the one per-conversation order of inbound
 // and status events; the caller writes c back.

@@ -51,24 +51,6 @@ Result<std::string> our_message_id(Txn& txn, std::string_view wamid) {
     return typeid_encode(msg->direction == Direction::inbound ? "im" : "tx", id);
 }
 
-// The (business number, customer) conversation, created on first contact.
-Result<Conversation> conversation_for(Txn& txn, const NumberConfig& number,
-                                      const std::string& customer, std::int64_t now_ns) {
-    auto pk = pair_key(number.e164, customer);
-    auto ref = txn.get(Db::conversation_pair, pk);
-    if (!ref) return ref.error();
-    if (*ref) return load_conversation(txn, uuid_from_key(**ref), "conversation pair");
-    Conversation c;
-    c.id = uuid_v7_now();
-    c.business_number = number.e164;
-    c.phone_number_id = number.phone_number_id;
-    c.tenant = number.tenant;
-    c.customer = customer;
-    c.created_at_ns = now_ns;
-    if (auto r = txn.put(Db::conversation_pair, pk, key_of(c.id)); !r) return r.error();
-    return c;
-}
-
 // Only a newer message moves the window: a late, older one must neither
 // shorten nor extend it.
 void apply_inbound(Conversation& c, const InboundMessage& m, const IngestOptions& options,

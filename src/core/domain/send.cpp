@@ -106,8 +106,46 @@ bool SendScope::allows(const Conversation& c) const {
     return conversation_allowed(conversation, c.id);
 }
 
+// The counted sends of the target's number, when it has credits.
+Result<void> read_credits(Txn& txn, SendTarget& t) {
+    if (t.number->credits < 0) return {};
+    auto used = credits_used(txn, t.number->e164);
+    if (!used) return used.error();
+    t.credits_used = *used;
+    return {};
+}
+
+// A new message from request.sender to request.to.
+Result<SendCheck> check_new_message(Txn& txn, const SendRequest& request, std::int64_t now_ns) {
+    SendCheck out;
+    SendTarget& t = out.target;
+    t.number = request.sender;
+    auto conv = find_conversation(txn, t.number->e164, request.to);
+    if (!conv) return conv.error();
+    if (*conv) {
+        t.conversation = (*conv)->id;
+        t.conversation_id = typeid_encode("conv", t.conversation);
+        t.window_expires_at_ns = (*conv)->window_expires_at_ns;
+    }
+    if (t.number->tenant != request.scope.tenant ||
+        (request.scope.conversation && !(*conv && request.scope.allows(**conv)))) {
+        out.refusal = SendRefusal::outside_scope;
+        return out;
+    }
+    if (request.content.kind != GraphContent::Kind::template_message &&
+        t.window_expires_at_ns <= now_ns) {
+        out.refusal = SendRefusal::window_closed;
+        return out;
+    }
+    if (auto r = read_credits(txn, t); !r) return r.error();
+    return out;
+}
+
 Result<SendCheck> check_send(Txn& txn, const SendRequest& request, const NumberDirectory& numbers,
                              std::int64_t now_ns) {
+    if (request.sender != nullptr && !request.reply_to) {
+        return check_new_message(txn, request, now_ns);
+    }
     SendCheck out;
     out.refusal = SendRefusal::no_such_message;
     if (!request.reply_to) return out;
@@ -138,12 +176,23 @@ Result<SendCheck> check_send(Txn& txn, const SendRequest& request, const NumberD
         return out;
     }
     out.refusal.reset();
-    if (number->credits >= 0) {
-        auto used = credits_used(txn, number->e164);
-        if (!used) return used.error();
-        t.credits_used = *used;
-    }
+    if (auto r = read_credits(txn, t); !r) return r.error();
     return out;
+}
+
+const NumberConfig* choose_sender(const NumberDirectory& numbers, std::string_view tenant,
+                                  std::string_view from) {
+    if (!from.empty()) {
+        const NumberConfig* n = numbers.by_e164(from);
+        return n != nullptr && n->tenant == tenant ? n : nullptr;
+    }
+    const NumberConfig* only = nullptr;
+    for (const NumberConfig& n : numbers.all()) {
+        if (n.tenant != tenant) continue;
+        if (only != nullptr) return nullptr;  // several: the caller must choose
+        only = &n;
+    }
+    return only;
 }
 
 bool credit_available(const NumberConfig& number, std::uint64_t used, std::uint64_t in_flight) {
@@ -172,10 +221,13 @@ PreparedSend prepare_send(const SendRequest& request, const SendTarget& target) 
 Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendRequest& request,
                                  const PreparedSend& prepared, std::string_view wamid,
                                  const DeliveryPolicy& policy, std::int64_t now_ns) {
-    auto conv = load_conversation(txn, target.conversation, "send");
+    const NumberConfig& number = *target.number;
+    // A new message's conversation may have begun since the check (an
+    // inbound message): conversation_for finds it then.
+    auto conv = target.conversation == Uuid{} ? conversation_for(txn, number, request.to, now_ns)
+                                              : load_conversation(txn, target.conversation, "send");
     if (!conv) return conv.error();
     Conversation& c = *conv;
-    const NumberConfig& number = *target.number;
     bool accepted = !wamid.empty();
 
     Message msg;
@@ -205,6 +257,7 @@ Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendR
     c.last_outbound_at_ns = now_ns;
     RecordedSend out;
     out.message_id = prepared.message_id;
+    out.conversation_id = typeid_encode("conv", c.id);
     out.created_at_ns = now_ns;
     out.window_expires_at_ns = c.window_expires_at_ns;
     if (!accepted) {

@@ -34,14 +34,21 @@ struct SendScope {
 // Graph body of each in meta/graph_message), quoting the inbound message it
 // replies to. check_send knows the reply's rules (rows 7-9); the template
 // sends of §6.4/§7.3, which need no window, join it, not beside it.
+//
+// Two kinds: a reply names the inbound message it quotes (reply_to, which
+// gives the conversation); a new message names the number it goes from
+// (sender) and reaches `to` in their conversation, created when they never
+// spoke. Only a template may go outside the window (SPEC §6.4, WHATSAPP.md
+// §5.5).
 struct SendRequest {
     SendScope scope;
     std::optional<Uuid> reply_to;  // the inbound message quoted (im_); nullopt: refused (row 7)
     std::string reply_to_text;     // the client's reply_to as sent, stored on the message
-    std::string to;                // the recipient the client named
-    GraphContent content;          // content.text: the text (or a media caption)
-    std::string callback_url;      // empty: the number's callback
-    std::string correlation_id;    // empty: none
+    const NumberConfig* sender = nullptr;  // a new message: from this number (no reply_to)
+    std::string to;                        // the recipient the client named
+    GraphContent content;                  // content.text: the text (or a media caption)
+    std::string callback_url;              // empty: the number's callback
+    std::string correlation_id;            // empty: none
 };
 
 // Why the store refuses a send before Meta is called, in §6.2's order.
@@ -50,19 +57,22 @@ enum class SendRefusal {
     recipient_mismatch,  // 8: to is not the conversation's customer
     window_closed,       // 9: the window closed at or before now
     no_credit,           // 10: the number's credits are used up
+    outside_scope,       // a conversation= key sending to anyone else
 };
 
 // Where a send goes, as the store saw it before the send.
 struct SendTarget {
     const NumberConfig* number = nullptr;  // the conversation's business number
-    Uuid conversation{};
-    std::string conversation_id;  // conv_...
-    std::string context_wamid;    // the quoted inbound message's wamid
+    Uuid conversation{};                   // zero: none yet, created by record_send
+    std::string conversation_id;           // conv_...
+    std::string context_wamid;             // the quoted inbound message's wamid
     std::int64_t window_expires_at_ns = 0;
     std::uint64_t credits_used = 0;  // accepted (and unknown) sends counted
 };
 
-// Rows 7-9, in a read (or write) transaction. Row 10 needs the sends in
+// Rows 7-9 for a reply, in a read (or write) transaction; for a new
+// message, its conversation (if any), the window unless it is a template,
+// and the key's scope. Row 10 needs the sends in
 // flight, known only to the caller: see credit_available. Once row 7
 // passed, target describes the conversation even when a later row fails
 // (for logs and $whatsapp_* variables).
@@ -73,6 +83,12 @@ struct SendCheck {
 };
 Result<SendCheck> check_send(Txn& txn, const SendRequest& request, const NumberDirectory& numbers,
                              std::int64_t now_ns);
+
+// The number a tenant's new message goes from: `from` (its E.164) when
+// given, else the tenant's only number. nullptr when `from` is not one of
+// the tenant's numbers, or the tenant has none or several and named none.
+const NumberConfig* choose_sender(const NumberDirectory& numbers, std::string_view tenant,
+                                  std::string_view from);
 
 // Row 10: a number without credits is unlimited; otherwise the counted
 // sends plus those in flight must stay below its credits.
@@ -103,7 +119,8 @@ enum class SendOutcome {
 SendOutcome send_outcome(int status, bool written, const GraphResult& graph);
 
 struct RecordedSend {
-    std::string message_id;  // tx_...
+    std::string message_id;       // tx_...
+    std::string conversation_id;  // conv_..., created by the send for a new message
     std::int64_t created_at_ns = 0;
     std::int64_t window_expires_at_ns = 0;
     // transactional.message.created when it heads its conversation's queue,

@@ -1,14 +1,19 @@
-// whatsapp_reply: POST /v2/notify/reply (SPEC §6). The handler turns the
-// request into core calls, in §6.2's order: key -> body -> Idempotency-Key
-// claim -> request checks -> callback host resolution -> store checks ->
-// credit hold -> the one send path (graph_send) -> record (group commit) ->
-// answer, which an Idempotency-Key keeps for replays.
-#include "reply_api.hpp"
+// The Prelude dialect's sends (SPEC §6): whatsapp_reply (POST
+// /v2/notify/reply) and whatsapp_notify (a prefix: POST on it sends a
+// template, /reply replies). One pipeline for both, in §6.2's order: key ->
+// body -> Idempotency-Key claim -> request checks (the endpoint's codec) ->
+// callback host resolution -> store checks -> credit hold -> the one send
+// path (graph_send) -> record (group commit) -> answer, which an
+// Idempotency-Key keeps for replays.
+#include "prelude_api.hpp"
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <random>
 
 #include "api/prelude.hpp"
+#include "api/prelude_notify.hpp"
 #include "base/clock.hpp"
 #include "base/text.hpp"
 #include "callback_host.hpp"
@@ -27,7 +32,12 @@ namespace wa::ngx {
 
 namespace {
 
-constexpr std::string_view kEndpoint = "prelude.reply";
+// The endpoints; each names its Idempotency-Key fingerprints.
+enum class Endpoint { reply, notify };
+
+std::string_view endpoint_name(Endpoint e) {
+    return e == Endpoint::reply ? "prelude.reply" : "prelude.notify";
+}
 
 // The client's Idempotency-Key while this request holds it.
 struct HeldKey {
@@ -43,7 +53,12 @@ struct ReplyState {
     std::shared_ptr<PendingRequest> pending;
     std::shared_ptr<const ApiKeys> keys;  // keeps key valid
     const ApiKey* key = nullptr;
-    ReplyRequest request;
+    Endpoint endpoint = Endpoint::reply;
+    ReplyRequest request;  // Endpoint::reply
+    NotifyRequest notify;  // Endpoint::notify
+    // The client's callback_url, either endpoint's (check_url's verdict).
+    bool has_callback = false;
+    CallbackTarget callback;
     SendRequest send;
     SendTarget target;
     PreparedSend prepared;
@@ -195,9 +210,27 @@ void answer_recorded(const PendingRequest& pending, const Recorded& rec, HeldKey
     }
     if (RequestCtx* ctx = request_ctx(r)) {
         ctx->message_id = pool_str(r->pool, rec.send.message_id);
+        ctx->conversation_id = pool_str(r->pool, rec.send.conversation_id);
         ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(rec.send.window_expires_at_ns));
     }
     answer_now(r, rec.answer);
+}
+
+// The endpoint's 200 body for a send once recorded: it runs where the
+// record is written (the state may be gone by then), so it owns a copy of
+// the request.
+using OkBody = std::function<std::string(std::string_view message_id, std::int64_t created_at)>;
+
+OkBody ok_body_of(const ReplyState& st) {
+    if (st.endpoint == Endpoint::notify) {
+        std::string from = st.target.number ? st.target.number->e164 : std::string();
+        return [request = st.notify, from](std::string_view id, std::int64_t at) {
+            return notify_response_json(id, request, from, at);
+        };
+    }
+    return [request = st.request](std::string_view id, std::int64_t at) {
+        return reply_response_json(id, request, at);
+    };
 }
 
 // Accepted (wamid) or unknown (no wamid): the record, the answer and the
@@ -214,7 +247,7 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
     // or shared, since the client may be gone by then.
     auto target = std::make_shared<SendTarget>(st.target);
     auto send = std::make_shared<SendRequest>(st.send);
-    auto request = std::make_shared<ReplyRequest>(st.request);
+    auto ok_body = std::make_shared<OkBody>(ok_body_of(st));
     auto prepared = std::make_shared<PreparedSend>(st.prepared);
     HeldKey key = st.idempotency;
     st.idempotency.held = false;
@@ -226,12 +259,11 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
             auto sent = record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
             if (!sent) return sent.error();
             Recorded rec{std::move(*sent), {}};
-            rec.answer = wamid.empty() ? error_answer(reply_unknown(rec.send.message_id), rid)
-                                       : Answer{200,
-                                                reply_response_json(rec.send.message_id, *request,
-                                                                    rec.send.created_at_ns),
-                                                {},
-                                                "ok"};
+            rec.answer =
+                wamid.empty()
+                    ? error_answer(reply_unknown(rec.send.message_id), rid)
+                    : Answer{
+                          200, (*ok_body)(rec.send.message_id, rec.send.created_at_ns), {}, "ok"};
             if (key.held) {
                 auto kept =
                     idempotency_complete(txn, key.tenant, key.key, key.owner, rec.answer.status,
@@ -321,8 +353,6 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
     if (w == nullptr) return finish(r, store_unavailable());
     auto txn = w->store->begin_read();
     if (!txn) return finish(r, store_unavailable());
-    st.send = send_request_of(st.request);
-    st.send.scope = SendScope::of(*st.key);
     auto checked = check_send(*txn, st.send, w->conf->numbers, now_ns());
     txn->abort();
     if (!checked) {
@@ -361,14 +391,13 @@ void resolve_callback_host(ngx_http_request_t* r, ReplyState& st) {
         ngx_http_get_module_loc_conf(r, ngx_http_core_module));
     // May answer at once: st is not touched after this.
     HostCheck::start(
-        clcf->resolver, clcf->resolver_timeout, st.request.callback.host,
-        main_conf(r)->callback_guard,
+        clcf->resolver, clcf->resolver_timeout, st.callback.host, main_conf(r)->callback_guard,
         [r, &st](const HostVerdict& v) {
             ngx_connection_t* c = r->connection;
             if (!v.refused.empty()) {
                 ngx_log_error(NGX_LOG_INFO, c->log, 0,
                               "whatsapp reply: callback_url host \"%s\": %s",
-                              log_escape(st.request.callback.host).c_str(), v.refused.c_str());
+                              log_escape(st.callback.host).c_str(), v.refused.c_str());
                 finish(r, invalid_callback(v.refused));
             } else {
                 check_target_and_send(r, st);
@@ -380,14 +409,34 @@ void resolve_callback_host(ngx_http_request_t* r, ReplyState& st) {
 
 // -- the request -------------------------------------------------------------------------------
 
-// Rows 2-6, then the callback host and the store.
-void handle_body(ngx_http_request_t* r, ReplyState& st, std::string_view body) {
-    auto parsed = parse_reply_request(body, main_conf(r)->callback_guard);
-    if (!parsed) return finish(r, parsed.error());
-    st.request = std::move(parsed.value());
-    if (st.request.has_callback_url && !st.request.callback.is_literal) {
-        return resolve_callback_host(r, st);
+// The endpoint's checks (rows 2-6 for a reply; §6.4's for a send) make
+// st.send; then the callback host and the store.
+std::optional<ReplyError> parse_body(ngx_http_request_t* r, ReplyState& st, std::string_view body) {
+    MainConf* mcf = main_conf(r);
+    if (st.endpoint == Endpoint::reply) {
+        auto parsed = parse_reply_request(body, mcf->callback_guard);
+        if (!parsed) return parsed.error();
+        st.request = std::move(parsed.value());
+        st.send = send_request_of(st.request);
+        st.has_callback = st.request.has_callback_url;
+        st.callback = st.request.callback;
+        return std::nullopt;
     }
+    auto parsed = parse_notify_request(body, mcf->callback_guard, now_ns());
+    if (!parsed) return parsed.error();
+    st.notify = std::move(parsed.value());
+    auto send = notify_send_request(st.notify, mcf->templates, mcf->numbers, st.key->tenant);
+    if (!send) return send.error();
+    st.send = std::move(send.value());
+    st.has_callback = st.notify.has_callback_url;
+    st.callback = st.notify.callback;
+    return std::nullopt;
+}
+
+void handle_body(ngx_http_request_t* r, ReplyState& st, std::string_view body) {
+    if (auto e = parse_body(r, st, body)) return finish(r, *e);
+    st.send.scope = SendScope::of(*st.key);
+    if (st.has_callback && !st.callback.is_literal) return resolve_callback_host(r, st);
     check_target_and_send(r, st);
 }
 
@@ -412,7 +461,7 @@ void claim_key(ngx_http_request_t* r, ReplyState& st, std::string body) {
     if (worker() == nullptr) return finish(r, store_unavailable());
     HeldKey k = st.idempotency;
     auto kept = std::make_shared<std::string>(std::move(body));
-    std::string fingerprint = idempotency_fingerprint(kEndpoint, *kept);
+    std::string fingerprint = idempotency_fingerprint(endpoint_name(st.endpoint), *kept);
     submit_for<IdempotencyClaim>(
         [k, fingerprint](Txn& txn) {
             return idempotency_claim(txn, k.tenant, k.key, fingerprint, k.owner, now_ns());
@@ -480,7 +529,7 @@ std::uint64_t new_owner() {
     return rng() | 1;  // never 0, which a done record holds
 }
 
-ngx_int_t reply_handler(ngx_http_request_t* r) noexcept {
+ngx_int_t prelude_send(ngx_http_request_t* r, Endpoint endpoint) {
     if (!(r->method & NGX_HTTP_POST)) return NGX_HTTP_NOT_ALLOWED;
     try {
         MainConf* mcf = main_conf(r);
@@ -516,6 +565,7 @@ ngx_int_t reply_handler(ngx_http_request_t* r) noexcept {
         if (st->pending == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
         st->keys = mcf->api_keys;
         st->key = auth.key;
+        st->endpoint = endpoint;
         if (!idempotency_key.empty()) {
             st->idempotency.tenant = auth.key->tenant;
             st->idempotency.key = idempotency_key;
@@ -531,12 +581,39 @@ ngx_int_t reply_handler(ngx_http_request_t* r) noexcept {
     }
 }
 
-}  // namespace
+ngx_int_t reply_handler(ngx_http_request_t* r) noexcept { return prelude_send(r, Endpoint::reply); }
 
-char* reply_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+// A whatsapp_notify location: what follows its prefix picks the endpoint.
+ngx_int_t notify_handler(ngx_http_request_t* r) noexcept {
     auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+        ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+    std::string_view uri = view(r->uri);
+    std::string_view rest = uri.substr(std::min(uri.size(), clcf->name.len));
+    if (rest.empty() || rest == "/") return prelude_send(r, Endpoint::notify);
+    if (rest == "/reply") return prelude_send(r, Endpoint::reply);
+    if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    try {
+        if (rest == "/batch") {
+            return send_answer(r, error_answer(ReplyError{501, "not_implemented",
+                                                          "batch sends are not supported yet"},
+                                               request_id(r)));
+        }
+        return send_answer(
+            r, error_answer(ReplyError{404, "not_found", "no such endpoint"}, request_id(r)));
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp notify: %s", e.what());
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+ngx_http_core_loc_conf_t* core_loc_conf(ngx_conf_t* cf) {
+    return static_cast<ngx_http_core_loc_conf_t*>(
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
-    clcf->handler = reply_handler;
+}
+
+// Both directives, after their handler: $request_id for error bodies, and
+// the server whose locations serve the sends' subrequests.
+char* prelude_directive(ngx_conf_t* cf, void* conf) {
     static_cast<LocConf*>(conf)->reply = true;
     MainConf* mcf = main_conf(cf);
     if (mcf->request_id_index == NGX_ERROR) {
@@ -545,6 +622,18 @@ char* reply_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     }
     conf_note_dispatch_server(cf);
     return NGX_CONF_OK;
+}
+
+}  // namespace
+
+char* reply_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    core_loc_conf(cf)->handler = reply_handler;
+    return prelude_directive(cf, conf);
+}
+
+char* notify_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    core_loc_conf(cf)->handler = notify_handler;
+    return prelude_directive(cf, conf);
 }
 
 }  // namespace wa::ngx

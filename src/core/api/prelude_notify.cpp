@@ -1,0 +1,151 @@
+#include "api/prelude_notify.hpp"
+
+#include <rapidjson/document.h>
+
+#include "base/clock.hpp"
+#include "base/json.hpp"
+#include "base/phone.hpp"
+
+namespace wa {
+
+namespace {
+
+using rapidjson::Value;
+
+ReplyError invalid(std::string message, std::string param = {}) {
+    return ReplyError(400, "invalid_request", std::move(message), std::move(param));
+}
+
+// variables: an object of strings.
+std::optional<ReplyError> check_variables(const Value& doc) {
+    const Value* v = member(doc, "variables");
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsObject()) return invalid("variables must be an object", "variables");
+    for (const auto& m : v->GetObject()) {
+        if (!m.value.IsString()) {
+            return invalid("variables." + std::string(m.name.GetString()) + " must be a string",
+                           "variables");
+        }
+    }
+    return std::nullopt;
+}
+
+TemplateVariables variables_of(const Value& doc) {
+    TemplateVariables out;
+    if (const Value* v = member(doc, "variables")) {
+        for (const auto& m : v->GetObject()) {
+            out.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()),
+                             std::string(m.value.GetString(), m.value.GetStringLength()));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+NotifyResult parse_notify_request(std::string_view body, const CallbackGuard& guard,
+                                  std::int64_t now_ns) {
+    rapidjson::Document doc;
+    if (auto e = parse_prelude_body(body, doc)) return std::move(*e);
+    if (auto e = check_prelude_fields(
+            doc,
+            {"template_id", "to", "from", "locale", "callback_url", "correlation_id", "expires_at",
+             "schedule_at", "preferred_channel"},
+            {"template_id", "to"})) {
+        return std::move(*e);
+    }
+    if (auto e = check_variables(doc)) return std::move(*e);
+
+    NotifyRequest req;
+    req.template_id = prelude_string(doc, "template_id");
+    req.to = prelude_string(doc, "to");
+    req.from = prelude_string(doc, "from");
+    req.locale = prelude_string(doc, "locale");
+    req.callback_url = prelude_string(doc, "callback_url", &req.has_callback_url);
+    req.correlation_id = prelude_string(doc, "correlation_id", &req.has_correlation_id);
+    req.variables = variables_of(doc);
+
+    bool has_expiry = false;
+    std::string expires_at = prelude_string(doc, "expires_at", &has_expiry);
+    if (has_expiry) {
+        auto t = parse_rfc3339(expires_at);
+        if (!t) return invalid("expires_at must be an RFC 3339 date-time", "expires_at");
+        if (*t <= now_ns) return invalid("expires_at has already passed", "expires_at");
+        req.expires_at_ns = *t;
+    }
+    if (member(doc, "schedule_at")) {
+        return invalid("schedule_at is not supported yet: send at the time instead", "schedule_at");
+    }
+    bool has_channel = false;
+    std::string channel = prelude_string(doc, "preferred_channel", &has_channel);
+    if (has_channel && channel != "whatsapp") {
+        return ReplyError(400, "invalid_channel", "this gateway sends on whatsapp only",
+                          "preferred_channel");
+    }
+    if (!is_possible_e164(req.to)) return invalid_phone_number();
+    if (auto e = check_correlation_and_callback(req.has_correlation_id, req.correlation_id,
+                                                req.has_callback_url, req.callback_url, guard,
+                                                req.callback)) {
+        return std::move(*e);
+    }
+    return req;
+}
+
+Outcome<SendRequest, ReplyError> notify_send_request(const NotifyRequest& request,
+                                                     const TemplateDirectory& templates,
+                                                     const NumberDirectory& numbers,
+                                                     std::string_view tenant) {
+    const TemplateDef* def = templates.find(request.template_id, tenant);
+    if (def == nullptr) {
+        return ReplyError(400, "invalid_template_id", "no template \"" + request.template_id + "\"",
+                          "template_id");
+    }
+    auto content = render_template(*def, request.variables, request.locale);
+    if (!content) {
+        if (content.error().kind == TemplateRefusal::Kind::unknown_locale) {
+            return invalid(content.error().message(), "locale");
+        }
+        return ReplyError(400, "invalid_variables", content.error().message(), "variables");
+    }
+    const NumberConfig* sender = choose_sender(numbers, tenant, request.from);
+    if (sender == nullptr) {
+        return ReplyError(400, "invalid_sender",
+                          request.from.empty()
+                              ? "from is required: the API key's tenant has several numbers"
+                              : "from is not one of the API key's numbers",
+                          "from");
+    }
+    SendRequest s;
+    s.sender = sender;
+    s.to = request.to;
+    s.content = std::move(*content);
+    if (request.has_callback_url) s.callback_url = request.callback_url;
+    if (request.has_correlation_id) s.correlation_id = request.correlation_id;
+    return s;
+}
+
+std::string notify_response_json(std::string_view id, const NotifyRequest& request,
+                                 std::string_view from, std::int64_t created_at_ns) {
+    rapidjson::StringBuffer sb;
+    JsonWriter w(sb);
+    w.StartObject();
+    json_put(w, "id", id);
+    json_put(w, "to", request.to);
+    json_put(w, "template_id", request.template_id);
+    w.Key("variables");
+    w.StartObject();
+    for (const auto& [name, value] : request.variables)
+        json_put(w, name, value);
+    w.EndObject();
+    json_put(w, "created_at", rfc3339_ns(created_at_ns));
+    std::int64_t expires =
+        request.expires_at_ns ? request.expires_at_ns : created_at_ns + kDefaultNotifyLifeNs;
+    json_put(w, "expires_at", rfc3339_ns(expires));
+    json_put(w, "from", from);
+    if (request.has_callback_url) json_put(w, "callback_url", request.callback_url);
+    if (request.has_correlation_id) json_put(w, "correlation_id", request.correlation_id);
+    w.EndObject();
+    return {sb.GetString(), sb.GetSize()};
+}
+
+}  // namespace wa

@@ -1,0 +1,185 @@
+"""§6.4: POST /v2/notify through a whatsapp_notify location — a template sent with Prelude's
+own Node SDK (notify.send), outside the window and to customers never seen, through the one
+send path (its events, Idempotency-Key); the errors of §6.4 in order; /reply in the same
+location."""
+
+import json
+import subprocess
+import time
+
+import pytest
+
+import helpers as H
+from helpers import (CUSTOMER, NUMBER, TENANT, api_key, assert_reply_error, http_request,
+                     number_block, wait_events)
+from test_reply import inbound, reply_body
+from test_send_outcomes import prelude_sdk  # noqa: F401
+from conftest import REPO
+
+SEND_SECRET, SEND_LINE = api_key("app")
+GLOBEX_SECRET, GLOBEX_LINE = api_key("globex-app", tenant="globex", scopes="*")
+READ_SECRET, READ_LINE = api_key("reader", scopes="messaging:messages:read")
+NOTIFY_LOCATION = "location /v2/notify { whatsapp_notify; }"
+TEMPLATES = """whatsapp_template order_shipped {
+        name       order_shipped_v2;
+        languages  en_US fr_FR;
+        parameters order_id eta;
+    }
+    whatsapp_template globex_only {
+        name      globex_hello;
+        languages en;
+        tenant    globex;
+    }"""
+NEW_CUSTOMER = "+33700000001"
+VARIABLES = {"order_id": "SKBUP2", "eta": "Friday"}
+
+
+@pytest.fixture
+def notify_gw(nginx, graph):
+    def make(numbers=None, **conf):
+        graph.expected_token = H.ACCESS_TOKEN
+        ng = nginx(start=False, numbers=numbers,
+                   http_extra="whatsapp_api_keys @PREFIX@/api.keys;\n    " + TEMPLATES,
+                   server_extra=NOTIFY_LOCATION, **conf)
+        H.write_keys(ng.prefix, [SEND_LINE, GLOBEX_LINE, READ_LINE])
+        ng.start()
+        return ng
+    return make
+
+
+def notify(gw, body, key=SEND_SECRET, path="/v2/notify", headers=None):
+    h = {"Content-Type": "application/json", "Authorization": "Bearer " + key}
+    h.update(headers or {})
+    status, rh, rb = http_request("POST", gw.url(path), json.dumps(body).encode(), h)
+    try:
+        parsed = json.loads(rb) if rb else None
+    except ValueError:
+        parsed = None
+    return status, rh, parsed
+
+
+def send_body(**extra):
+    body = {"template_id": "order_shipped", "to": NEW_CUSTOMER, "variables": dict(VARIABLES)}
+    body.update(extra)
+    return body
+
+
+def sdk_send(prelude_sdk, gw, params):
+    out = subprocess.run(["node", str(REPO / "t" / "sdk" / "prelude_notify_send.mjs"),
+                          str(prelude_sdk), gw.url(""), SEND_SECRET, json.dumps(params)],
+                         check=True, capture_output=True, text=True, timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_prelude_sdk_sends_a_template_to_a_new_customer(prelude_sdk, notify_gw, graph, receiver):
+    gw = notify_gw()
+    got = sdk_send(prelude_sdk, gw, dict(send_body(), correlation_id="order-42"))
+    assert got["ok"], got
+    body = got["body"]
+    assert body["id"].startswith("tx_") and body["to"] == NEW_CUSTOMER
+    assert body["template_id"] == "order_shipped" and body["variables"] == VARIABLES
+    assert body["from"] == NUMBER and body["correlation_id"] == "order-42"
+    assert body["created_at"] < body["expires_at"]
+
+    # Meta got WHATSAPP.md §5.5's template body, named parameters in the template's order.
+    (sent,) = graph.requests
+    g = sent["body"]
+    assert g["to"] == NEW_CUSTOMER and g["type"] == "template"
+    assert g["template"]["name"] == "order_shipped_v2"
+    assert g["template"]["language"] == {"code": "en_US"}
+    params = g["template"]["components"][0]["parameters"]
+    assert [(p["parameter_name"], p["text"]) for p in params] == [("order_id", "SKBUP2"),
+                                                                    ("eta", "Friday")]
+    assert g["biz_opaque_callback_data"] == body["id"]
+
+    # The one send path's event, for a conversation the send created.
+    (created,) = wait_events(receiver, 1, type_="transactional.message.created")
+    assert created["payload"]["message_id"] == body["id"]
+    assert created["payload"]["correlation_id"] == "order-42"
+
+
+def test_template_goes_outside_the_window_and_a_reply_does_not(notify_gw, graph, receiver):
+    gw = notify_gw()
+    # An old inbound message: its window closed long ago.
+    ev = inbound(gw, receiver, timestamp=int(time.time()) - 3 * 86400)
+    customer = ev["payload"]["from"]
+    status, _, body = notify(gw, send_body(to=customer, locale="fr-FR"))
+    assert status == 200, body
+    assert graph.requests[-1]["body"]["template"]["language"] == {"code": "fr_FR"}
+    assert_reply_error(notify(gw, reply_body(ev), path="/v2/notify/reply"), 422,
+                       "window_expired")
+
+
+def test_reply_in_the_same_location(notify_gw, graph, receiver):
+    gw = notify_gw()
+    ev = inbound(gw, receiver)
+    status, _, body = notify(gw, reply_body(ev), path="/v2/notify/reply")
+    assert status == 200, body
+    assert body["id"].startswith("tx_") and body["reply_to"] == ev["payload"]["message_id"]
+
+
+def test_errors_in_order(notify_gw, graph):
+    gw = notify_gw()
+    assert_reply_error(notify(gw, send_body(), key="wa_nope"), 401, "invalid_api_token")
+    assert_reply_error(notify(gw, send_body(), key=READ_SECRET), 403, "forbidden")
+    assert_reply_error(notify(gw, {"to": NEW_CUSTOMER}), 400, "invalid_request",
+                       param="template_id")
+    assert_reply_error(notify(gw, send_body(variables={"order_id": 5})), 400,
+                       "invalid_request", param="variables")
+    assert_reply_error(notify(gw, send_body(preferred_channel="sms")), 400, "invalid_channel",
+                       param="preferred_channel")
+    assert_reply_error(notify(gw, send_body(to="0612")), 400, "invalid_phone_number", param="to")
+    assert_reply_error(notify(gw, send_body(expires_at="tomorrow")), 400, "invalid_request",
+                       param="expires_at")
+    assert_reply_error(notify(gw, send_body(expires_at="2001-01-01T00:00:00Z")), 400,
+                       "invalid_request", param="expires_at")
+    assert_reply_error(notify(gw, send_body(schedule_at="2999-01-01T00:00:00Z")), 400,
+                       "invalid_request", param="schedule_at")
+    assert_reply_error(notify(gw, send_body(template_id="nope")), 400, "invalid_template_id",
+                       param="template_id")
+    # Another tenant's template is like an unknown one.
+    assert_reply_error(notify(gw, send_body(template_id="globex_only", variables={})), 400,
+                       "invalid_template_id", param="template_id")
+    assert_reply_error(notify(gw, send_body(variables={"order_id": "1"})), 400,
+                       "invalid_variables", param="variables")
+    assert_reply_error(notify(gw, send_body(variables=dict(VARIABLES, coupon="x"))), 400,
+                       "invalid_variables", param="variables")
+    assert_reply_error(notify(gw, send_body(locale="de_DE")), 400, "invalid_request",
+                       param="locale")
+    assert_reply_error(notify(gw, send_body(**{"from": "+15550000000"})), 400, "invalid_sender",
+                       param="from")
+    assert graph.requests == []  # nothing refused reached Meta
+    assert_reply_error(notify(gw, send_body(), path="/v2/notify/batch"), 501, "not_implemented")
+    assert_reply_error(notify(gw, send_body(), path="/v2/notify/other"), 404, "not_found")
+
+
+def test_from_is_required_when_the_tenant_has_several_numbers(notify_gw, graph):
+    second = "+15550783882"
+    numbers = number_block() + "\n    " + number_block(number=second,
+                                                       phone_number_id="106540352242999")
+    gw = notify_gw(numbers=numbers)
+    assert_reply_error(notify(gw, send_body()), 400, "invalid_sender", param="from")
+    status, _, body = notify(gw, send_body(**{"from": second}))
+    assert status == 200, body
+    assert body["from"] == second
+    assert graph.requests[-1]["phone_number_id"] == "106540352242999"
+
+
+def test_idempotency_key_replays_a_send(notify_gw, graph):
+    gw = notify_gw()
+    first = notify(gw, send_body(), headers={"Idempotency-Key": "order-42-shipped"})
+    assert first[0] == 200, first
+    again = notify(gw, send_body(), headers={"Idempotency-Key": "order-42-shipped"})
+    assert again[0] == 200 and again[2] == first[2]
+    assert again[1]["idempotent-replayed"] == "true"
+    other = notify(gw, send_body(to="+33700000002"), headers={"Idempotency-Key": "order-42-shipped"})
+    assert_reply_error(other, 422, "idempotency_key_reused")
+    assert len(graph.requests) == 1
+
+
+def test_metaS_refusal_maps_like_a_reply(notify_gw, graph):
+    gw = notify_gw()
+    graph.fail(http_status=400, code=131026)  # undeliverable
+    status, rh, body = notify(gw, send_body())
+    assert status == 400 and body["code"] == "invalid_request", body
+    assert rh["x-should-retry"] == "false"
