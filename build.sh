@@ -241,15 +241,16 @@ serve() {
     "$PY" "$ROOT/tools/callback_receiver.py" --port 8092 &
     SERVE_PIDS+=("$!")
     log "nginx on http://127.0.0.1:8080 (Ctrl-C or SIGTERM stops everything)"
-    # In a session of its own: a Ctrl-C reaches only this script, whose trap stops nginx. Had
-    # nginx received the SIGINT too, it could exit 0 first and bash would then skip the trap
-    # (a child that handles SIGINT and exits normally tells bash the interrupt was dealt with).
-    setsid nginx -p "$prefix" -c conf.example/nginx.conf -e var/error.log -g 'daemon off;' &
+    nginx -p "$prefix" -c conf.example/nginx.conf -e var/error.log -g 'daemon off;' &
     local nginx_pid=$! status=0
     SERVE_PIDS+=("$nginx_pid")
     # Returns early when a trapped signal arrives; the trap then stops everything.
     wait "$nginx_pid" || status=$?
     log "nginx exited with status $status"
+    # nginx -g 'daemon off;' ends with 0 only when told to stop. A signal sent to the script
+    # alone ran its trap above; so this was a Ctrl-C, which reached nginx too: when nginx exits
+    # (0) before bash acts on the SIGINT, bash takes it as handled and skips the trap.
+    [ "$status" != 0 ] || status=130
     serve_stop "$status"
 }
 
