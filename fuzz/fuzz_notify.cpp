@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/prelude_notify.hpp"
 #include "base/json.hpp"
@@ -68,6 +69,15 @@ void check_error(const wa::ReplyError& e) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view body(reinterpret_cast<const char*>(data), size);
+    // A batch: the same checks, `to` an array of 1-1000 strings.
+    if (auto b = wa::parse_notify_batch_request(body, guard(), kNow); b) {
+        FUZZ_CHECK(!b->recipients.empty() && b->recipients.size() <= wa::kMaxBatchRecipients);
+        FUZZ_CHECK(b->to == b->recipients.front());
+        std::vector<wa::BatchResult> results(b->recipients.size());
+        FUZZ_CHECK(strict_json_object(wa::notify_batch_response_json(*b, results, "r")));
+    } else {
+        check_error(b.error());
+    }
     auto r = wa::parse_notify_request(body, guard(), kNow);
     if (!r) {
         check_error(r.error());

@@ -1,7 +1,7 @@
 """§6.4: POST /v2/notify through a whatsapp_notify location — a template sent with Prelude's
-own Node SDK (notify.send), outside the window and to customers never seen, through the one
-send path (its events, Idempotency-Key); the errors of §6.4 in order; /reply in the same
-location."""
+own Node SDK (notify.send, notify.sendBatch), outside the window and to customers never seen,
+through the one send path (its events, Idempotency-Key); the errors of §6.4 in order; /reply
+in the same location; a batch of 1000 answered per recipient."""
 
 import json
 import subprocess
@@ -64,9 +64,9 @@ def send_body(**extra):
     return body
 
 
-def sdk_send(prelude_sdk, gw, params):
+def sdk_send(prelude_sdk, gw, params, method="send"):
     out = subprocess.run(["node", str(REPO / "t" / "sdk" / "prelude_notify_send.mjs"),
-                          str(prelude_sdk), gw.url(""), SEND_SECRET, json.dumps(params)],
+                          str(prelude_sdk), gw.url(""), SEND_SECRET, method, json.dumps(params)],
                          check=True, capture_output=True, text=True, timeout=120)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -149,7 +149,6 @@ def test_errors_in_order(notify_gw, graph):
     assert_reply_error(notify(gw, send_body(**{"from": "+15550000000"})), 400, "invalid_sender",
                        param="from")
     assert graph.requests == []  # nothing refused reached Meta
-    assert_reply_error(notify(gw, send_body(), path="/v2/notify/batch"), 501, "not_implemented")
     assert_reply_error(notify(gw, send_body(), path="/v2/notify/other"), 404, "not_found")
 
 
@@ -183,3 +182,77 @@ def test_metaS_refusal_maps_like_a_reply(notify_gw, graph):
     status, rh, body = notify(gw, send_body())
     assert status == 400 and body["code"] == "invalid_request", body
     assert rh["x-should-retry"] == "false"
+
+
+# ---- /v2/notify/batch --------------------------------------------------------------------------
+
+def batch_body(recipients, **extra):
+    body = {"template_id": "order_shipped", "to": recipients, "variables": dict(VARIABLES)}
+    body.update(extra)
+    return body
+
+
+def test_prelude_sdk_sends_a_batch_answered_per_recipient(prelude_sdk, notify_gw, graph,
+                                                          receiver):
+    gw = notify_gw()
+    graph.fail(http_status=400, code=131026)  # the first send Meta refuses
+    to = ["+33700000010", "+33700000011", "0612", "+33700000012"]
+    got = sdk_send(prelude_sdk, gw, batch_body(to, correlation_id="wave-1"), method="sendBatch")
+    assert got["ok"], got
+    body = got["body"]
+    assert (body["total_count"], body["success_count"], body["error_count"]) == (4, 2, 2), body
+    assert [r["phone_number"] for r in body["results"]] == to
+    by = {r["phone_number"]: r for r in body["results"]}
+    assert by["0612"]["error"]["code"] == "invalid_phone_number"
+    refused = [r for r in body["results"] if not r["success"] and r["phone_number"] != "0612"]
+    assert len(refused) == 1 and refused[0]["error"]["code"] == "invalid_request", body
+    sent = [r for r in body["results"] if r["success"]]
+    for r in sent:
+        assert r["message"]["id"].startswith("tx_") and r["message"]["from"] == NUMBER
+        assert r["message"]["correlation_id"] == "wave-1"
+    assert body["template_id"] == "order_shipped" and body["variables"] == VARIABLES
+    assert body["request_id"]
+    assert len(graph.requests) == 3  # the bad number never reached Meta
+    created = wait_events(receiver, 2, type_="transactional.message.created")
+    assert sorted(e["payload"]["message_id"] for e in created) == \
+        sorted(r["message"]["id"] for r in sent)
+
+
+def test_a_batch_of_1000(notify_gw, graph, receiver):
+    gw = notify_gw()
+    to = ["+3370%07d" % i for i in range(1000)]
+    status, _, body = notify(gw, batch_body(to), path="/v2/notify/batch")
+    assert status == 200, body
+    assert body["total_count"] == 1000 and body["success_count"] == 1000, body["error_count"]
+    assert [r["phone_number"] for r in body["results"]] == to
+    assert len({r["message"]["id"] for r in body["results"]}) == 1000
+    assert len(graph.requests) == 1000
+    wait_events(receiver, 1000, type_="transactional.message.created", timeout=60)
+
+
+def test_batch_errors(notify_gw, graph):
+    gw = notify_gw()
+    path = "/v2/notify/batch"
+    assert_reply_error(notify(gw, batch_body([]), path=path), 400, "invalid_request", param="to")
+    assert_reply_error(notify(gw, batch_body(["+33700000001"] * 1001), path=path), 400,
+                       "invalid_request", param="to")
+    assert_reply_error(notify(gw, batch_body("+33700000001"), path=path), 400,
+                       "invalid_request", param="to")
+    assert_reply_error(notify(gw, batch_body([1]), path=path), 400, "invalid_request", param="to")
+    assert_reply_error(notify(gw, batch_body(["+33700000001"], template_id="nope"), path=path),
+                       400, "invalid_template_id")
+    assert_reply_error(notify(gw, batch_body(["+33700000001"], variables={}), path=path), 400,
+                       "invalid_variables")
+    assert graph.requests == []
+
+
+def test_batch_idempotency_key(notify_gw, graph):
+    gw = notify_gw()
+    h = {"Idempotency-Key": "wave-1"}
+    first = notify(gw, batch_body(["+33700000001", "+33700000002"]), path="/v2/notify/batch",
+                   headers=h)
+    assert first[0] == 200, first
+    again = notify(gw, batch_body(["+33700000001", "+33700000002"]), path="/v2/notify/batch",
+                   headers=h)
+    assert again[2] == first[2] and again[1]["idempotent-replayed"] == "true"
+    assert len(graph.requests) == 2

@@ -15,6 +15,7 @@
 #include "api/prelude.hpp"
 #include "api/prelude_notify.hpp"
 #include "base/clock.hpp"
+#include "base/phone.hpp"
 #include "base/text.hpp"
 #include "callback_host.hpp"
 #include "commit.hpp"
@@ -33,11 +34,30 @@ namespace wa::ngx {
 namespace {
 
 // The endpoints; each names its Idempotency-Key fingerprints.
-enum class Endpoint { reply, notify };
+enum class Endpoint { reply, notify, batch };
 
 std::string_view endpoint_name(Endpoint e) {
-    return e == Endpoint::reply ? "prelude.reply" : "prelude.notify";
+    switch (e) {
+        case Endpoint::reply: return "prelude.reply";
+        case Endpoint::notify: return "prelude.notify";
+        case Endpoint::batch: return "prelude.notify.batch";
+    }
+    return {};
 }
+
+// Graph sends of one batch in flight at once.
+constexpr std::size_t kBatchConcurrency = 16;
+
+// One recipient of a batch, through the same steps as a single send.
+struct BatchJob {
+    enum class Step { waiting, sending, recording, done } step = Step::waiting;
+    SendRequest send;
+    SendTarget target;
+    PreparedSend prepared;
+    std::shared_ptr<CreditHold> credit;
+    GraphExchange graph;
+    BatchResult result;
+};
 
 // The client's Idempotency-Key while this request holds it.
 struct HeldKey {
@@ -54,8 +74,10 @@ struct ReplyState {
     std::shared_ptr<const ApiKeys> keys;  // keeps key valid
     const ApiKey* key = nullptr;
     Endpoint endpoint = Endpoint::reply;
-    ReplyRequest request;  // Endpoint::reply
-    NotifyRequest notify;  // Endpoint::notify
+    ReplyRequest request;        // Endpoint::reply
+    NotifyRequest notify;        // Endpoint::notify, Endpoint::batch
+    std::vector<BatchJob> jobs;  // Endpoint::batch: sized once, never moved
+    std::size_t next_job = 0, sending = 0;
     // The client's callback_url, either endpoint's (check_url's verdict).
     bool has_callback = false;
     CallbackTarget callback;
@@ -378,6 +400,155 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
     }
 }
 
+// -- batches -----------------------------------------------------------------------------------
+
+void pump_batch(ngx_http_request_t* r, ReplyState& st);
+
+void job_failed(BatchJob& job, ReplyError error) {
+    job.credit.reset();
+    job.result.success = false;
+    job.result.error = std::move(error);
+    job.step = BatchJob::Step::done;
+}
+
+void batch_answered(ngx_http_request_t* r, ReplyState& st) {
+    std::vector<BatchResult> results;
+    results.reserve(st.jobs.size());
+    for (const BatchJob& job : st.jobs)
+        results.push_back(job.result);
+    Answer a{200, notify_batch_response_json(st.notify, results, request_id(r)), {}, "ok"};
+    respond(r, std::move(a));
+}
+
+// A recipient Meta accepted (wamid) or may have (none): recorded like a
+// single send; its deliveries go out even when the client has left.
+void record_job(ngx_http_request_t* r, ReplyState& st, std::size_t index, std::string wamid) {
+    BatchJob& job = st.jobs[index];
+    job.step = BatchJob::Step::recording;
+    auto target = std::make_shared<SendTarget>(job.target);
+    auto send = std::make_shared<SendRequest>(job.send);
+    auto prepared = std::make_shared<PreparedSend>(job.prepared);
+    DeliveryPolicy policy = worker()->conf->policy;
+    std::shared_ptr<CreditHold> credit = std::move(job.credit);
+    bool accepted = !wamid.empty();
+    submit_for<RecordedSend>(
+        [=, wamid = std::move(wamid)](Txn& txn) {
+            return record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
+        },
+        [pending = st.pending, credit, index, accepted](const Result<void>& committed,
+                                                        RecordedSend& rec) mutable {
+            credit.reset();
+            if (committed) {
+                for (const Delivery& d : rec.deliveries)
+                    deliver(d);
+            }
+            if (!pending->alive) return;
+            ngx_http_request_t* r = pending->r;
+            ReplyState* st = state_of(r);
+            if (st == nullptr) return;
+            BatchJob& job = st->jobs[index];
+            if (!committed) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "whatsapp notify: %s sent to WhatsApp but not stored: %s",
+                              job.prepared.message_id.c_str(),
+                              log_escape(committed.error().message).c_str());
+                job_failed(job, store_unavailable());
+            } else if (!accepted) {
+                job_failed(job, reply_unknown(rec.message_id));
+                job.result.error.message += " (" + rec.message_id + ")";
+            } else {
+                job.step = BatchJob::Step::done;
+                job.result.success = true;
+                job.result.message_id = rec.message_id;
+                job.result.from = job.target.number->e164;
+                job.result.created_at_ns = rec.created_at_ns;
+            }
+            ngx_connection_t* c = r->connection;
+            pump_batch(r, *st);
+            ngx_http_run_posted_requests(c);
+        });
+}
+
+void batch_graph_answered(ngx_http_request_t* r) noexcept {
+    ReplyState* st = state_of(r);
+    if (st == nullptr) return;
+    try {
+        for (std::size_t i = 0; i < st->jobs.size(); i++) {
+            BatchJob& job = st->jobs[i];
+            if (job.step != BatchJob::Step::sending || !job.graph.done) continue;
+            st->sending--;
+            GraphResult g = job.graph.result();
+            count_graph(g);
+            switch (job.graph.outcome(g)) {
+                case SendOutcome::accepted: record_job(r, *st, i, std::move(g.wamid)); continue;
+                case SendOutcome::unknown: record_job(r, *st, i, {}); continue;
+                case SendOutcome::not_sent: break;
+            }
+            job_failed(job, job.graph.status == 0 ? reply_not_sent() : reply_error_from_graph(g));
+        }
+        pump_batch(r, *st);
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp notify: %s", e.what());
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+// One recipient's store checks and credit, then its Graph send.
+void start_job(ngx_http_request_t* r, ReplyState& st, BatchJob& job) {
+    Worker* w = worker();
+    auto txn = w ? w->store->begin_read() : Result<Txn>(make_error("store_error", "closed"));
+    if (!txn) return job_failed(job, store_unavailable());
+    auto checked = check_send(*txn, job.send, w->conf->numbers, now_ns());
+    txn->abort();
+    if (!checked) return job_failed(job, store_unavailable());
+    job.target = std::move(checked->target);
+    if (!checked->ok()) return job_failed(job, reply_error(reply_failure(*checked->refusal)));
+    const NumberConfig& number = *job.target.number;
+    auto index = static_cast<std::size_t>(&number - w->conf->numbers.all().data());
+    if (number.credits >= 0) {
+        if (!credit_available(number, job.target.credits_used, credits_in_flight(index))) {
+            return job_failed(job, reply_error(reply_failure(SendRefusal::no_credit)));
+        }
+        job.credit = std::make_shared<CreditHold>(index);
+    }
+    job.prepared = prepare_send(job.send, job.target);
+    if (!graph_send(r, number, job.prepared.graph_body, &job.graph, batch_graph_answered)) {
+        return job_failed(job, reply_not_sent());
+    }
+    job.step = BatchJob::Step::sending;
+    st.sending++;
+}
+
+// Starts recipients while fewer than kBatchConcurrency are sending; once
+// every one is done, answers.
+void pump_batch(ngx_http_request_t* r, ReplyState& st) {
+    while (st.sending < kBatchConcurrency && st.next_job < st.jobs.size()) {
+        BatchJob& job = st.jobs[st.next_job++];
+        if (job.step == BatchJob::Step::waiting) start_job(r, st, job);
+    }
+    for (const BatchJob& job : st.jobs) {
+        if (job.step != BatchJob::Step::done) return;
+    }
+    batch_answered(r, st);
+}
+
+void start_batch(ngx_http_request_t* r, ReplyState& st) {
+    st.jobs.resize(st.notify.recipients.size());
+    for (std::size_t i = 0; i < st.jobs.size(); i++) {
+        BatchJob& job = st.jobs[i];
+        job.result.phone_number = st.notify.recipients[i];
+        job.send = st.send;
+        job.send.to = st.notify.recipients[i];
+        if (!is_possible_e164(job.send.to)) job_failed(job, invalid_phone_number());
+    }
+    pump_batch(r, st);
+}
+
+void send_checked(ngx_http_request_t* r, ReplyState& st) {
+    if (st.endpoint == Endpoint::batch) return start_batch(r, st);
+    check_target_and_send(r, st);
+}
+
 // -- callback_url hosts ------------------------------------------------------------------------
 
 ReplyError invalid_callback(std::string message) {
@@ -400,7 +571,7 @@ void resolve_callback_host(ngx_http_request_t* r, ReplyState& st) {
                               log_escape(st.callback.host).c_str(), v.refused.c_str());
                 finish(r, invalid_callback(v.refused));
             } else {
-                check_target_and_send(r, st);
+                send_checked(r, st);
             }
             ngx_http_run_posted_requests(c);
         },
@@ -422,7 +593,9 @@ std::optional<ReplyError> parse_body(ngx_http_request_t* r, ReplyState& st, std:
         st.callback = st.request.callback;
         return std::nullopt;
     }
-    auto parsed = parse_notify_request(body, mcf->callback_guard, now_ns());
+    auto parsed = st.endpoint == Endpoint::batch
+                      ? parse_notify_batch_request(body, mcf->callback_guard, now_ns())
+                      : parse_notify_request(body, mcf->callback_guard, now_ns());
     if (!parsed) return parsed.error();
     st.notify = std::move(parsed.value());
     auto send = notify_send_request(st.notify, mcf->templates, mcf->numbers, st.key->tenant);
@@ -437,7 +610,7 @@ void handle_body(ngx_http_request_t* r, ReplyState& st, std::string_view body) {
     if (auto e = parse_body(r, st, body)) return finish(r, *e);
     st.send.scope = SendScope::of(*st.key);
     if (st.has_callback && !st.callback.is_literal) return resolve_callback_host(r, st);
-    check_target_and_send(r, st);
+    send_checked(r, st);
 }
 
 // A kept answer again: retrying it cannot give another, so the SDK is told
@@ -591,13 +764,9 @@ ngx_int_t notify_handler(ngx_http_request_t* r) noexcept {
     std::string_view rest = uri.substr(std::min(uri.size(), clcf->name.len));
     if (rest.empty() || rest == "/") return prelude_send(r, Endpoint::notify);
     if (rest == "/reply") return prelude_send(r, Endpoint::reply);
+    if (rest == "/batch") return prelude_send(r, Endpoint::batch);
     if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     try {
-        if (rest == "/batch") {
-            return send_answer(r, error_answer(ReplyError{501, "not_implemented",
-                                                          "batch sends are not supported yet"},
-                                               request_id(r)));
-        }
         return send_answer(
             r, error_answer(ReplyError{404, "not_found", "no such endpoint"}, request_id(r)));
     } catch (const std::exception& e) {

@@ -82,6 +82,53 @@ TEST(NotifyRequest, ErrorsInOrder) {
                  "invalid_callback_url", "callback_url");
 }
 
+TEST(NotifyBatch, RecipientsAreAnArrayOfOneTo1000) {
+    static const CallbackGuard guard;
+    auto ok = parse_notify_batch_request(
+        R"({"template_id":"order_shipped","to":["+33612345678","0612"],"variables":{}})", guard,
+        kNow);
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_EQ(ok->recipients, (std::vector<std::string>{"+33612345678", "0612"}));
+    for (const char* to : {R"("+33612345678")", "[]", "[1]", "null"}) {
+        std::string body = std::string(R"({"template_id":"t","to":)") + to + "}";
+        auto r = parse_notify_batch_request(body, guard, kNow);
+        ASSERT_FALSE(r.ok()) << body;
+        EXPECT_EQ(r.error().param, "to") << body;
+    }
+    std::string many = R"({"template_id":"t","to":[)";
+    for (int i = 0; i < 1001; i++)
+        many += std::string(i ? "," : "") + "\"+33612345678\"";
+    many += "]}";
+    EXPECT_FALSE(parse_notify_batch_request(many, guard, kNow).ok());
+}
+
+TEST(NotifyBatch, ResponseBody) {
+    static const CallbackGuard guard;
+    auto req = parse_notify_batch_request(
+        R"({"template_id":"order_shipped","to":["+33612345678","0612"],"variables":{"a":"1"}})",
+        guard, kNow);
+    ASSERT_TRUE(req.ok());
+    std::vector<BatchResult> results(2);
+    results[0].phone_number = "+33612345678";
+    results[0].success = true;
+    results[0].message_id = "tx_1";
+    results[0].from = "+14155551234";
+    results[0].created_at_ns = kNow;
+    results[1].phone_number = "0612";
+    results[1].error = invalid_phone_number();
+    rapidjson::Document d;
+    ASSERT_TRUE(parse_json_strict(notify_batch_response_json(*req, results, "req-1"), d));
+    EXPECT_EQ(d["total_count"].GetInt(), 2);
+    EXPECT_EQ(d["success_count"].GetInt(), 1);
+    EXPECT_EQ(d["error_count"].GetInt(), 1);
+    EXPECT_STREQ(d["results"][0]["message"]["id"].GetString(), "tx_1");
+    EXPECT_FALSE(d["results"][0].HasMember("error"));
+    EXPECT_STREQ(d["results"][1]["error"]["code"].GetString(), "invalid_phone_number");
+    EXPECT_FALSE(d["results"][1]["success"].GetBool());
+    EXPECT_STREQ(d["request_id"].GetString(), "req-1");
+    EXPECT_STREQ(d["variables"]["a"].GetString(), "1");
+}
+
 TEST(NotifyRequest, TemplateAndSender) {
     NumberDirectory numbers;
     wa::unit::add_test_numbers(numbers);

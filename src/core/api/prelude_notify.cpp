@@ -41,24 +41,43 @@ TemplateVariables variables_of(const Value& doc) {
     return out;
 }
 
-}  // namespace
+// A batch's `to`: 1-1000 strings.
+std::optional<ReplyError> read_recipients(const Value& doc, NotifyRequest& req) {
+    const Value* to = member(doc, "to");
+    if (to == nullptr) return invalid("to is required", "to");
+    if (!to->IsArray() || to->Empty() || to->Size() > kMaxBatchRecipients) {
+        return invalid(
+            "to must be an array of 1 to " + std::to_string(kMaxBatchRecipients) + " phone numbers",
+            "to");
+    }
+    for (const Value& v : to->GetArray()) {
+        if (!v.IsString()) return invalid("to must hold strings only", "to");
+        req.recipients.emplace_back(v.GetString(), v.GetStringLength());
+    }
+    return std::nullopt;
+}
 
-NotifyResult parse_notify_request(std::string_view body, const CallbackGuard& guard,
-                                  std::int64_t now_ns) {
+// Both endpoints; a batch reads `to` as an array, a send as one number.
+NotifyResult parse_notify(std::string_view body, const CallbackGuard& guard, std::int64_t now_ns,
+                          bool batch) {
     rapidjson::Document doc;
     if (auto e = parse_prelude_body(body, doc)) return std::move(*e);
-    if (auto e = check_prelude_fields(
-            doc,
-            {"template_id", "to", "from", "locale", "callback_url", "correlation_id", "expires_at",
-             "schedule_at", "preferred_channel"},
-            {"template_id", "to"})) {
+    NotifyRequest req;
+    // `to`: a batch's array of numbers, a send's one number.
+    auto to_error = batch ? read_recipients(doc, req) : check_prelude_fields(doc, {"to"}, {"to"});
+    if (to_error) return std::move(*to_error);
+    if (batch) req.to = req.recipients.front();
+    if (auto e =
+            check_prelude_fields(doc,
+                                 {"template_id", "from", "locale", "callback_url", "correlation_id",
+                                  "expires_at", "schedule_at", "preferred_channel"},
+                                 {"template_id"})) {
         return std::move(*e);
     }
     if (auto e = check_variables(doc)) return std::move(*e);
 
-    NotifyRequest req;
     req.template_id = prelude_string(doc, "template_id");
-    req.to = prelude_string(doc, "to");
+    if (!batch) req.to = prelude_string(doc, "to");
     req.from = prelude_string(doc, "from");
     req.locale = prelude_string(doc, "locale");
     req.callback_url = prelude_string(doc, "callback_url", &req.has_callback_url);
@@ -82,13 +101,25 @@ NotifyResult parse_notify_request(std::string_view body, const CallbackGuard& gu
         return ReplyError(400, "invalid_channel", "this gateway sends on whatsapp only",
                           "preferred_channel");
     }
-    if (!is_possible_e164(req.to)) return invalid_phone_number();
+    if (!batch && !is_possible_e164(req.to)) return invalid_phone_number();
     if (auto e = check_correlation_and_callback(req.has_correlation_id, req.correlation_id,
                                                 req.has_callback_url, req.callback_url, guard,
                                                 req.callback)) {
         return std::move(*e);
     }
     return req;
+}
+
+}  // namespace
+
+NotifyResult parse_notify_request(std::string_view body, const CallbackGuard& guard,
+                                  std::int64_t now_ns) {
+    return parse_notify(body, guard, now_ns, false);
+}
+
+NotifyResult parse_notify_batch_request(std::string_view body, const CallbackGuard& guard,
+                                        std::int64_t now_ns) {
+    return parse_notify(body, guard, now_ns, true);
 }
 
 Outcome<SendRequest, ReplyError> notify_send_request(const NotifyRequest& request,
@@ -144,6 +175,63 @@ std::string notify_response_json(std::string_view id, const NotifyRequest& reque
     json_put(w, "from", from);
     if (request.has_callback_url) json_put(w, "callback_url", request.callback_url);
     if (request.has_correlation_id) json_put(w, "correlation_id", request.correlation_id);
+    w.EndObject();
+    return {sb.GetString(), sb.GetSize()};
+}
+
+std::string notify_batch_response_json(const NotifyRequest& request,
+                                       const std::vector<BatchResult>& results,
+                                       std::string_view request_id) {
+    std::size_t sent = 0;
+    for (const BatchResult& r : results)
+        sent += r.success ? 1 : 0;
+    rapidjson::StringBuffer sb;
+    JsonWriter w(sb);
+    w.StartObject();
+    w.Key("total_count");
+    w.Uint64(results.size());
+    w.Key("success_count");
+    w.Uint64(sent);
+    w.Key("error_count");
+    w.Uint64(results.size() - sent);
+    w.Key("results");
+    w.StartArray();
+    for (const BatchResult& r : results) {
+        w.StartObject();
+        json_put(w, "phone_number", r.phone_number);
+        w.Key("success");
+        w.Bool(r.success);
+        if (r.success) {
+            w.Key("message");
+            w.StartObject();
+            json_put(w, "id", r.message_id);
+            json_put(w, "to", r.phone_number);
+            json_put(w, "from", r.from);
+            json_put(w, "created_at", rfc3339_ns(r.created_at_ns));
+            json_put(w, "expires_at",
+                     rfc3339_ns(request.expires_at_ns ? request.expires_at_ns
+                                                      : r.created_at_ns + kDefaultNotifyLifeNs));
+            if (!request.locale.empty()) json_put(w, "locale", request.locale);
+            if (request.has_correlation_id) json_put(w, "correlation_id", request.correlation_id);
+            w.EndObject();
+        } else {
+            w.Key("error");
+            w.StartObject();
+            json_put(w, "code", r.error.code);
+            json_put(w, "message", r.error.message);
+            w.EndObject();
+        }
+        w.EndObject();
+    }
+    w.EndArray();
+    json_put(w, "template_id", request.template_id);
+    w.Key("variables");
+    w.StartObject();
+    for (const auto& [name, value] : request.variables)
+        json_put(w, name, value);
+    w.EndObject();
+    if (request.has_callback_url) json_put(w, "callback_url", request.callback_url);
+    json_put(w, "request_id", request_id);
     w.EndObject();
     return {sb.GetString(), sb.GetSize()};
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/prelude.hpp"
 #include "base/clock.hpp"
@@ -17,9 +18,12 @@ namespace wa {
 // A send's default life when the client gives no expires_at.
 constexpr std::int64_t kDefaultNotifyLifeNs = std::int64_t{24} * 3600 * kNsPerSec;
 
+constexpr std::size_t kMaxBatchRecipients = 1000;
+
 struct NotifyRequest {
     std::string template_id, to, from, locale, callback_url, correlation_id;
-    TemplateVariables variables;  // in the order sent
+    std::vector<std::string> recipients;  // a batch's `to`, as sent (each checked on its own)
+    TemplateVariables variables;          // in the order sent
     bool has_callback_url = false, has_correlation_id = false;
     std::int64_t expires_at_ns = 0;  // 0: not given
     // check_url's verdict, as for a reply (ReplyRequest::callback).
@@ -40,6 +44,12 @@ using NotifyResult = Outcome<NotifyRequest, ReplyError>;
 NotifyResult parse_notify_request(std::string_view body, const CallbackGuard& guard,
                                   std::int64_t now_ns);
 
+// POST /v2/notify/batch: the same checks, but `to` is an array of 1-1000
+// strings (invalid_request otherwise). Each recipient's number is judged
+// when it is sent (a bad one fails alone), so `to` is not checked here.
+NotifyResult parse_notify_batch_request(std::string_view body, const CallbackGuard& guard,
+                                        std::int64_t now_ns);
+
 // The template and the sender, against the configuration, in this order:
 //   invalid_template_id 400: no such template for the key's tenant;
 //   invalid_variables 400 (param variables): a variable missing, unknown or
@@ -56,5 +66,23 @@ Outcome<SendRequest, ReplyError> notify_send_request(const NotifyRequest& reques
 // expires_at, from, callback_url?, correlation_id?}.
 std::string notify_response_json(std::string_view id, const NotifyRequest& request,
                                  std::string_view from, std::int64_t created_at_ns);
+
+// One recipient of a batch: sent (message_id, created_at, from) or not
+// (error).
+struct BatchResult {
+    std::string phone_number;
+    bool success = false;
+    std::string message_id, from;
+    std::int64_t created_at_ns = 0;
+    ReplyError error;
+};
+
+// The batch's 200 body: {total_count, success_count, error_count,
+// results:[{phone_number, success, message?{id, to, from, created_at,
+// expires_at, correlation_id?}, error?{code, message}}], template_id,
+// variables, callback_url?, request_id}.
+std::string notify_batch_response_json(const NotifyRequest& request,
+                                       const std::vector<BatchResult>& results,
+                                       std::string_view request_id);
 
 }  // namespace wa
