@@ -5,6 +5,7 @@ in the same location; a batch of 1000 answered per recipient."""
 
 import json
 import subprocess
+import threading
 import time
 
 import pytest
@@ -164,19 +165,7 @@ def test_from_is_required_when_the_tenant_has_several_numbers(notify_gw, graph):
     assert graph.requests[-1]["phone_number_id"] == "106540352242999"
 
 
-def test_idempotency_key_replays_a_send(notify_gw, graph):
-    gw = notify_gw()
-    first = notify(gw, send_body(), headers={"Idempotency-Key": "order-42-shipped"})
-    assert first[0] == 200, first
-    again = notify(gw, send_body(), headers={"Idempotency-Key": "order-42-shipped"})
-    assert again[0] == 200 and again[2] == first[2]
-    assert again[1]["idempotent-replayed"] == "true"
-    other = notify(gw, send_body(to="+33700000002"), headers={"Idempotency-Key": "order-42-shipped"})
-    assert_reply_error(other, 422, "idempotency_key_reused")
-    assert len(graph.requests) == 1
-
-
-def test_metaS_refusal_maps_like_a_reply(notify_gw, graph):
+def test_metas_refusal_maps_like_a_reply(notify_gw, graph):
     gw = notify_gw()
     graph.fail(http_status=400, code=131026)  # undeliverable
     status, rh, body = notify(gw, send_body())
@@ -246,13 +235,70 @@ def test_batch_errors(notify_gw, graph):
     assert graph.requests == []
 
 
-def test_batch_idempotency_key(notify_gw, graph):
+# ---- Idempotency-Key on both send endpoints (§7.3), as the reply's tests ----------------------
+
+ENDPOINTS = [("/v2/notify", lambda to: send_body(to=to)),
+             ("/v2/notify/batch", lambda to: batch_body([to]))]
+ENDPOINT_IDS = ["send", "batch"]
+
+
+def keyed(gw, path, body, key):
+    return notify(gw, body, path=path, headers={"Idempotency-Key": key})
+
+
+@pytest.mark.parametrize("path,body_for", ENDPOINTS, ids=ENDPOINT_IDS)
+def test_the_answer_survives_a_restart(notify_gw, graph, path, body_for):
     gw = notify_gw()
-    h = {"Idempotency-Key": "wave-1"}
-    first = notify(gw, batch_body(["+33700000001", "+33700000002"]), path="/v2/notify/batch",
-                   headers=h)
+    first = keyed(gw, path, body_for(NEW_CUSTOMER), "restart-1")
     assert first[0] == 200, first
-    again = notify(gw, batch_body(["+33700000001", "+33700000002"]), path="/v2/notify/batch",
-                   headers=h)
+    gw.stop()
+    gw.start()
+    again = keyed(gw, path, body_for(NEW_CUSTOMER), "restart-1")
+    assert again[0] == 200 and again[2] == first[2]
+    assert again[1]["idempotent-replayed"] == "true"
+    assert len(graph.requests) == 1
+
+
+@pytest.mark.parametrize("path,body_for", ENDPOINTS, ids=ENDPOINT_IDS)
+def test_another_body_is_422_and_an_error_is_replayed(notify_gw, graph, path, body_for):
+    gw = notify_gw()
+    assert keyed(gw, path, body_for(NEW_CUSTOMER), "k-1")[0] == 200
+    assert_reply_error(keyed(gw, path, body_for("+33700000099"), "k-1"), 422,
+                       "idempotency_key_reused", param="Idempotency-Key")
+    bad = dict(body_for(NEW_CUSTOMER), template_id="nope")
+    first = keyed(gw, path, bad, "k-2")
+    assert_reply_error(first, 400, "invalid_template_id")
+    again = keyed(gw, path, bad, "k-2")
     assert again[2] == first[2] and again[1]["idempotent-replayed"] == "true"
-    assert len(graph.requests) == 2
+    assert again[1]["x-should-retry"] == "false"
+    assert len(graph.requests) == 1
+
+
+@pytest.mark.parametrize("path,body_for", ENDPOINTS, ids=ENDPOINT_IDS)
+def test_same_key_while_the_first_is_in_flight_is_409(notify_gw, graph, path, body_for):
+    gw = notify_gw()
+    graph.hang_next(1.0)
+    results = {}
+
+    def first():
+        results["first"] = keyed(gw, path, body_for(NEW_CUSTOMER), "inflight")
+    t = threading.Thread(target=first)
+    t.start()
+    graph.wait_for(1)  # the first is at Meta now
+    second = keyed(gw, path, body_for(NEW_CUSTOMER), "inflight")
+    t.join()
+    assert results["first"][0] == 200, results
+    assert_reply_error(second, 409, "idempotency_key_in_use")
+    assert second[1]["x-should-retry"] == "true"
+    assert len(graph.requests) == 1
+
+
+@pytest.mark.parametrize("path,body_for", ENDPOINTS, ids=ENDPOINT_IDS)
+@pytest.mark.parametrize("bad", ["k" * 256, "has space", "tab\tkey", "caf\u00e9"])
+def test_a_bad_key_is_400_and_nothing_is_sent(notify_gw, graph, path, body_for, bad):
+    gw = notify_gw()
+    status, _, body = notify(gw, body_for(NEW_CUSTOMER), path=path,
+                             headers={"Idempotency-Key": bad.encode("utf-8").decode("latin-1")})
+    assert status == 400, body
+    assert body["code"] == "invalid_request" and body["param"] == "Idempotency-Key", body
+    assert graph.requests == []
