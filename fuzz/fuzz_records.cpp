@@ -1,5 +1,5 @@
 // libFuzzer target: decode_conversation / decode_message / decode_event /
-// decode_idempotency
+// decode_idempotency / decode_scheduled
 // (records.hpp). Store bytes can be corrupt (disk, a bug, an old version):
 // decoding must never crash or over-read, only fail with "store_corrupt".
 // When it succeeds, encoding the record again gives the same bytes
@@ -65,6 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_decoded(bytes, wa::decode_message);
     check_decoded(bytes, wa::decode_event);
     check_decoded(bytes, wa::decode_idempotency);
+    check_decoded(bytes, wa::decode_scheduled);
 
     FuzzedDataProvider in(data, size);
 
@@ -98,7 +99,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     e.attempts = in.ConsumeIntegral<std::uint32_t>();
     e.last_status = in.ConsumeIntegral<std::int32_t>();
     e.lease_until_ns = in.ConsumeIntegral<std::int64_t>();
-    e.last_error = in.ConsumeRemainingBytesAsString();
+    e.last_error = str(in);
     check_round_trip(e, wa::decode_event);
+
+    wa::ScheduledSend s;
+    s.due_ns = in.ConsumeIntegral<std::int64_t>();
+    s.expires_at_ns = in.ConsumeIntegral<std::int64_t>();
+    s.attempts = in.ConsumeIntegral<std::uint32_t>();
+    s.graph_body = in.ConsumeRemainingBytesAsString();
+    check_round_trip(s, wa::decode_scheduled);
     return 0;
 }

@@ -302,3 +302,57 @@ def test_a_bad_key_is_400_and_nothing_is_sent(notify_gw, graph, path, body_for, 
     assert status == 400, body
     assert body["code"] == "invalid_request" and body["param"] == "Idempotency-Key", body
     assert graph.requests == []
+
+
+# ---- schedule_at: stored, made by the timer at its time, surviving a restart -----------------
+
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(t))) + ".%03dZ" % (t % 1 * 1000)
+
+
+def test_a_scheduled_send_is_made_at_its_time_and_survives_a_restart(notify_gw, graph,
+                                                                      receiver):
+    gw = notify_gw()
+    at = time.time() + 3
+    status, _, body = notify(gw, send_body(schedule_at=rfc3339(at), correlation_id="later"))
+    assert status == 200, body
+    assert body["schedule_at"].startswith(rfc3339(at)[:19]), body
+    assert graph.requests == []  # not now
+    gw.stop()  # the store keeps it
+    gw.start()
+    graph.wait_for(1, timeout=15)
+    sent_at = time.time()
+    assert sent_at >= at - 0.05, "sent %.2f s early" % (at - sent_at)
+    (sent,) = graph.requests
+    assert sent["body"]["biz_opaque_callback_data"] == body["id"]
+    assert sent["body"]["template"]["name"] == "order_shipped_v2"
+    (created,) = wait_events(receiver, 1, type_="transactional.message.created")
+    assert created["payload"]["message_id"] == body["id"]
+    assert created["payload"]["correlation_id"] == "later"
+    time.sleep(1.5)  # one tick more: it is not made twice
+    assert len(graph.requests) == 1
+
+
+def test_an_expired_scheduled_send_is_dropped_with_a_failed_event(notify_gw, graph, receiver):
+    gw = notify_gw()
+    at = time.time() + 2
+    # Expires 0.5 s after its time: stopped meanwhile, the gateway finds it expired.
+    status, _, body = notify(gw, send_body(schedule_at=rfc3339(at),
+                                           expires_at=rfc3339(at + 0.5)))
+    assert status == 200, body
+    gw.stop()
+    time.sleep(max(0, at + 0.6 - time.time()))
+    gw.start()
+    (failed,) = wait_events(receiver, 1, type_="transactional.message.failed")
+    assert failed["payload"]["message_id"] == body["id"]
+    assert graph.requests == []
+
+
+def test_a_scheduled_send_meta_refuses_fails_with_meta_s_error(notify_gw, graph, receiver):
+    gw = notify_gw()
+    graph.fail(http_status=400, code=131026)
+    status, _, body = notify(gw, send_body(schedule_at=rfc3339(time.time() + 1)))
+    assert status == 200, body
+    (failed,) = wait_events(receiver, 1, type_="transactional.message.failed")
+    assert failed["payload"]["message_id"] == body["id"]
+    assert len(graph.requests) == 1

@@ -89,9 +89,7 @@ void log_store_failure(LogLimit& limit, const char* what, const Error& e) {
 struct Attempt {
     Delivery delivery;
     Slot slot;
-    ngx_pool_t* pool = nullptr;
-    ngx_connection_t* connection = nullptr;
-    ngx_http_request_t* request = nullptr;
+    BackgroundRequest background;
     ngx_http_request_t* subrequest = nullptr;
     ngx_event_t release{};
     ngx_event_t deadline{};  // the attempt's whole time (whatsapp_delivery timeout)
@@ -102,16 +100,7 @@ struct Attempt {
 void release_attempt(ngx_event_t* ev) noexcept {
     auto* a = static_cast<Attempt*>(ev->data);
     if (a->deadline.timer_set) ngx_del_timer(&a->deadline);
-    if (a->request) {
-        a->request->logged = 1;
-        ngx_http_free_request(a->request, 0);
-    }
-    if (a->connection) {
-        ngx_free_connection(a->connection);
-        a->connection->fd = static_cast<ngx_socket_t>(-1);
-        a->connection->destroyed = 1;
-    }
-    if (a->pool) ngx_destroy_pool(a->pool);
+    a->background.release();
     delete a;
 }
 
@@ -121,8 +110,6 @@ void post_release(Attempt* a) {
     a->release.handler = release_attempt;
     ngx_post_event(&a->release, &ngx_posted_events);
 }
-
-void noop_write_handler(ngx_http_request_t*) {}
 
 LogLimit g_result_log, g_claim_log;
 
@@ -182,53 +169,6 @@ ngx_int_t attempt_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcep
     }
     post_release(a);
     return rc;
-}
-
-// A request with no client behind it, in the server that holds our locations.
-ngx_http_request_t* create_request(Attempt* a, ngx_http_conf_ctx_t* conf_ctx) {
-    a->pool = ngx_create_pool(4096, ngx_cycle->log);
-    if (a->pool == nullptr) return nullptr;
-    auto* log = static_cast<ngx_log_t*>(ngx_pcalloc(a->pool, sizeof(ngx_log_t)));
-    auto* lctx = static_cast<ngx_http_log_ctx_t*>(ngx_pcalloc(a->pool, sizeof(ngx_http_log_ctx_t)));
-    auto* hc =
-        static_cast<ngx_http_connection_t*>(ngx_pcalloc(a->pool, sizeof(ngx_http_connection_t)));
-    if (log == nullptr || lctx == nullptr || hc == nullptr) return nullptr;
-    *log = *ngx_cycle->log;
-    log->data = lctx;
-    log->handler = nullptr;
-    log->action = const_cast<char*>("delivering a whatsapp event");
-
-    ngx_connection_t* c = ngx_get_connection(0, log);
-    if (c == nullptr) return nullptr;
-    a->connection = c;
-    c->fd = static_cast<ngx_socket_t>(-1);
-    c->pool = a->pool;
-    c->log = log;
-    c->read->log = log;
-    c->write->log = log;
-    // No socket: keep nginx from registering the fake connection's events.
-    c->read->active = 1;
-    c->write->active = 1;
-    lctx->connection = c;
-    hc->conf_ctx = conf_ctx;
-    c->data = hc;
-
-    ngx_http_request_t* r = ngx_http_create_request(c);
-    if (r == nullptr) return nullptr;
-    a->request = r;
-    c->data = r;
-    r->method = NGX_HTTP_GET;
-    r->method_name = ngx_http_core_get_method;
-    r->http_version = NGX_HTTP_VERSION_11;
-    ngx_str_set(&r->uri, "/");
-    r->unparsed_uri = r->uri;
-    r->valid_unparsed_uri = 1;
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = noop_write_handler;
-    if (ngx_list_init(&r->headers_in.headers, r->pool, 2, sizeof(ngx_table_elt_t)) != NGX_OK) {
-        return nullptr;
-    }
-    return r;
 }
 
 // Where an attempt connects: the stored URL, or for a client's URL the
@@ -386,8 +326,9 @@ void start_attempt(const Delivery& d, Slot slot, const Target& target,
                    const std::vector<Header>& signature) {
     Worker* w = worker();
     if (w == nullptr || w->exiting) return;
-    auto* a = new Attempt{d, std::move(slot)};
-    ngx_http_request_t* r = create_request(a, w->conf->dispatch_ctx);
+    auto* a = new Attempt{d, std::move(slot), {}};
+    ngx_http_request_t* r =
+        a->background.create(w->conf->dispatch_ctx, "delivering a whatsapp event");
     auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(
                        ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)))
                  : nullptr;
@@ -419,7 +360,7 @@ void start_attempt(const Delivery& d, Slot slot, const Target& target,
     a->deadline.cancelable = 1;
     ngx_add_timer(&a->deadline,
                   static_cast<ngx_msec_t>(attempt_budget_ns(w->conf->policy) / 1'000'000));
-    ngx_http_run_posted_requests(a->connection);
+    ngx_http_run_posted_requests(a->background.connection);
 }
 
 // A client's callback is judged again on every delivery, after resolving

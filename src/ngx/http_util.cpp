@@ -140,4 +140,74 @@ std::shared_ptr<PendingRequest> pending_request(ngx_http_request_t* r) {
     return pending;
 }
 
+namespace {
+
+void noop_write_handler(ngx_http_request_t*) {}
+
+}  // namespace
+
+ngx_http_request_t* BackgroundRequest::create(ngx_http_conf_ctx_t* conf_ctx, const char* action) {
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == nullptr) return nullptr;
+    auto* log = static_cast<ngx_log_t*>(ngx_pcalloc(pool, sizeof(ngx_log_t)));
+    auto* lctx = static_cast<ngx_http_log_ctx_t*>(ngx_pcalloc(pool, sizeof(ngx_http_log_ctx_t)));
+    auto* hc =
+        static_cast<ngx_http_connection_t*>(ngx_pcalloc(pool, sizeof(ngx_http_connection_t)));
+    if (log == nullptr || lctx == nullptr || hc == nullptr) return nullptr;
+    *log = *ngx_cycle->log;
+    log->data = lctx;
+    log->handler = nullptr;
+    log->action = const_cast<char*>(action);
+
+    ngx_connection_t* c = ngx_get_connection(0, log);
+    if (c == nullptr) return nullptr;
+    connection = c;
+    c->fd = static_cast<ngx_socket_t>(-1);
+    c->pool = pool;
+    c->log = log;
+    c->read->log = log;
+    c->write->log = log;
+    // No socket: keep nginx from registering the fake connection's events.
+    c->read->active = 1;
+    c->write->active = 1;
+    lctx->connection = c;
+    hc->conf_ctx = conf_ctx;
+    c->data = hc;
+
+    ngx_http_request_t* r = ngx_http_create_request(c);
+    if (r == nullptr) return nullptr;
+    request = r;
+    c->data = r;
+    r->method = NGX_HTTP_GET;
+    r->method_name = ngx_http_core_get_method;
+    r->http_version = NGX_HTTP_VERSION_11;
+    ngx_str_set(&r->uri, "/");
+    r->unparsed_uri = r->uri;
+    r->valid_unparsed_uri = 1;
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = noop_write_handler;
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 2, sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return nullptr;
+    }
+    return r;
+}
+
+void BackgroundRequest::release() {
+    if (request) {
+        request->logged = 1;
+        ngx_http_free_request(request, 0);
+        request = nullptr;
+    }
+    if (connection) {
+        ngx_free_connection(connection);
+        connection->fd = static_cast<ngx_socket_t>(-1);
+        connection->destroyed = 1;
+        connection = nullptr;
+    }
+    if (pool) {
+        ngx_destroy_pool(pool);
+        pool = nullptr;
+    }
+}
+
 }  // namespace wa::ngx

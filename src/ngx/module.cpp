@@ -10,6 +10,7 @@
 #include "credits.hpp"
 #include "delivery.hpp"
 #include "housekeeping.hpp"
+#include "scheduled_sends.hpp"
 #include "inbound.hpp"
 #include "metrics.hpp"
 #include "prelude_api.hpp"
@@ -176,6 +177,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         credits_init_process();
         if (commit_init_process(cycle, *w) != NGX_OK) return NGX_ERROR;
         if (housekeeping_init_process(cycle) != NGX_OK) return NGX_ERROR;
+        if (scheduled_sends_init_process(cycle) != NGX_OK) return NGX_ERROR;
         return delivery_init_process(cycle);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp init: %s", e.what());

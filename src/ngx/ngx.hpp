@@ -68,6 +68,20 @@ bool add_header_out(ngx_http_request_t* r, std::string_view key, std::string_vie
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body, const HeaderList& headers);
 
+// A request with no client behind it, for the subrequests the module makes
+// on its own (event deliveries, scheduled sends): created in conf_ctx, the
+// server that holds the module's internal locations. release() frees it;
+// not from inside nginx's handling of its subrequest (post an event).
+struct BackgroundRequest {
+    ngx_pool_t* pool = nullptr;
+    ngx_connection_t* connection = nullptr;
+    ngx_http_request_t* request = nullptr;
+
+    // nullptr when out of memory or connections (release() frees what was made).
+    ngx_http_request_t* create(ngx_http_conf_ctx_t* conf_ctx, const char* action);
+    void release();
+};
+
 // An event of the module's own (a timer, a posted event): nginx wants a
 // connection as its data, so it comes with one that has no socket.
 struct OwnEvent {

@@ -23,6 +23,7 @@
 #include "credits.hpp"
 #include "delivery.hpp"
 #include "domain/idempotency.hpp"
+#include "domain/scheduled.hpp"
 #include "domain/send.hpp"
 #include "graph_send.hpp"
 #include "metrics.hpp"
@@ -238,6 +239,11 @@ void answer_recorded(const PendingRequest& pending, const Recorded& rec, HeldKey
     answer_now(r, rec.answer);
 }
 
+// A send to be made later (schedule_at still ahead).
+bool scheduled(const ReplyState& st) {
+    return st.endpoint == Endpoint::notify && st.notify.schedule_at_ns > now_ns();
+}
+
 // The endpoint's 200 body for a send once recorded: it runs where the
 // record is written (the state may be gone by then), so it owns a copy of
 // the request.
@@ -276,13 +282,19 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
     std::string rid = request_id(r);
     DeliveryPolicy policy = w->conf->policy;
     std::shared_ptr<CreditHold> credit = st.credit;  // released after the commit
+    // A send for later is stored instead, and made by scheduled_sends.cpp.
+    std::int64_t schedule_at = scheduled(st) ? st.notify.schedule_at_ns : 0;
+    std::int64_t expires_at = notify_expires_at(st.notify, now_ns());
     submit_for<Recorded>(
         [=, wamid = std::move(wamid)](Txn& txn) -> Result<Recorded> {
-            auto sent = record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
+            auto sent = schedule_at
+                            ? schedule_send(txn, *target, *send, *prepared, schedule_at, expires_at,
+                                            now_ns())
+                            : record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
             if (!sent) return sent.error();
             Recorded rec{std::move(*sent), {}};
             rec.answer =
-                wamid.empty()
+                wamid.empty() && !schedule_at
                     ? error_answer(reply_unknown(rec.send.message_id), rid)
                     : Answer{
                           200, (*ok_body)(rec.send.message_id, rec.send.created_at_ns), {}, "ok"};
@@ -388,13 +400,15 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
 
     const NumberConfig& number = *st.target.number;
     auto index = static_cast<std::size_t>(&number - w->conf->numbers.all().data());
-    if (number.credits >= 0) {
+    // A scheduled send's credit is judged when it is made.
+    if (number.credits >= 0 && !scheduled(st)) {
         if (!credit_available(number, st.target.credits_used, credits_in_flight(index))) {
             return finish(r, reply_error(reply_failure(SendRefusal::no_credit)));
         }
         st.credit = std::make_shared<CreditHold>(index);
     }
     st.prepared = prepare_send(st.send, st.target);
+    if (scheduled(st)) return record_and_answer(r, st, {});
     if (!graph_send(r, number, st.prepared.graph_body, &st.graph, graph_answered)) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }

@@ -71,15 +71,34 @@ TEST(NotifyRequest, ErrorsInOrder) {
     expect_error(
         parse(R"({"template_id":"t","to":"+33612345678","expires_at":"2020-01-01T00:00:00Z"})"),
         400, "invalid_request", "expires_at");
-    expect_error(
-        parse(R"({"template_id":"t","to":"+33612345678","schedule_at":"2030-01-01T00:00:00Z"})"),
-        400, "invalid_request", "schedule_at");
+    expect_error(parse(R"({"template_id":"t","to":"+33612345678","schedule_at":"later"})"), 400,
+                 "invalid_request", "schedule_at");
+    expect_error(parse(R"({"template_id":"t","to":"+33612345678","schedule_at":)"
+                       R"("2030-01-02T00:00:00Z","expires_at":"2030-01-01T00:00:00Z"})"),
+                 400, "invalid_request", "expires_at");
     expect_error(parse(R"({"template_id":"t","to":"+33612345678","preferred_channel":"sms"})"), 400,
                  "invalid_channel", "preferred_channel");
     expect_error(parse(R"({"template_id":"t","to":"33612345678"})"), 400, "invalid_phone_number",
                  "to");
     expect_error(parse(R"({"template_id":"t","to":"+33612345678","callback_url":"ftp://x"})"), 400,
                  "invalid_callback_url", "callback_url");
+}
+
+TEST(NotifyRequest, ScheduleAt) {
+    auto r =
+        parse(R"({"template_id":"t","to":"+33612345678","schedule_at":"2030-01-01T00:00:00Z"})");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(r->scheduled());
+    EXPECT_EQ(r->schedule_at_ns, *parse_rfc3339("2030-01-01T00:00:00Z"));
+    rapidjson::Document d;
+    ASSERT_TRUE(parse_json_strict(notify_response_json("tx_1", *r, "+1", kNow), d));
+    EXPECT_STREQ(d["schedule_at"].GetString(), "2030-01-01T00:00:00.000000000Z");
+    static const CallbackGuard guard;
+    auto batch = parse_notify_batch_request(
+        R"({"template_id":"t","to":["+33612345678"],"schedule_at":"2030-01-01T00:00:00Z"})", guard,
+        kNow);
+    ASSERT_FALSE(batch.ok());
+    EXPECT_EQ(batch.error().param, "schedule_at");
 }
 
 TEST(NotifyBatch, RecipientsAreAnArrayOfOneTo1000) {

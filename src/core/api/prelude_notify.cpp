@@ -92,8 +92,18 @@ NotifyResult parse_notify(std::string_view body, const CallbackGuard& guard, std
         if (*t <= now_ns) return invalid("expires_at has already passed", "expires_at");
         req.expires_at_ns = *t;
     }
-    if (member(doc, "schedule_at")) {
-        return invalid("schedule_at is not supported yet: send at the time instead", "schedule_at");
+    bool has_schedule = false;
+    std::string schedule_at = prelude_string(doc, "schedule_at", &has_schedule);
+    if (has_schedule) {
+        auto t = parse_rfc3339(schedule_at);
+        if (!t) return invalid("schedule_at must be an RFC 3339 date-time", "schedule_at");
+        if (batch) {
+            return invalid("schedule_at is not supported for batches yet", "schedule_at");
+        }
+        if (req.expires_at_ns && req.expires_at_ns <= *t) {
+            return invalid("expires_at must be after schedule_at", "expires_at");
+        }
+        req.schedule_at_ns = *t;
     }
     bool has_channel = false;
     std::string channel = prelude_string(doc, "preferred_channel", &has_channel);
@@ -155,6 +165,11 @@ Outcome<SendRequest, ReplyError> notify_send_request(const NotifyRequest& reques
     return s;
 }
 
+std::int64_t notify_expires_at(const NotifyRequest& request, std::int64_t created_at_ns) {
+    if (request.expires_at_ns) return request.expires_at_ns;
+    return (request.scheduled() ? request.schedule_at_ns : created_at_ns) + kDefaultNotifyLifeNs;
+}
+
 std::string notify_response_json(std::string_view id, const NotifyRequest& request,
                                  std::string_view from, std::int64_t created_at_ns) {
     rapidjson::StringBuffer sb;
@@ -169,12 +184,11 @@ std::string notify_response_json(std::string_view id, const NotifyRequest& reque
         json_put(w, name, value);
     w.EndObject();
     json_put(w, "created_at", rfc3339_ns(created_at_ns));
-    std::int64_t expires =
-        request.expires_at_ns ? request.expires_at_ns : created_at_ns + kDefaultNotifyLifeNs;
-    json_put(w, "expires_at", rfc3339_ns(expires));
+    json_put(w, "expires_at", rfc3339_ns(notify_expires_at(request, created_at_ns)));
     json_put(w, "from", from);
     if (request.has_callback_url) json_put(w, "callback_url", request.callback_url);
     if (request.has_correlation_id) json_put(w, "correlation_id", request.correlation_id);
+    if (request.scheduled()) json_put(w, "schedule_at", rfc3339_ns(request.schedule_at_ns));
     w.EndObject();
     return {sb.GetString(), sb.GetSize()};
 }
@@ -208,9 +222,7 @@ std::string notify_batch_response_json(const NotifyRequest& request,
             json_put(w, "to", r.phone_number);
             json_put(w, "from", r.from);
             json_put(w, "created_at", rfc3339_ns(r.created_at_ns));
-            json_put(w, "expires_at",
-                     rfc3339_ns(request.expires_at_ns ? request.expires_at_ns
-                                                      : r.created_at_ns + kDefaultNotifyLifeNs));
+            json_put(w, "expires_at", rfc3339_ns(notify_expires_at(request, r.created_at_ns)));
             if (!request.locale.empty()) json_put(w, "locale", request.locale);
             if (request.has_correlation_id) json_put(w, "correlation_id", request.correlation_id);
             w.EndObject();

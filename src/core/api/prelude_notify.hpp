@@ -25,7 +25,9 @@ struct NotifyRequest {
     std::vector<std::string> recipients;  // a batch's `to`, as sent (each checked on its own)
     TemplateVariables variables;          // in the order sent
     bool has_callback_url = false, has_correlation_id = false;
-    std::int64_t expires_at_ns = 0;  // 0: not given
+    std::int64_t expires_at_ns = 0;   // 0: not given
+    std::int64_t schedule_at_ns = 0;  // 0: not given; a time passed means now
+    bool scheduled() const { return schedule_at_ns != 0; }
     // check_url's verdict, as for a reply (ReplyRequest::callback).
     CallbackTarget callback;
 };
@@ -35,9 +37,10 @@ using NotifyResult = Outcome<NotifyRequest, ReplyError>;
 // In order, the first failing check answers:
 //   invalid_request 400: body over 64 KB, not a JSON object, template_id or
 //     to missing, a known field of the wrong type (strings; variables an
-//     object of strings; param = the field), expires_at not RFC 3339 or
-//     already passed, schedule_at given (scheduled sends are not supported
-//     yet: refused rather than sent now).
+//     object of strings; param = the field), expires_at or schedule_at not
+//     RFC 3339, expires_at already passed or not after schedule_at,
+//     schedule_at in a batch (not supported yet: refused rather than sent
+//     now).
 //   invalid_channel 400: preferred_channel other than "whatsapp".
 //   invalid_phone_number 400 (param to), invalid_correlation_id 400,
 //   invalid_callback_url 400: as for a reply.
@@ -62,8 +65,12 @@ Outcome<SendRequest, ReplyError> notify_send_request(const NotifyRequest& reques
                                                      const NumberDirectory& numbers,
                                                      std::string_view tenant);
 
+// When a send expires: expires_at, else a day after schedule_at (a
+// scheduled send) or after created_at.
+std::int64_t notify_expires_at(const NotifyRequest& request, std::int64_t created_at_ns);
+
 // Prelude's 200 body: {id, to, template_id, variables, created_at,
-// expires_at, from, callback_url?, correlation_id?}.
+// expires_at, from, callback_url?, correlation_id?, schedule_at?}.
 std::string notify_response_json(std::string_view id, const NotifyRequest& request,
                                  std::string_view from, std::int64_t created_at_ns);
 

@@ -234,12 +234,12 @@ Result<void> ingest_status(Txn& txn, const NumberConfig& number, const StatusUpd
     if (status == "failed" && is_re_engagement_failure(s)) close_window(c, s.timestamp, now_ns);
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
 
-    std::string callback = msg.callback_url.empty() ? number.callback : msg.callback_url;
-    Event ev = next_event(c, status_event_type(status), number.e164, std::move(callback), now_ns);
-    ev.callback_guarded = !msg.callback_url.empty();
-    ev.body = status_event_body(ev, msg, status == "failed" && !s.errors.empty(), now_ns);
-    if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
-    if (auto r = enqueue(txn, std::move(ev), options, now_ns, out); !r) return r.error();
+    DeliveryPolicy policy;
+    policy.lease_ns = options.lease_ns;
+    auto delivery = enqueue_status_event(txn, c, msg, number, status == "failed" && !s.errors.empty(),
+                                         policy, now_ns);
+    if (!delivery) return delivery.error();
+    if (*delivery) out.deliveries.push_back(std::move(**delivery));
     out.statuses_applied++;
     return {};
 }

@@ -81,19 +81,49 @@ std::string_view type_of(const GraphContent& c) {
     return "text";
 }
 
-// transactional.message.created for an accepted message, to its callback.
-Result<std::optional<Delivery>> enqueue_created(Txn& txn, Conversation& c, const Message& msg,
-                                                const NumberConfig& number,
-                                                const DeliveryPolicy& policy, std::int64_t now_ns) {
+}  // namespace
+
+Result<Conversation> send_conversation(Txn& txn, const SendTarget& target,
+                                       const SendRequest& request, std::int64_t now_ns) {
+    // A new message's conversation may have begun since the check (an
+    // inbound message): conversation_for finds it then.
+    if (target.conversation == Uuid{}) {
+        return conversation_for(txn, *target.number, request.to, now_ns);
+    }
+    return load_conversation(txn, target.conversation, "send");
+}
+
+Message outbound_message(const Conversation& c, const SendRequest& request,
+                         const PreparedSend& prepared, std::string_view status,
+                         std::int64_t now_ns) {
+    Message msg;
+    msg.id = prepared.id;
+    msg.direction = Direction::outbound;
+    msg.conversation_id = c.id;
+    msg.type = type_of(request.content);
+    msg.text = request.content.text;
+    msg.content_json = content_json_of(request.content);
+    msg.created_at_ns = now_ns;
+    msg.status = status;
+    msg.reply_to = request.reply_to_text;
+    msg.to = request.to;
+    msg.callback_url = request.callback_url;
+    msg.correlation_id = request.correlation_id;
+    return msg;
+}
+
+Result<std::optional<Delivery>> enqueue_status_event(Txn& txn, Conversation& c, const Message& msg,
+                                                     const NumberConfig& number, bool with_error,
+                                                     const DeliveryPolicy& policy,
+                                                     std::int64_t now_ns) {
     std::string callback = msg.callback_url.empty() ? number.callback : msg.callback_url;
-    Event ev = next_event(c, status_event_type(kCreated), number.e164, std::move(callback), now_ns);
+    Event ev =
+        next_event(c, status_event_type(msg.status), number.e164, std::move(callback), now_ns);
     ev.callback_guarded = !msg.callback_url.empty();
-    ev.body = status_event_body(ev, msg, false, now_ns);
+    ev.body = status_event_body(ev, msg, with_error, now_ns);
     if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
     return outbox_enqueue(txn, std::move(ev), policy, now_ns);
 }
-
-}  // namespace
 
 SendScope SendScope::of(const ApiKey& key) {
     SendScope s;
@@ -204,6 +234,12 @@ Result<std::uint64_t> credits_used(Txn& txn, std::string_view number_e164) {
     return read_counter(txn, credits_key(number_e164));
 }
 
+Result<void> count_credit(Txn& txn, const NumberConfig& number) {
+    if (number.credits < 0) return {};
+    if (auto r = add_counter(txn, credits_key(number.e164), 1); !r) return r.error();
+    return {};
+}
+
 SendOutcome send_outcome(int status, bool written, const GraphResult& graph) {
     if (status == 0) return written ? SendOutcome::unknown : SendOutcome::not_sent;
     return graph.accepted() ? SendOutcome::accepted : SendOutcome::not_sent;
@@ -222,37 +258,20 @@ Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendR
                                  const PreparedSend& prepared, std::string_view wamid,
                                  const DeliveryPolicy& policy, std::int64_t now_ns) {
     const NumberConfig& number = *target.number;
-    // A new message's conversation may have begun since the check (an
-    // inbound message): conversation_for finds it then.
-    auto conv = target.conversation == Uuid{} ? conversation_for(txn, number, request.to, now_ns)
-                                              : load_conversation(txn, target.conversation, "send");
+    auto conv = send_conversation(txn, target, request, now_ns);
     if (!conv) return conv.error();
     Conversation& c = *conv;
     bool accepted = !wamid.empty();
 
-    Message msg;
-    msg.id = prepared.id;
-    msg.direction = Direction::outbound;
-    msg.conversation_id = c.id;
+    Message msg = outbound_message(c, request, prepared, accepted ? kCreated : kUnknown, now_ns);
     msg.wamid = wamid;
-    msg.type = type_of(request.content);
-    msg.text = request.content.text;
-    msg.content_json = content_json_of(request.content);
-    msg.created_at_ns = now_ns;
-    msg.status = accepted ? kCreated : kUnknown;
-    msg.reply_to = request.reply_to_text;
-    msg.to = request.to;
-    msg.callback_url = request.callback_url;
-    msg.correlation_id = request.correlation_id;
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
     // Meta's wamids are unique; the mapping is what statuses find us by.
     if (accepted) {
         if (auto r = txn.put(Db::wamids, wamid_key(wamid), key_of(msg.id)); !r) return r.error();
     }
     // An unknown send holds its credit: Meta may well have it.
-    if (number.credits >= 0) {
-        if (auto r = add_counter(txn, credits_key(number.e164), 1); !r) return r.error();
-    }
+    if (auto r = count_credit(txn, number); !r) return r.error();
 
     c.last_outbound_at_ns = now_ns;
     RecordedSend out;
@@ -264,7 +283,7 @@ Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendR
         if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
         return out;
     }
-    auto delivery = enqueue_created(txn, c, msg, number, policy, now_ns);
+    auto delivery = enqueue_status_event(txn, c, msg, number, false, policy, now_ns);
     if (!delivery) return delivery.error();
     if (*delivery) out.deliveries.push_back(std::move(**delivery));
     return out;
@@ -303,7 +322,7 @@ Result<std::optional<Message>> link_unknown_send(Txn& txn, std::string_view call
     msg->status = kCreated;
     if (auto r = txn.put(Db::messages, key_of(msg->id), encode(*msg)); !r) return r.error();
     if (auto r = txn.put(Db::wamids, wamid_key(wamid), key_of(msg->id)); !r) return r.error();
-    auto delivery = enqueue_created(txn, *conv, *msg, number, policy, now_ns);
+    auto delivery = enqueue_status_event(txn, *conv, *msg, number, false, policy, now_ns);
     if (!delivery) return delivery.error();
     if (*delivery) deliveries.push_back(std::move(**delivery));
     return std::optional<Message>(std::move(*msg));

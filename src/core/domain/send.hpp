@@ -96,6 +96,8 @@ bool credit_available(const NumberConfig& number, std::uint64_t used, std::uint6
 
 // Sends of a number counted against its credits (Db::meta "credits_used/<e164>").
 Result<std::uint64_t> credits_used(Txn& txn, std::string_view number_e164);
+// One more (for a number with credits): a send Meta accepted or may have.
+Result<void> count_credit(Txn& txn, const NumberConfig& number);
 
 // A send about to go out: its tx_ id exists before Meta is called, so that
 // Meta can echo it (biz_opaque_callback_data) and a lost answer be linked.
@@ -137,6 +139,26 @@ struct RecordedSend {
 Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendRequest& request,
                                  const PreparedSend& prepared, std::string_view wamid,
                                  const DeliveryPolicy& policy, std::int64_t now_ns);
+
+// The conversation a send records into: the target's, or for a new message
+// the (number, to) one, created when they never spoke (its pair index
+// written; the caller writes the conversation).
+Result<Conversation> send_conversation(Txn& txn, const SendTarget& target,
+                                       const SendRequest& request, std::int64_t now_ns);
+
+// The outbound message record of a send (no wamid yet).
+Message outbound_message(const Conversation& c, const SendRequest& request,
+                         const PreparedSend& prepared, std::string_view status,
+                         std::int64_t now_ns);
+
+// The transactional.message.<msg.status> event of an outbound message, to
+// its callback_url (else the number's), queued after the conversation's
+// other events; c is written back. with_error adds Meta's error fields.
+// A queue head comes back leased, for the caller to send now.
+Result<std::optional<Delivery>> enqueue_status_event(Txn& txn, Conversation& c, const Message& msg,
+                                                     const NumberConfig& number, bool with_error,
+                                                     const DeliveryPolicy& policy,
+                                                     std::int64_t now_ns);
 
 // Meta refused the send with 131047: the window is closed as of now.
 // Returns the window's new end.

@@ -18,6 +18,7 @@ constexpr std::uint8_t kEventVersion = 2;   // 2 added callback_guarded
 // Stores written by version 1 exist, so both decode.
 constexpr std::uint8_t kMessageVersion = 2;
 constexpr std::uint8_t kIdempotencyVersion = 1;
+constexpr std::uint8_t kScheduledVersion = 1;
 
 // Both directions walk the same field list (the *_fields templates below):
 // Writer::field writes a value, Reader::field reads into it.
@@ -266,6 +267,14 @@ void idempotency_fields(IO& io, R& rec) {
     io.field(rec.headers);
 }
 
+template <class IO, class R>
+void scheduled_fields(IO& io, R& s) {
+    io.field(s.graph_body);
+    io.field(s.due_ns);
+    io.field(s.expires_at_ns);
+    io.field(s.attempts);
+}
+
 template <class R, class Fields>
 std::string encode_with(std::uint8_t version, const R& record, Fields fields) {
     Writer w(version);
@@ -294,6 +303,7 @@ constexpr auto kConversation = [](auto& io, auto& r) { conversation_fields(io, r
 constexpr auto kMessage = [](auto& io, auto& r) { message_fields(io, r); };
 constexpr auto kEvent = [](auto& io, auto& r) { event_fields(io, r); };
 constexpr auto kIdempotency = [](auto& io, auto& r) { idempotency_fields(io, r); };
+constexpr auto kScheduled = [](auto& io, auto& r) { scheduled_fields(io, r); };
 
 }  // namespace
 
@@ -302,6 +312,12 @@ std::string encode(const Message& m) { return encode_with(kMessageVersion, m, kM
 std::string encode(const Event& e) { return encode_with(kEventVersion, e, kEvent); }
 std::string encode(const IdempotencyRecord& r) {
     return encode_with(kIdempotencyVersion, r, kIdempotency);
+}
+
+std::string encode(const ScheduledSend& s) { return encode_with(kScheduledVersion, s, kScheduled); }
+
+Result<ScheduledSend> decode_scheduled(std::string_view bytes) {
+    return decode_with<ScheduledSend>(bytes, "scheduled send", kScheduledVersion, kScheduled);
 }
 
 Result<Conversation> decode_conversation(std::string_view bytes) {

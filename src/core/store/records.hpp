@@ -92,7 +92,18 @@ struct IdempotencyRecord {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// A send stored to be made later (SPEC §6.4 schedule_at): its message
+// (status "scheduled") holds what the inbox shows; this, what the send needs.
+struct ScheduledSend {
+    std::string graph_body;        // prepared at request time (tx_ id inside)
+    std::int64_t due_ns = 0;       // its key in Db::scheduled_due: schedule_at, or a lease
+    std::int64_t expires_at_ns = 0;  // not made by then: dropped, with a failed event
+    std::uint32_t attempts = 0;      // claims so far
+};
+
 std::string encode(const Conversation& c);
+std::string encode(const ScheduledSend& s);
+Result<ScheduledSend> decode_scheduled(std::string_view bytes);
 std::string encode(const IdempotencyRecord& r);
 Result<IdempotencyRecord> decode_idempotency(std::string_view bytes);
 std::string encode(const Message& m);

@@ -15,7 +15,8 @@ namespace {
 constexpr const char* kDbNames[] = {
     "conversations", "conversation_pair", "messages",           "wamids",
     "outbox",        "outbox_queue",      "outbox_due",         "outbox_dead",
-    "meta",          "idempotency",       "idempotency_expiry",
+    "meta",          "idempotency",       "idempotency_expiry", "scheduled",
+    "scheduled_due",
 };
 static_assert(std::size(kDbNames) == static_cast<unsigned>(Db::count_));
 

@@ -31,6 +31,8 @@ enum class Db : unsigned {
     meta,                // small named values (schema version, counters)
     idempotency,         // bounded(tenant '\0' Idempotency-Key) -> IdempotencyRecord
     idempotency_expiry,  // expires ns(8, BE) + idempotency key -> "" (pruning order)
+    scheduled,           // msg uuid -> ScheduledSend (a send waiting for its time)
+    scheduled_due,       // due ns(8, BE) + msg uuid -> "" (when to send or retry it)
     count_
 };
 
