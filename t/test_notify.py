@@ -151,6 +151,10 @@ def test_errors_in_order(notify_gw, graph):
                        param="from")
     assert graph.requests == []  # nothing refused reached Meta
     assert_reply_error(notify(gw, send_body(), path="/v2/notify/other"), 404, "not_found")
+    m = H.metrics(gw)
+    assert H.metric(m, "whatsapp_replies_total", code="invalid_template_id") == 2
+    assert H.metric(m, "whatsapp_replies_total", code="invalid_variables") == 2
+    assert H.metric(m, "whatsapp_replies_total", code="not_found") == 1
 
 
 def test_from_is_required_when_the_tenant_has_several_numbers(notify_gw, graph):

@@ -37,6 +37,11 @@ constexpr const char* kReplyCodes[] = {
     "idempotency_key_in_use",
     "idempotency_key_reused",
     "store_unavailable",
+    "invalid_template_id",
+    "invalid_variables",
+    "invalid_sender",
+    "invalid_channel",
+    "not_found",
     "other",
 };
 constexpr unsigned kReplyCodeCount = sizeof(kReplyCodes) / sizeof(kReplyCodes[0]);
@@ -149,7 +154,7 @@ std::string render() {
         append_line(out, kDefs[i].name, g_shared ? g_shared->counters[i] : 0);
     }
     render_commit_times(out);
-    out += "# HELP whatsapp_replies_total Reply API answers by code\n";
+    out += "# HELP whatsapp_replies_total Prelude API answers (reply, send, batch) by code\n";
     out += "# TYPE whatsapp_replies_total counter\n";
     for (unsigned i = 0; i < kReplyCodeCount; i++) {
         std::string name = std::string("whatsapp_replies_total{code=\"") + kReplyCodes[i] + "\"}";
