@@ -79,6 +79,9 @@ struct ReplyState {
     NotifyRequest notify;        // Endpoint::notify, Endpoint::batch
     std::vector<BatchJob> jobs;  // Endpoint::batch: sized once, never moved
     std::size_t next_job = 0, sending = 0;
+    // A send for later (schedule_at ahead when the request was read): decided
+    // once, so that its credit, send and record all agree.
+    bool later = false;
     // The client's callback_url, either endpoint's (check_url's verdict).
     bool has_callback = false;
     CallbackTarget callback;
@@ -239,10 +242,8 @@ void answer_recorded(const PendingRequest& pending, const Recorded& rec, HeldKey
     answer_now(r, rec.answer);
 }
 
-// A send to be made later (schedule_at still ahead).
-bool scheduled(const ReplyState& st) {
-    return st.endpoint == Endpoint::notify && st.notify.schedule_at_ns > now_ns();
-}
+// A send to be made later (decided once, when the body was read).
+bool scheduled(const ReplyState& st) { return st.later; }
 
 // The endpoint's 200 body for a send once recorded: it runs where the
 // record is written (the state may be gone by then), so it owns a copy of
@@ -382,34 +383,44 @@ void graph_answered(ngx_http_request_t* r) noexcept {
 }
 
 // Rows 7-10, then the send.
-void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
+// Rows 7-10 for one send, against the store: its target (filled once row 7
+// passed, also when a later row refuses) and, unless hold_credit is false,
+// the credit it holds while it is made. The error is the client's answer.
+std::optional<ReplyError> check_target(ngx_log_t* log, const SendRequest& send, bool hold_credit,
+                                       SendTarget& target, std::shared_ptr<CreditHold>& credit) {
     Worker* w = worker();
-    if (w == nullptr) return finish(r, store_unavailable());
+    if (w == nullptr) return store_unavailable();
     auto txn = w->store->begin_read();
-    if (!txn) return finish(r, store_unavailable());
-    auto checked = check_send(*txn, st.send, w->conf->numbers, now_ns());
+    if (!txn) return store_unavailable();
+    auto checked = check_send(*txn, send, w->conf->numbers, now_ns());
     txn->abort();
     if (!checked) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s",
+        ngx_log_error(NGX_LOG_ERR, log, 0, "whatsapp send: %s",
                       log_escape(checked.error().message).c_str());
-        return finish(r, store_unavailable());
+        return store_unavailable();
     }
-    st.target = std::move(checked->target);
-    note_target(r, st);
-    if (!checked->ok()) return finish(r, reply_error(reply_failure(*checked->refusal)));
-
-    const NumberConfig& number = *st.target.number;
+    target = std::move(checked->target);
+    if (!checked->ok()) return reply_error(reply_failure(*checked->refusal));
+    const NumberConfig& number = *target.number;
     auto index = static_cast<std::size_t>(&number - w->conf->numbers.all().data());
-    // A scheduled send's credit is judged when it is made.
-    if (number.credits >= 0 && !scheduled(st)) {
-        if (!credit_available(number, st.target.credits_used, credits_in_flight(index))) {
-            return finish(r, reply_error(reply_failure(SendRefusal::no_credit)));
+    if (number.credits >= 0 && hold_credit) {
+        if (!credit_available(number, target.credits_used, credits_in_flight(index))) {
+            return reply_error(reply_failure(SendRefusal::no_credit));
         }
-        st.credit = std::make_shared<CreditHold>(index);
+        credit = std::make_shared<CreditHold>(index);
     }
+    return std::nullopt;
+}
+
+// Rows 7-10, then the send (or, for later, its record).
+void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
+    // A scheduled send's credit is judged when it is made.
+    auto refused = check_target(r->connection->log, st.send, !scheduled(st), st.target, st.credit);
+    note_target(r, st);
+    if (refused) return finish(r, *refused);
     st.prepared = prepare_send(st.send, st.target);
     if (scheduled(st)) return record_and_answer(r, st, {});
-    if (!graph_send(r, number, st.prepared.graph_body, &st.graph, graph_answered)) {
+    if (!graph_send(r, *st.target.number, st.prepared.graph_body, &st.graph, graph_answered)) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 }
@@ -509,24 +520,12 @@ void batch_graph_answered(ngx_http_request_t* r) noexcept {
 
 // One recipient's store checks and credit, then its Graph send.
 void start_job(ngx_http_request_t* r, ReplyState& st, BatchJob& job) {
-    Worker* w = worker();
-    auto txn = w ? w->store->begin_read() : Result<Txn>(make_error("store_error", "closed"));
-    if (!txn) return job_failed(job, store_unavailable());
-    auto checked = check_send(*txn, job.send, w->conf->numbers, now_ns());
-    txn->abort();
-    if (!checked) return job_failed(job, store_unavailable());
-    job.target = std::move(checked->target);
-    if (!checked->ok()) return job_failed(job, reply_error(reply_failure(*checked->refusal)));
-    const NumberConfig& number = *job.target.number;
-    auto index = static_cast<std::size_t>(&number - w->conf->numbers.all().data());
-    if (number.credits >= 0) {
-        if (!credit_available(number, job.target.credits_used, credits_in_flight(index))) {
-            return job_failed(job, reply_error(reply_failure(SendRefusal::no_credit)));
-        }
-        job.credit = std::make_shared<CreditHold>(index);
+    if (auto refused = check_target(r->connection->log, job.send, true, job.target, job.credit)) {
+        return job_failed(job, std::move(*refused));
     }
     job.prepared = prepare_send(job.send, job.target);
-    if (!graph_send(r, number, job.prepared.graph_body, &job.graph, batch_graph_answered)) {
+    if (!graph_send(r, *job.target.number, job.prepared.graph_body, &job.graph,
+                    batch_graph_answered)) {
         return job_failed(job, reply_not_sent());
     }
     job.step = BatchJob::Step::sending;
@@ -612,6 +611,7 @@ std::optional<ReplyError> parse_body(ngx_http_request_t* r, ReplyState& st, std:
                       : parse_notify_request(body, mcf->callback_guard, now_ns());
     if (!parsed) return parsed.error();
     st.notify = std::move(parsed.value());
+    st.later = st.endpoint == Endpoint::notify && st.notify.schedule_at_ns > now_ns();
     auto send = notify_send_request(st.notify, mcf->templates, mcf->numbers, st.key->tenant);
     if (!send) return send.error();
     st.send = std::move(send.value());

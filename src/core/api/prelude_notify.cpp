@@ -120,6 +120,14 @@ NotifyResult parse_notify(std::string_view body, const CallbackGuard& guard, std
     return req;
 }
 
+void put_variables(JsonWriter& w, const TemplateVariables& variables) {
+    w.Key("variables");
+    w.StartObject();
+    for (const auto& [name, value] : variables)
+        json_put(w, name, value);
+    w.EndObject();
+}
+
 }  // namespace
 
 NotifyResult parse_notify_request(std::string_view body, const CallbackGuard& guard,
@@ -178,11 +186,7 @@ std::string notify_response_json(std::string_view id, const NotifyRequest& reque
     json_put(w, "id", id);
     json_put(w, "to", request.to);
     json_put(w, "template_id", request.template_id);
-    w.Key("variables");
-    w.StartObject();
-    for (const auto& [name, value] : request.variables)
-        json_put(w, name, value);
-    w.EndObject();
+    put_variables(w, request.variables);
     json_put(w, "created_at", rfc3339_ns(created_at_ns));
     json_put(w, "expires_at", rfc3339_ns(notify_expires_at(request, created_at_ns)));
     json_put(w, "from", from);
@@ -237,11 +241,7 @@ std::string notify_batch_response_json(const NotifyRequest& request,
     }
     w.EndArray();
     json_put(w, "template_id", request.template_id);
-    w.Key("variables");
-    w.StartObject();
-    for (const auto& [name, value] : request.variables)
-        json_put(w, name, value);
-    w.EndObject();
+    put_variables(w, request.variables);
     if (request.has_callback_url) json_put(w, "callback_url", request.callback_url);
     json_put(w, "request_id", request_id);
     w.EndObject();

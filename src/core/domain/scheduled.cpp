@@ -139,35 +139,12 @@ Result<std::optional<std::int64_t>> next_scheduled(Txn& txn) {
 Result<RecordedSend> complete_scheduled(Txn& txn, const Uuid& id, std::string_view wamid,
                                         const NumberDirectory& numbers,
                                         const DeliveryPolicy& policy, std::int64_t now_ns) {
-    RecordedSend out;
     auto loaded = load_all(txn, id, numbers);
     if (!loaded) return loaded.error();
-    if (!*loaded) return out;
+    if (!*loaded) return RecordedSend{};
     Loaded& l = **loaded;
-    bool accepted = !wamid.empty();
-    l.msg.wamid = wamid;
-    l.msg.status = accepted ? "created" : "unknown";
-    if (auto r = txn.put(Db::messages, key_of(id), encode(l.msg)); !r) return r.error();
-    if (accepted) {
-        if (auto r = txn.put(Db::wamids, wamid_key(wamid), key_of(id)); !r) return r.error();
-    }
-    if (auto r = count_credit(txn, *l.number); !r) return r.error();
     if (auto r = forget(txn, id, l.send); !r) return r.error();
-    l.conv.last_outbound_at_ns = now_ns;
-    out.message_id = typeid_encode("tx", id);
-    out.conversation_id = typeid_encode("conv", l.conv.id);
-    out.created_at_ns = l.msg.created_at_ns;
-    out.window_expires_at_ns = l.conv.window_expires_at_ns;
-    if (!accepted) {
-        if (auto r = txn.put(Db::conversations, key_of(l.conv.id), encode(l.conv)); !r) {
-            return r.error();
-        }
-        return out;
-    }
-    auto delivery = enqueue_status_event(txn, l.conv, l.msg, *l.number, false, policy, now_ns);
-    if (!delivery) return delivery.error();
-    if (*delivery) out.deliveries.push_back(std::move(**delivery));
-    return out;
+    return record_outcome(txn, l.conv, l.msg, *l.number, wamid, policy, now_ns);
 }
 
 Result<std::vector<Delivery>> fail_scheduled(Txn& txn, const Uuid& id, std::int64_t code,

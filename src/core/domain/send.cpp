@@ -254,17 +254,12 @@ PreparedSend prepare_send(const SendRequest& request, const SendTarget& target) 
     return p;
 }
 
-Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendRequest& request,
-                                 const PreparedSend& prepared, std::string_view wamid,
-                                 const DeliveryPolicy& policy, std::int64_t now_ns) {
-    const NumberConfig& number = *target.number;
-    auto conv = send_conversation(txn, target, request, now_ns);
-    if (!conv) return conv.error();
-    Conversation& c = *conv;
+Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg,
+                                    const NumberConfig& number, std::string_view wamid,
+                                    const DeliveryPolicy& policy, std::int64_t now_ns) {
     bool accepted = !wamid.empty();
-
-    Message msg = outbound_message(c, request, prepared, accepted ? kCreated : kUnknown, now_ns);
     msg.wamid = wamid;
+    msg.status = accepted ? kCreated : kUnknown;
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
     // Meta's wamids are unique; the mapping is what statuses find us by.
     if (accepted) {
@@ -275,9 +270,9 @@ Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendR
 
     c.last_outbound_at_ns = now_ns;
     RecordedSend out;
-    out.message_id = prepared.message_id;
+    out.message_id = typeid_encode("tx", msg.id);
     out.conversation_id = typeid_encode("conv", c.id);
-    out.created_at_ns = now_ns;
+    out.created_at_ns = msg.created_at_ns;
     out.window_expires_at_ns = c.window_expires_at_ns;
     if (!accepted) {
         if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
@@ -287,6 +282,15 @@ Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendR
     if (!delivery) return delivery.error();
     if (*delivery) out.deliveries.push_back(std::move(**delivery));
     return out;
+}
+
+Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendRequest& request,
+                                 const PreparedSend& prepared, std::string_view wamid,
+                                 const DeliveryPolicy& policy, std::int64_t now_ns) {
+    auto conv = send_conversation(txn, target, request, now_ns);
+    if (!conv) return conv.error();
+    Message msg = outbound_message(*conv, request, prepared, {}, now_ns);
+    return record_outcome(txn, *conv, msg, *target.number, wamid, policy, now_ns);
 }
 
 Result<std::int64_t> close_window_after_send(Txn& txn, const Uuid& conversation,

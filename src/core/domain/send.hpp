@@ -151,6 +151,14 @@ Message outbound_message(const Conversation& c, const SendRequest& request,
                          const PreparedSend& prepared, std::string_view status,
                          std::int64_t now_ns);
 
+// What Meta's answer leaves for an outbound message msg of conversation c
+// (record_send's second half, shared with scheduled sends): "created" with
+// its wamid mapped, or "unknown" for an empty wamid; a credit counted; c's
+// last outbound time; transactional.message.created for an accepted one.
+Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg,
+                                    const NumberConfig& number, std::string_view wamid,
+                                    const DeliveryPolicy& policy, std::int64_t now_ns);
+
 // The transactional.message.<msg.status> event of an outbound message, to
 // its callback_url (else the number's), queued after the conversation's
 // other events; c is written back. with_error adds Meta's error fields.
