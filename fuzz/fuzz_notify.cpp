@@ -21,33 +21,6 @@ namespace {
 
 constexpr std::int64_t kNow = 1'750'000'000'000'000'000;
 
-const wa::TemplateDirectory& templates() {
-    static const wa::TemplateDirectory dir = [] {
-        wa::TemplateDirectory d;
-        wa::TemplateDef t;
-        t.key = "order_shipped";
-        FUZZ_CHECK(wa::template_field(t, "name", {"order_shipped_v2"}).ok());
-        FUZZ_CHECK(wa::template_field(t, "languages", {"en_US", "fr_FR"}).ok());
-        FUZZ_CHECK(wa::template_field(t, "parameters", {"order_id", "eta"}).ok());
-        FUZZ_CHECK(d.add(t).ok());
-        return d;
-    }();
-    return dir;
-}
-
-const wa::NumberDirectory& numbers() {
-    static const wa::NumberDirectory dir = [] {
-        wa::NumberDirectory d;
-        wa::NumberConfig n;
-        n.e164 = "+14155551234";
-        n.phone_number_id = "111";
-        n.tenant = "acme";
-        FUZZ_CHECK(d.add(n).ok());
-        return d;
-    }();
-    return dir;
-}
-
 void check_error(const wa::ReplyError& e) {
     FUZZ_CHECK(!e.message.empty());
     FUZZ_CHECK(e.http_status == 400);

@@ -1,7 +1,7 @@
 // The module, in nginx's order: the directive table, the http module
 // context, the module itself, then its hooks. What a directive or a hook
 // does at length lives in the file of its concern (conf.cpp, state.cpp,
-// inbound.cpp, prelude_api.cpp, delivery.cpp, commit.cpp, housekeeping.cpp, ...).
+// inbound.cpp, send_api.cpp, messaging_api.cpp, delivery.cpp, commit.cpp, housekeeping.cpp, ...).
 
 #include <exception>
 
@@ -12,8 +12,9 @@
 #include "housekeeping.hpp"
 #include "scheduled_sends.hpp"
 #include "inbound.hpp"
+#include "messaging_api.hpp"
 #include "metrics.hpp"
-#include "prelude_api.hpp"
+#include "send_api.hpp"
 #include "state.hpp"
 #include "variables.hpp"
 
@@ -60,6 +61,8 @@ ngx_command_t commands[] = {
     {ngx_string("whatsapp_reply"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, reply_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_notify"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, notify_directive,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("whatsapp_messaging"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, messaging_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, metrics_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},

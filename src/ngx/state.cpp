@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include "domain/inbox.hpp"
+
 namespace wa::ngx {
 
 namespace {
@@ -23,6 +25,28 @@ ngx_int_t chown_store(ngx_cycle_t* cycle, const std::string& path) {
             return NGX_ERROR;
         }
     }
+    return NGX_OK;
+}
+
+// A store written before the inbox's indexes existed gets them once, here,
+// before any worker writes.
+ngx_int_t build_indexes(ngx_cycle_t* cycle, Store& store) {
+    auto txn = store.begin_write();
+    if (!txn) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp_store: inbox indexes: %s",
+                      txn.error().message.c_str());
+        return NGX_ERROR;
+    }
+    auto built = build_inbox_indexes(*txn);
+    if (built && !*built) return NGX_OK;
+    Result<void> committed = built ? txn->commit() : Result<void>(built.error());
+    if (!committed) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp_store: inbox indexes: %s",
+                      committed.error().message.c_str());
+        return NGX_ERROR;
+    }
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "whatsapp_store: inbox indexes built for %uz conversations", **built);
     return NGX_OK;
 }
 
@@ -58,6 +82,7 @@ ngx_int_t store_prepare(ngx_cycle_t* cycle, const MainConf& mcf) {
             ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                           "whatsapp_store: cleared %d stale reader slots", cleared);
         }
+        if (build_indexes(cycle, **store) != NGX_OK) return NGX_ERROR;
         store->reset();
         return geteuid() == 0 ? chown_store(cycle, path) : NGX_OK;
     } catch (const std::exception& e) {

@@ -36,6 +36,7 @@ protected:
         s.correlation_id = "c1";
         SendTarget t;
         t.number = s.sender;
+        t.to = s.to;
         PreparedSend p = prepare_send(s, t);
         Txn txn = write();
         auto r = schedule_send(txn, t, s, p, kNow + kMin, expires, kNow);

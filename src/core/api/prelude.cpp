@@ -63,6 +63,30 @@ std::optional<ReplyError> check_fields(ReplyRequest& req, const CallbackGuard& g
 
 }  // namespace
 
+std::optional<ReplyError> check_template_variables(const rapidjson::Value& doc) {
+    const Value* v = member(doc, "variables");
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsObject()) return invalid_request("variables must be an object", "variables");
+    for (const auto& m : v->GetObject()) {
+        if (!m.value.IsString()) {
+            return invalid_request(
+                "variables." + std::string(m.name.GetString()) + " must be a string", "variables");
+        }
+    }
+    return std::nullopt;
+}
+
+TemplateVariables template_variables_of(const rapidjson::Value& doc) {
+    TemplateVariables out;
+    if (const Value* v = member(doc, "variables")) {
+        for (const auto& m : v->GetObject()) {
+            out.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()),
+                             std::string(m.value.GetString(), m.value.GetStringLength()));
+        }
+    }
+    return out;
+}
+
 ReplyError invalid_phone_number() {
     return error(400, "invalid_phone_number",
                  "to must be a phone number in E.164 format (+, country code, digits)", "to");

@@ -15,6 +15,7 @@
 
 #include "domain/callback_guard.hpp"
 #include "domain/send.hpp"
+#include "domain/templates.hpp"
 #include "meta/graph_message.hpp"
 #include "base/ids.hpp"
 #include "base/result.hpp"
@@ -86,6 +87,10 @@ std::optional<ReplyError> check_prelude_fields(const rapidjson::Value& doc,
 // A string member ("" when absent); *present says whether it was there.
 std::string prelude_string(const rapidjson::Value& doc, std::string_view key,
                            bool* present = nullptr);
+// A template send's variables (absent: none): an object of strings
+// (invalid_request, param variables), in the order sent.
+std::optional<ReplyError> check_template_variables(const rapidjson::Value& doc);
+TemplateVariables template_variables_of(const rapidjson::Value& doc);
 // Row 5: `to` is not a possible E.164 number.
 ReplyError invalid_phone_number();
 // Row 6: correlation_id's length, then callback_url (check_url's verdict

@@ -16,31 +16,6 @@ ReplyError invalid(std::string message, std::string param = {}) {
     return ReplyError(400, "invalid_request", std::move(message), std::move(param));
 }
 
-// variables: an object of strings.
-std::optional<ReplyError> check_variables(const Value& doc) {
-    const Value* v = member(doc, "variables");
-    if (v == nullptr) return std::nullopt;
-    if (!v->IsObject()) return invalid("variables must be an object", "variables");
-    for (const auto& m : v->GetObject()) {
-        if (!m.value.IsString()) {
-            return invalid("variables." + std::string(m.name.GetString()) + " must be a string",
-                           "variables");
-        }
-    }
-    return std::nullopt;
-}
-
-TemplateVariables variables_of(const Value& doc) {
-    TemplateVariables out;
-    if (const Value* v = member(doc, "variables")) {
-        for (const auto& m : v->GetObject()) {
-            out.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()),
-                             std::string(m.value.GetString(), m.value.GetStringLength()));
-        }
-    }
-    return out;
-}
-
 // A batch's `to`: 1-1000 strings.
 std::optional<ReplyError> read_recipients(const Value& doc, NotifyRequest& req) {
     const Value* to = member(doc, "to");
@@ -74,7 +49,7 @@ NotifyResult parse_notify(std::string_view body, const CallbackGuard& guard, std
                                  {"template_id"})) {
         return std::move(*e);
     }
-    if (auto e = check_variables(doc)) return std::move(*e);
+    if (auto e = check_template_variables(doc)) return std::move(*e);
 
     req.template_id = prelude_string(doc, "template_id");
     if (!batch) req.to = prelude_string(doc, "to");
@@ -82,7 +57,7 @@ NotifyResult parse_notify(std::string_view body, const CallbackGuard& guard, std
     req.locale = prelude_string(doc, "locale");
     req.callback_url = prelude_string(doc, "callback_url", &req.has_callback_url);
     req.correlation_id = prelude_string(doc, "correlation_id", &req.has_correlation_id);
-    req.variables = variables_of(doc);
+    req.variables = template_variables_of(doc);
 
     bool has_expiry = false;
     std::string expires_at = prelude_string(doc, "expires_at", &has_expiry);

@@ -12,6 +12,9 @@ constexpr bool is_alnum(char c) {
     return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+// Printable ASCII, space included.
+constexpr bool is_printable(char c) { return c >= 0x20 && c < 0x7f; }
 // Non-empty and nothing but ASCII digits.
 constexpr bool all_digits(std::string_view s) {
     if (s.empty()) return false;

@@ -189,6 +189,21 @@ Result<std::string> base64_decode(std::string_view text) {
     return out;
 }
 
+Result<std::string> base64url_decode(std::string_view text) {
+    std::string std_alphabet(text);
+    for (char& c : std_alphabet) {
+        if (c == '+' || c == '/' || c == '=')
+            return bad_base64("base64url has an invalid character");
+        if (c == '-') c = '+';
+        if (c == '_') c = '/';
+    }
+    auto out = base64_decode(std_alphabet);
+    // One text per byte string: unused low bits of the last character set
+    // would be a second spelling of the same bytes.
+    if (out && base64url_encode(*out) != text) return bad_base64("base64url is not canonical");
+    return out;
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) {
         return false;

@@ -18,6 +18,8 @@ std::string hex_lower(std::string_view bytes);
 std::string base64_encode(std::string_view bytes);         // standard, padded
 std::string base64url_encode(std::string_view bytes);      // URL alphabet, no padding
 Result<std::string> base64_decode(std::string_view text);  // standard alphabet, padding optional
+// URL alphabet, no padding, canonical (unused bits zero).
+Result<std::string> base64url_decode(std::string_view text);
 
 // Constant-time equality of two byte strings (length is not secret).
 bool constant_time_equal(std::string_view a, std::string_view b);

@@ -4,6 +4,7 @@
 
 #include "base/clock.hpp"
 #include "domain/events.hpp"
+#include "domain/inbox.hpp"
 #include "base/ids.hpp"
 
 namespace wa {
@@ -26,7 +27,9 @@ Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* ref
     if (!bytes) return bytes.error();
     if (!*bytes)
         return make_error("store_corrupt", std::string(referrer) + " without conversation");
-    return decode_conversation(**bytes);
+    auto c = decode_conversation(**bytes);
+    if (c) note_stored(*c);
+    return c;
 }
 
 Result<std::optional<Conversation>> find_conversation(Txn& txn, std::string_view number_e164,

@@ -10,6 +10,7 @@
 #include "base/clock.hpp"
 #include "domain/conversations.hpp"
 #include "domain/events.hpp"
+#include "domain/inbox.hpp"
 #include "domain/send.hpp"
 #include "base/phone.hpp"
 #include "store/records.hpp"
@@ -62,6 +63,7 @@ void apply_inbound(Conversation& c, const InboundMessage& m, const IngestOptions
     if (!m.contact_name.empty()) c.customer_name = m.contact_name;
     c.last_inbound_at_ns = now_ns;
     c.unread_count++;
+    reopen_on_inbound(c);
 }
 
 // Queues ev; a queue head comes back leased, for the caller to send now.
@@ -115,6 +117,7 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
     msg.created_at_ns = now_ns;
     msg.reply_to = *reply_to;
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
+    if (auto r = index_message(txn, msg); !r) return r.error();
 
     Event ev = next_event(c, kInboundReceived, number.e164, number.callback, now_ns);
 
@@ -131,7 +134,7 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
     body.window_expires_at_ns = c.window_expires_at_ns;
     ev.body = encode_inbound_event(body);
 
-    if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
+    if (auto r = save_conversation(txn, c); !r) return r.error();
     if (auto r = enqueue(txn, std::move(ev), options, now_ns, out); !r) return r.error();
 
     out.received++;
@@ -236,8 +239,8 @@ Result<void> ingest_status(Txn& txn, const NumberConfig& number, const StatusUpd
 
     DeliveryPolicy policy;
     policy.lease_ns = options.lease_ns;
-    auto delivery = enqueue_status_event(txn, c, msg, number, status == "failed" && !s.errors.empty(),
-                                         policy, now_ns);
+    auto delivery = enqueue_status_event(txn, c, msg, number,
+                                         status == "failed" && !s.errors.empty(), policy, now_ns);
     if (!delivery) return delivery.error();
     if (*delivery) out.deliveries.push_back(std::move(**delivery));
     out.statuses_applied++;

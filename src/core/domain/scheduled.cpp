@@ -1,6 +1,7 @@
 #include "domain/scheduled.hpp"
 
 #include "domain/conversations.hpp"
+#include "domain/inbox.hpp"
 #include "store/records.hpp"
 
 namespace wa {
@@ -78,9 +79,8 @@ Result<RecordedSend> schedule_send(Txn& txn, const SendTarget& target, const Sen
     if (!conv) return conv.error();
     Message msg = outbound_message(*conv, request, prepared, kScheduled, now_ns);
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
-    if (auto r = txn.put(Db::conversations, key_of(conv->id), encode(*conv)); !r) {
-        return r.error();
-    }
+    if (auto r = index_message(txn, msg); !r) return r.error();
+    if (auto r = save_conversation(txn, *conv); !r) return r.error();
     ScheduledSend s;
     s.graph_body = prepared.graph_body;
     s.due_ns = schedule_at_ns;

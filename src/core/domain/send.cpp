@@ -3,6 +3,7 @@
 #include "base/clock.hpp"
 #include "domain/conversations.hpp"
 #include "domain/events.hpp"
+#include "domain/inbox.hpp"
 #include "base/json.hpp"
 #include "store/records.hpp"
 
@@ -88,7 +89,9 @@ Result<Conversation> send_conversation(Txn& txn, const SendTarget& target,
     // A new message's conversation may have begun since the check (an
     // inbound message): conversation_for finds it then.
     if (target.conversation == Uuid{}) {
-        return conversation_for(txn, *target.number, request.to, now_ns);
+        auto c = conversation_for(txn, *target.number, request.to, now_ns);
+        if (c && c->customer_name.empty()) c->customer_name = request.customer_name;
+        return c;
     }
     return load_conversation(txn, target.conversation, "send");
 }
@@ -106,7 +109,7 @@ Message outbound_message(const Conversation& c, const SendRequest& request,
     msg.created_at_ns = now_ns;
     msg.status = status;
     msg.reply_to = request.reply_to_text;
-    msg.to = request.to;
+    msg.to = c.customer;
     msg.callback_url = request.callback_url;
     msg.correlation_id = request.correlation_id;
     return msg;
@@ -121,7 +124,7 @@ Result<std::optional<Delivery>> enqueue_status_event(Txn& txn, Conversation& c, 
         next_event(c, status_event_type(msg.status), number.e164, std::move(callback), now_ns);
     ev.callback_guarded = !msg.callback_url.empty();
     ev.body = status_event_body(ev, msg, with_error, now_ns);
-    if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
+    if (auto r = save_conversation(txn, c); !r) return r.error();
     return outbox_enqueue(txn, std::move(ev), policy, now_ns);
 }
 
@@ -150,6 +153,7 @@ Result<SendCheck> check_new_message(Txn& txn, const SendRequest& request, std::i
     SendCheck out;
     SendTarget& t = out.target;
     t.number = request.sender;
+    t.to = request.to;
     auto conv = find_conversation(txn, t.number->e164, request.to);
     if (!conv) return conv.error();
     if (*conv) {
@@ -171,8 +175,36 @@ Result<SendCheck> check_new_message(Txn& txn, const SendRequest& request, std::i
     return out;
 }
 
+// A message in request.conversation, to its customer.
+Result<SendCheck> check_conversation_message(Txn& txn, const SendRequest& request,
+                                             const NumberDirectory& numbers, std::int64_t now_ns) {
+    SendCheck out;
+    out.refusal = SendRefusal::no_such_message;
+    auto conv = tenant_conversation(txn, *request.conversation, request.scope.tenant,
+                                    request.scope.conversation);
+    if (!conv) return conv.error();
+    if (!*conv) return out;
+    const NumberConfig* number = numbers.by_e164((*conv)->business_number);
+    if (number == nullptr || number->tenant != request.scope.tenant) return out;
+    SendTarget& t = out.target;
+    t.number = number;
+    t.conversation = (*conv)->id;
+    t.conversation_id = typeid_encode("conv", t.conversation);
+    t.to = (*conv)->customer;
+    t.window_expires_at_ns = (*conv)->window_expires_at_ns;
+    if (request.content.kind != GraphContent::Kind::template_message &&
+        t.window_expires_at_ns <= now_ns) {
+        out.refusal = SendRefusal::window_closed;
+        return out;
+    }
+    out.refusal.reset();
+    if (auto r = read_credits(txn, t); !r) return r.error();
+    return out;
+}
+
 Result<SendCheck> check_send(Txn& txn, const SendRequest& request, const NumberDirectory& numbers,
                              std::int64_t now_ns) {
+    if (request.conversation) return check_conversation_message(txn, request, numbers, now_ns);
     if (request.sender != nullptr && !request.reply_to) {
         return check_new_message(txn, request, now_ns);
     }
@@ -196,6 +228,7 @@ Result<SendCheck> check_send(Txn& txn, const SendRequest& request, const NumberD
     t.conversation = conv->id;
     t.conversation_id = typeid_encode("conv", conv->id);
     t.context_wamid = (*quoted)->wamid;
+    t.to = conv->customer;
     t.window_expires_at_ns = conv->window_expires_at_ns;
     if (request.to != conv->customer) {
         out.refusal = SendRefusal::recipient_mismatch;
@@ -250,7 +283,7 @@ PreparedSend prepare_send(const SendRequest& request, const SendTarget& target) 
     p.id = uuid_v7_now();
     p.message_id = typeid_encode("tx", p.id);
     p.graph_body =
-        graph_message_body(request.to, request.content, target.context_wamid, p.message_id);
+        graph_message_body(target.to, request.content, target.context_wamid, p.message_id);
     return p;
 }
 
@@ -261,6 +294,7 @@ Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg,
     msg.wamid = wamid;
     msg.status = accepted ? kCreated : kUnknown;
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
+    if (auto r = index_message(txn, msg); !r) return r.error();
     // Meta's wamids are unique; the mapping is what statuses find us by.
     if (accepted) {
         if (auto r = txn.put(Db::wamids, wamid_key(wamid), key_of(msg.id)); !r) return r.error();
@@ -269,13 +303,14 @@ Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg,
     if (auto r = count_credit(txn, number); !r) return r.error();
 
     c.last_outbound_at_ns = now_ns;
+    await_customer(c);
     RecordedSend out;
     out.message_id = typeid_encode("tx", msg.id);
     out.conversation_id = typeid_encode("conv", c.id);
     out.created_at_ns = msg.created_at_ns;
     out.window_expires_at_ns = c.window_expires_at_ns;
     if (!accepted) {
-        if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r.error();
+        if (auto r = save_conversation(txn, c); !r) return r.error();
         return out;
     }
     auto delivery = enqueue_status_event(txn, c, msg, number, false, policy, now_ns);
@@ -298,9 +333,7 @@ Result<std::int64_t> close_window_after_send(Txn& txn, const Uuid& conversation,
     auto conv = load_conversation(txn, conversation, "send");
     if (!conv) return conv.error();
     close_window(*conv, now_ns / kNsPerSec, now_ns);
-    if (auto r = txn.put(Db::conversations, key_of(conv->id), encode(*conv)); !r) {
-        return r.error();
-    }
+    if (auto r = save_conversation(txn, *conv); !r) return r.error();
     return conv->window_expires_at_ns;
 }
 

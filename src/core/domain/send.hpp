@@ -35,17 +35,20 @@ struct SendScope {
 // replies to. check_send knows the reply's rules (rows 7-9); the template
 // sends of §6.4/§7.3, which need no window, join it, not beside it.
 //
-// Two kinds: a reply names the inbound message it quotes (reply_to, which
-// gives the conversation); a new message names the number it goes from
-// (sender) and reaches `to` in their conversation, created when they never
-// spoke. Only a template may go outside the window (SPEC §6.4, WHATSAPP.md
-// §5.5).
+// Three kinds: a reply names the inbound message it quotes (reply_to, which
+// gives the conversation); a conversation message names the conversation
+// (the inbox's, SPEC §7.3) and goes to its customer; a new message names
+// the number it goes from (sender) and reaches `to` in their conversation,
+// created when they never spoke. Only a template may go outside the window
+// (SPEC §6.4, WHATSAPP.md §5.5).
 struct SendRequest {
     SendScope scope;
-    std::optional<Uuid> reply_to;  // the inbound message quoted (im_); nullopt: refused (row 7)
-    std::string reply_to_text;     // the client's reply_to as sent, stored on the message
+    std::optional<Uuid> reply_to;      // the inbound message quoted (im_); nullopt: refused (row 7)
+    std::string reply_to_text;         // the client's reply_to as sent, stored on the message
+    std::optional<Uuid> conversation;  // a conversation message: in this one
     const NumberConfig* sender = nullptr;  // a new message: from this number (no reply_to)
     std::string to;                        // the recipient the client named
+    std::string customer_name;             // a new message: the name of a conversation it starts
     GraphContent content;                  // content.text: the text (or a media caption)
     std::string callback_url;              // empty: the number's callback
     std::string correlation_id;            // empty: none
@@ -54,6 +57,7 @@ struct SendRequest {
 // Why the store refuses a send before Meta is called, in §6.2's order.
 enum class SendRefusal {
     no_such_message,     // 7: unknown, not inbound, another tenant's: no existence leak
+                         // (a conversation message: no such conversation, alike)
     recipient_mismatch,  // 8: to is not the conversation's customer
     window_closed,       // 9: the window closed at or before now
     no_credit,           // 10: the number's credits are used up
@@ -65,6 +69,7 @@ struct SendTarget {
     const NumberConfig* number = nullptr;  // the conversation's business number
     Uuid conversation{};                   // zero: none yet, created by record_send
     std::string conversation_id;           // conv_...
+    std::string to;                        // the recipient: the conversation's customer, or `to`
     std::string context_wamid;             // the quoted inbound message's wamid
     std::int64_t window_expires_at_ns = 0;
     std::uint64_t credits_used = 0;  // accepted (and unknown) sends counted

@@ -27,8 +27,17 @@ struct Conversation {
     std::uint64_t next_event_seq = 0;  // per-conversation event order
     std::uint32_t unread_count = 0;
     std::string status = "open";  // open | pending_customer | closed
-    std::string mode = "ai";      // ai | human
+    std::string mode = "human";   // ai | human
     std::string assignee;
+
+    // Not encoded: what the inbox's indexes hold for this conversation, set
+    // when it is loaded and after every save (domain/inbox.hpp), so that a
+    // save moves only the index entries that changed.
+    struct Indexed {
+        bool stored = false;
+        std::int64_t activity_ns = 0;
+        std::string status, mode, assignee, customer_name;
+    } indexed;
 };
 
 enum class Direction : std::uint8_t { inbound = 1, outbound = 2 };
@@ -95,8 +104,8 @@ struct IdempotencyRecord {
 // A send stored to be made later (SPEC §6.4 schedule_at): its message
 // (status "scheduled") holds what the inbox shows; this, what the send needs.
 struct ScheduledSend {
-    std::string graph_body;        // prepared at request time (tx_ id inside)
-    std::int64_t due_ns = 0;       // its key in Db::scheduled_due: schedule_at, or a lease
+    std::string graph_body;          // prepared at request time (tx_ id inside)
+    std::int64_t due_ns = 0;         // its key in Db::scheduled_due: schedule_at, or a lease
     std::int64_t expires_at_ns = 0;  // not made by then: dropped, with a failed event
     std::uint32_t attempts = 0;      // claims so far
 };

@@ -13,10 +13,23 @@ namespace wa {
 namespace {
 
 constexpr const char* kDbNames[] = {
-    "conversations", "conversation_pair", "messages",           "wamids",
-    "outbox",        "outbox_queue",      "outbox_due",         "outbox_dead",
-    "meta",          "idempotency",       "idempotency_expiry", "scheduled",
+    "conversations",
+    "conversation_pair",
+    "messages",
+    "wamids",
+    "outbox",
+    "outbox_queue",
+    "outbox_due",
+    "outbox_dead",
+    "meta",
+    "idempotency",
+    "idempotency_expiry",
+    "scheduled",
     "scheduled_due",
+    "inbox_activity",
+    "inbox_status",
+    "inbox_assignee",
+    "conversation_messages",
 };
 static_assert(std::size(kDbNames) == static_cast<unsigned>(Db::count_));
 
@@ -255,6 +268,24 @@ bool Txn::cursor_next(MDB_cursor* cur, Entry& e, int& rc) {
     return cursor_step(cur, k, MDB_NEXT, e, rc);
 }
 
+// The greatest key below `below`: the first at or after it, then one back
+// (or the last key when none is at or after it). Empty: the last key.
+bool Txn::cursor_last_below(MDB_cursor* cur, std::string_view below, Entry& e, int& rc) {
+    MDB_val k = to_val(below);
+    if (!below.empty() && cursor_step(cur, k, MDB_SET_RANGE, e, rc)) {
+        MDB_val none{};
+        return cursor_step(cur, none, MDB_PREV, e, rc);
+    }
+    if (rc != 0) return false;
+    MDB_val none{};
+    return cursor_step(cur, none, MDB_LAST, e, rc);
+}
+
+bool Txn::cursor_prev(MDB_cursor* cur, Entry& e, int& rc) {
+    MDB_val k{};
+    return cursor_step(cur, k, MDB_PREV, e, rc);
+}
+
 void Txn::cursor_close(MDB_cursor* cur) { mdb_cursor_close(cur); }
 
 Result<std::size_t> Txn::entries(Db db) {
@@ -304,11 +335,15 @@ Result<std::uint64_t> add_counter(Txn& txn, std::string_view key, std::int64_t d
         auto down = static_cast<std::uint64_t>(-(delta + 1)) + 1;
         n = n > down ? n - down : 0;
     }
+    if (auto r = write_counter(txn, key, n); !r) return r.error();
+    return n;
+}
+
+Result<void> write_counter(Txn& txn, std::string_view key, std::uint64_t value) {
     char buf[8];
     for (int i = 0; i < 8; i++)
-        buf[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    if (auto r = txn.put(Db::meta, key, std::string_view(buf, sizeof(buf))); !r) return r.error();
-    return n;
+        buf[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+    return txn.put(Db::meta, key, std::string_view(buf, sizeof(buf)));
 }
 
 }  // namespace wa

@@ -33,6 +33,12 @@ enum class Db : unsigned {
     idempotency_expiry,  // expires ns(8, BE) + idempotency key -> "" (pruning order)
     scheduled,           // msg uuid -> ScheduledSend (a send waiting for its time)
     scheduled_due,       // due ns(8, BE) + msg uuid -> "" (when to send or retry it)
+    // The inbox's indexes (domain/inbox.hpp), written with the records they
+    // follow. act = a conversation's activity ns (8, BE), unique store-wide.
+    inbox_activity,         // tenant '\0' act conv uuid -> ConversationSummary
+    inbox_status,           // tenant '\0' status '\0' act conv uuid -> ConversationSummary
+    inbox_assignee,         // tenant '\0' assignee '\0' act conv uuid -> ConversationSummary
+    conversation_messages,  // conv uuid + msg uuid (UUIDv7: creation order) -> ""
     count_
 };
 
@@ -115,6 +121,9 @@ public:
     // Visit keys in order starting at from; stop when fn returns false.
     template <class Fn>
     Result<void> scan(Db db, std::string_view from, Fn&& fn);
+    // Visit keys below `below` (empty: all), greatest first; stop when fn returns false.
+    template <class Fn>
+    Result<void> scan_back(Db db, std::string_view below, Fn&& fn);
 
     // Entries in db as this transaction sees them.
     Result<std::size_t> entries(Db db);
@@ -136,6 +145,8 @@ private:
     // false at the end; a failure is left in *error.
     static bool cursor_first(MDB_cursor* cur, std::string_view from, Entry& e, int& rc);
     static bool cursor_next(MDB_cursor* cur, Entry& e, int& rc);
+    static bool cursor_last_below(MDB_cursor* cur, std::string_view below, Entry& e, int& rc);
+    static bool cursor_prev(MDB_cursor* cur, Entry& e, int& rc);
     static void cursor_close(MDB_cursor* cur);
 
     Store* store_ = nullptr;
@@ -147,6 +158,7 @@ private:
 Result<std::uint64_t> read_counter(Txn& txn, std::string_view key);
 // Adds delta, saturating at 0; returns the new value.
 Result<std::uint64_t> add_counter(Txn& txn, std::string_view key, std::int64_t delta);
+Result<void> write_counter(Txn& txn, std::string_view key, std::uint64_t value);
 
 template <class Fn>
 Result<void> Txn::scan(Db db, std::string_view from, Fn&& fn) {
@@ -156,6 +168,20 @@ Result<void> Txn::scan(Db db, std::string_view from, Fn&& fn) {
     int rc = 0;
     for (bool more = cursor_first(*c, from, e, rc); more && fn(e);) {
         more = cursor_next(*c, e, rc);
+    }
+    cursor_close(*c);
+    if (rc != 0) return store_error(rc, "scan");
+    return {};
+}
+
+template <class Fn>
+Result<void> Txn::scan_back(Db db, std::string_view below, Fn&& fn) {
+    auto c = cursor(db);
+    if (!c) return c.error();
+    Entry e;
+    int rc = 0;
+    for (bool more = cursor_last_below(*c, below, e, rc); more && fn(e);) {
+        more = cursor_prev(*c, e, rc);
     }
     cursor_close(*c);
     if (rc != 0) return store_error(rc, "scan");

@@ -1,17 +1,19 @@
-// The Prelude dialect's sends (SPEC §6): whatsapp_reply (POST
-// /v2/notify/reply) and whatsapp_notify (a prefix: POST on it sends a
-// template, /reply replies). One pipeline for both, in §6.2's order: key ->
+// The sends of every dialect, through one pipeline in §6.2's order: key ->
 // body -> Idempotency-Key claim -> request checks (the endpoint's codec) ->
 // callback host resolution -> store checks -> credit hold -> the one send
 // path (graph_send) -> record (group commit) -> answer, which an
-// Idempotency-Key keeps for replays.
-#include "prelude_api.hpp"
+// Idempotency-Key keeps for replays. The Prelude dialect's locations
+// (whatsapp_reply; whatsapp_notify: send, /batch, /reply) start here; the
+// inbox's sends come from messaging_api.cpp. Each endpoint's codec (api/)
+// reads its body and words its answers; nothing else differs.
+#include "send_api.hpp"
 
 #include <algorithm>
 #include <functional>
 #include <memory>
 #include <random>
 
+#include "api/messaging.hpp"
 #include "api/prelude.hpp"
 #include "api/prelude_notify.hpp"
 #include "base/clock.hpp"
@@ -35,16 +37,20 @@ namespace wa::ngx {
 namespace {
 
 // The endpoints; each names its Idempotency-Key fingerprints.
-enum class Endpoint { reply, notify, batch };
+enum class Endpoint { reply, notify, batch, inbox_text, inbox_template };
 
 std::string_view endpoint_name(Endpoint e) {
     switch (e) {
         case Endpoint::reply: return "prelude.reply";
         case Endpoint::notify: return "prelude.notify";
         case Endpoint::batch: return "prelude.notify.batch";
+        case Endpoint::inbox_text: return "inbox.text";
+        case Endpoint::inbox_template: return "inbox.template";
     }
     return {};
 }
+
+bool is_inbox(Endpoint e) { return e == Endpoint::inbox_text || e == Endpoint::inbox_template; }
 
 // Graph sends of one batch in flight at once.
 constexpr std::size_t kBatchConcurrency = 16;
@@ -75,6 +81,7 @@ struct ReplyState {
     std::shared_ptr<const ApiKeys> keys;  // keeps key valid
     const ApiKey* key = nullptr;
     Endpoint endpoint = Endpoint::reply;
+    Uuid conversation{};         // Endpoint::inbox_text
     ReplyRequest request;        // Endpoint::reply
     NotifyRequest notify;        // Endpoint::notify, Endpoint::batch
     std::vector<BatchJob> jobs;  // Endpoint::batch: sized once, never moved
@@ -134,13 +141,15 @@ struct Answer {
     std::string code = "ok";  // for the metrics and $whatsapp_error
 };
 
-Answer error_answer(const ReplyError& e, std::string_view request_id) {
+// The endpoint's dialect words it: Prelude's body and x-should-retry (what
+// its SDK obeys), or the inbox's envelope.
+Answer error_answer(const ReplyError& e, std::string_view request_id, bool inbox = false) {
     Answer a;
     a.status = e.http_status;
-    a.body = reply_error_json(e, request_id);
+    a.body = inbox ? inbox_error_json(e) : reply_error_json(e, request_id);
     a.code = e.code;
     if (e.retry_after_s > 0) a.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
-    a.headers.emplace_back("x-should-retry", e.should_retry() ? "true" : "false");
+    if (!inbox) a.headers.emplace_back("x-should-retry", e.should_retry() ? "true" : "false");
     return a;
 }
 
@@ -190,7 +199,8 @@ void respond(ngx_http_request_t* r, Answer a) {
 }
 
 void finish(ngx_http_request_t* r, const ReplyError& e) {
-    respond(r, error_answer(e, request_id(r)));
+    ReplyState* st = state_of(r);
+    respond(r, error_answer(e, request_id(r), st != nullptr && is_inbox(st->endpoint)));
 }
 
 ReplyError store_unavailable() {
@@ -245,20 +255,33 @@ void answer_recorded(const PendingRequest& pending, const Recorded& rec, HeldKey
 // A send to be made later (decided once, when the body was read).
 bool scheduled(const ReplyState& st) { return st.later; }
 
-// The endpoint's 200 body for a send once recorded: it runs where the
-// record is written (the state may be gone by then), so it owns a copy of
-// the request.
-using OkBody = std::function<std::string(std::string_view message_id, std::int64_t created_at)>;
+// The endpoint's answer for a send once recorded: it runs where the record
+// is written (the state may be gone by then), so it owns a copy of the
+// request.
+using OkAnswer = std::function<Answer(const RecordedSend& sent)>;
 
-OkBody ok_body_of(const ReplyState& st) {
-    if (st.endpoint == Endpoint::notify) {
-        std::string from = st.target.number ? st.target.number->e164 : std::string();
-        return [request = st.notify, from](std::string_view id, std::int64_t at) {
-            return notify_response_json(id, request, from, at);
+OkAnswer ok_answer_of(const ReplyState& st) {
+    if (is_inbox(st.endpoint)) {
+        return [send = st.send](const RecordedSend& sent) {
+            return Answer{
+                201,
+                sent_json(sent.message_id, sent.conversation_id, send, sent.created_at_ns),
+                {},
+                "ok"};
         };
     }
-    return [request = st.request](std::string_view id, std::int64_t at) {
-        return reply_response_json(id, request, at);
+    if (st.endpoint == Endpoint::notify) {
+        std::string from = st.target.number ? st.target.number->e164 : std::string();
+        return [request = st.notify, from](const RecordedSend& sent) {
+            return Answer{200,
+                          notify_response_json(sent.message_id, request, from, sent.created_at_ns),
+                          {},
+                          "ok"};
+        };
+    }
+    return [request = st.request](const RecordedSend& sent) {
+        return Answer{
+            200, reply_response_json(sent.message_id, request, sent.created_at_ns), {}, "ok"};
     };
 }
 
@@ -276,7 +299,8 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
     // or shared, since the client may be gone by then.
     auto target = std::make_shared<SendTarget>(st.target);
     auto send = std::make_shared<SendRequest>(st.send);
-    auto ok_body = std::make_shared<OkBody>(ok_body_of(st));
+    auto ok_answer = std::make_shared<OkAnswer>(ok_answer_of(st));
+    bool inbox = is_inbox(st.endpoint);
     auto prepared = std::make_shared<PreparedSend>(st.prepared);
     HeldKey key = st.idempotency;
     st.idempotency.held = false;
@@ -294,11 +318,9 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
                             : record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
             if (!sent) return sent.error();
             Recorded rec{std::move(*sent), {}};
-            rec.answer =
-                wamid.empty() && !schedule_at
-                    ? error_answer(reply_unknown(rec.send.message_id), rid)
-                    : Answer{
-                          200, (*ok_body)(rec.send.message_id, rec.send.created_at_ns), {}, "ok"};
+            rec.answer = wamid.empty() && !schedule_at
+                             ? error_answer(reply_unknown(rec.send.message_id), rid, inbox)
+                             : (*ok_answer)(rec.send);
             if (key.held) {
                 auto kept =
                     idempotency_complete(txn, key.tenant, key.key, key.owner, rec.answer.status,
@@ -387,7 +409,11 @@ void graph_answered(ngx_http_request_t* r) noexcept {
 // passed, also when a later row refuses) and, unless hold_credit is false,
 // the credit it holds while it is made. The error is the client's answer.
 std::optional<ReplyError> check_target(ngx_log_t* log, const SendRequest& send, bool hold_credit,
-                                       SendTarget& target, std::shared_ptr<CreditHold>& credit) {
+                                       bool inbox, SendTarget& target,
+                                       std::shared_ptr<CreditHold>& credit) {
+    auto refusal = [inbox](SendRefusal r) {
+        return inbox ? inbox_refusal(r) : reply_error(reply_failure(r));
+    };
     Worker* w = worker();
     if (w == nullptr) return store_unavailable();
     auto txn = w->store->begin_read();
@@ -400,12 +426,12 @@ std::optional<ReplyError> check_target(ngx_log_t* log, const SendRequest& send, 
         return store_unavailable();
     }
     target = std::move(checked->target);
-    if (!checked->ok()) return reply_error(reply_failure(*checked->refusal));
+    if (!checked->ok()) return refusal(*checked->refusal);
     const NumberConfig& number = *target.number;
     auto index = static_cast<std::size_t>(&number - w->conf->numbers.all().data());
     if (number.credits >= 0 && hold_credit) {
         if (!credit_available(number, target.credits_used, credits_in_flight(index))) {
-            return reply_error(reply_failure(SendRefusal::no_credit));
+            return refusal(SendRefusal::no_credit);
         }
         credit = std::make_shared<CreditHold>(index);
     }
@@ -415,7 +441,8 @@ std::optional<ReplyError> check_target(ngx_log_t* log, const SendRequest& send, 
 // Rows 7-10, then the send (or, for later, its record).
 void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
     // A scheduled send's credit is judged when it is made.
-    auto refused = check_target(r->connection->log, st.send, !scheduled(st), st.target, st.credit);
+    auto refused = check_target(r->connection->log, st.send, !scheduled(st), is_inbox(st.endpoint),
+                                st.target, st.credit);
     note_target(r, st);
     if (refused) return finish(r, *refused);
     st.prepared = prepare_send(st.send, st.target);
@@ -520,7 +547,8 @@ void batch_graph_answered(ngx_http_request_t* r) noexcept {
 
 // One recipient's store checks and credit, then its Graph send.
 void start_job(ngx_http_request_t* r, ReplyState& st, BatchJob& job) {
-    if (auto refused = check_target(r->connection->log, job.send, true, job.target, job.credit)) {
+    if (auto refused =
+            check_target(r->connection->log, job.send, true, false, job.target, job.credit)) {
         return job_failed(job, std::move(*refused));
     }
     job.prepared = prepare_send(job.send, job.target);
@@ -597,6 +625,20 @@ void resolve_callback_host(ngx_http_request_t* r, ReplyState& st) {
 // st.send; then the callback host and the store.
 std::optional<ReplyError> parse_body(ngx_http_request_t* r, ReplyState& st, std::string_view body) {
     MainConf* mcf = main_conf(r);
+    if (st.endpoint == Endpoint::inbox_text) {
+        auto parsed = parse_text_send(body, st.conversation);
+        if (!parsed) return parsed.error();
+        st.send = std::move(parsed.value());
+        return std::nullopt;
+    }
+    if (st.endpoint == Endpoint::inbox_template) {
+        auto parsed = parse_template_send(body);
+        if (!parsed) return parsed.error();
+        auto send = template_send_request(*parsed, mcf->templates, mcf->numbers, st.key->tenant);
+        if (!send) return send.error();
+        st.send = std::move(send.value());
+        return std::nullopt;
+    }
     if (st.endpoint == Endpoint::reply) {
         auto parsed = parse_reply_request(body, mcf->callback_guard);
         if (!parsed) return parsed.error();
@@ -706,14 +748,58 @@ void body_read(ngx_http_request_t* r) noexcept {
 }
 
 // Answers before the body is read: it is discarded, not parsed.
-ngx_int_t refuse_early(ngx_http_request_t* r, const ReplyError& e) {
+ngx_int_t refuse_early(ngx_http_request_t* r, const ReplyError& e, bool inbox = false) {
     if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    return send_answer(r, error_answer(e, request_id(r)));
+    return send_answer(r, error_answer(e, request_id(r), inbox));
 }
 
 std::uint64_t new_owner() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     return rng() | 1;  // never 0, which a done record holds
+}
+
+// After the key: the body is read, then the pipeline runs. key lives as
+// long as the configuration's keys, which the state holds.
+ngx_int_t start_send(ngx_http_request_t* r, Endpoint endpoint, const ApiKey& key,
+                     const Uuid* conversation) {
+    MainConf* mcf = main_conf(r);
+    bool inbox = is_inbox(endpoint);
+    RequestCtx* ctx = request_ctx(r);
+    if (ctx == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ctx->tenant = pool_str(r->pool, key.tenant);
+    if (worker() == nullptr) return refuse_early(r, store_unavailable(), inbox);
+    std::string_view idempotency_key = header_in(r, "Idempotency-Key");
+    if (!idempotency_key.empty() && !valid_idempotency_key(idempotency_key)) {
+        return refuse_early(r,
+                            key_error(400, "invalid_request",
+                                      "Idempotency-Key must be 1-255 visible ASCII characters"),
+                            inbox);
+    }
+    // Row 2 for a declared length; parse_reply_request catches chunked ones.
+    if (r->headers_in.content_length_n > static_cast<off_t>(kMaxReplyBodyBytes)) {
+        return refuse_early(
+            r,
+            ReplyError{400, "invalid_request",
+                       "request body larger than " + std::to_string(kMaxReplyBodyBytes) + " bytes"},
+            inbox);
+    }
+    auto* st = pool_new<ReplyState>(r->pool);
+    if (st == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    st->pending = pending_request(r);
+    if (st->pending == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    st->keys = mcf->api_keys;
+    st->key = &key;
+    if (conversation) st->conversation = *conversation;
+    st->endpoint = endpoint;
+    if (!idempotency_key.empty()) {
+        st->idempotency.tenant = key.tenant;
+        st->idempotency.key = idempotency_key;
+        st->idempotency.owner = new_owner();
+    }
+    ctx->handler_state = st;
+    ngx_int_t rc = ngx_http_read_client_request_body(r, body_read);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) return rc;
+    return NGX_DONE;
 }
 
 ngx_int_t prelude_send(ngx_http_request_t* r, Endpoint endpoint) {
@@ -730,38 +816,7 @@ ngx_int_t prelude_send(ngx_http_request_t* r, Endpoint endpoint) {
                                                                : ReplyFailure::forbidden;
             return refuse_early(r, reply_error(f));
         }
-        RequestCtx* ctx = request_ctx(r);
-        if (ctx == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        ctx->tenant = pool_str(r->pool, auth.key->tenant);
-        if (worker() == nullptr) return refuse_early(r, store_unavailable());
-        std::string_view idempotency_key = header_in(r, "Idempotency-Key");
-        if (!idempotency_key.empty() && !valid_idempotency_key(idempotency_key)) {
-            return refuse_early(r, key_error(400, "invalid_request",
-                                             "Idempotency-Key must be 1-255 visible ASCII "
-                                             "characters"));
-        }
-        // Row 2 for a declared length; parse_reply_request catches chunked ones.
-        if (r->headers_in.content_length_n > static_cast<off_t>(kMaxReplyBodyBytes)) {
-            return refuse_early(r, ReplyError{400, "invalid_request",
-                                              "request body larger than " +
-                                                  std::to_string(kMaxReplyBodyBytes) + " bytes"});
-        }
-        auto* st = pool_new<ReplyState>(r->pool);
-        if (st == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        st->pending = pending_request(r);
-        if (st->pending == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        st->keys = mcf->api_keys;
-        st->key = auth.key;
-        st->endpoint = endpoint;
-        if (!idempotency_key.empty()) {
-            st->idempotency.tenant = auth.key->tenant;
-            st->idempotency.key = idempotency_key;
-            st->idempotency.owner = new_owner();
-        }
-        ctx->handler_state = st;
-        ngx_int_t rc = ngx_http_read_client_request_body(r, body_read);
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) return rc;
-        return NGX_DONE;
+        return start_send(r, endpoint, *auth.key, nullptr);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s", e.what());
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -794,9 +849,16 @@ ngx_http_core_loc_conf_t* core_loc_conf(ngx_conf_t* cf) {
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
 }
 
-// Both directives, after their handler: $request_id for error bodies, and
-// the server whose locations serve the sends' subrequests.
-char* prelude_directive(ngx_conf_t* cf, void* conf) {
+}  // namespace
+
+ngx_int_t inbox_send(ngx_http_request_t* r, const ApiKey& key, const Uuid* conversation) {
+    return start_send(r, conversation ? Endpoint::inbox_text : Endpoint::inbox_template, key,
+                      conversation);
+}
+
+// Every location that sends, after its handler: $request_id for error
+// bodies, and the server whose locations serve the sends' subrequests.
+char* send_location_directive(ngx_conf_t* cf, void* conf) noexcept {
     static_cast<LocConf*>(conf)->reply = true;
     MainConf* mcf = main_conf(cf);
     if (mcf->request_id_index == NGX_ERROR) {
@@ -807,16 +869,14 @@ char* prelude_directive(ngx_conf_t* cf, void* conf) {
     return NGX_CONF_OK;
 }
 
-}  // namespace
-
 char* reply_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     core_loc_conf(cf)->handler = reply_handler;
-    return prelude_directive(cf, conf);
+    return send_location_directive(cf, conf);
 }
 
 char* notify_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     core_loc_conf(cf)->handler = notify_handler;
-    return prelude_directive(cf, conf);
+    return send_location_directive(cf, conf);
 }
 
 }  // namespace wa::ngx
