@@ -337,6 +337,29 @@ def test_a_scheduled_send_is_made_at_its_time_and_survives_a_restart(notify_gw, 
     assert len(graph.requests) == 1
 
 
+def test_a_scheduled_batch_is_answered_per_recipient_and_made_at_its_time(notify_gw, graph,
+                                                                          receiver):
+    gw = notify_gw()
+    at = time.time() + 2
+    recipients = ["+33700000001", "0612", "+33700000002"]
+    status, _, body = notify(gw, batch_body(recipients, schedule_at=rfc3339(at)),
+                             path="/v2/notify/batch")
+    assert status == 200, body
+    assert (body["success_count"], body["error_count"]) == (2, 1), body
+    ok = [r for r in body["results"] if r["success"]]
+    assert [r["phone_number"] for r in ok] == [recipients[0], recipients[2]]
+    assert all(r["message"]["schedule_at"].startswith(rfc3339(at)[:19]) for r in ok), body
+    assert body["results"][1]["error"]["code"] == "invalid_phone_number"
+    assert graph.requests == []  # not now
+    graph.wait_for(2, timeout=15)
+    assert time.time() >= at - 0.05
+    assert sorted(r["body"]["biz_opaque_callback_data"] for r in graph.requests) == sorted(
+        r["message"]["id"] for r in ok)
+    created = wait_events(receiver, 2, type_="transactional.message.created")
+    assert sorted(e["payload"]["message_id"] for e in created) == sorted(
+        r["message"]["id"] for r in ok)
+
+
 def test_an_expired_scheduled_send_is_dropped_with_a_failed_event(notify_gw, graph, receiver):
     gw = notify_gw()
     at = time.time() + 2

@@ -472,8 +472,9 @@ void batch_answered(ngx_http_request_t* r, ReplyState& st) {
     respond(r, std::move(a));
 }
 
-// A recipient Meta accepted (wamid) or may have (none): recorded like a
-// single send; its deliveries go out even when the client has left.
+// A recipient Meta accepted (wamid) or may have (none), or one for later:
+// recorded like a single send; its deliveries go out even when the client
+// has left.
 void record_job(ngx_http_request_t* r, ReplyState& st, std::size_t index, std::string wamid) {
     BatchJob& job = st.jobs[index];
     job.step = BatchJob::Step::recording;
@@ -482,10 +483,15 @@ void record_job(ngx_http_request_t* r, ReplyState& st, std::size_t index, std::s
     auto prepared = std::make_shared<PreparedSend>(job.prepared);
     DeliveryPolicy policy = worker()->conf->policy;
     std::shared_ptr<CreditHold> credit = std::move(job.credit);
-    bool accepted = !wamid.empty();
+    std::int64_t schedule_at = scheduled(st) ? st.notify.schedule_at_ns : 0;
+    std::int64_t expires_at = notify_expires_at(st.notify, now_ns());
+    bool accepted = !wamid.empty() || schedule_at;
     submit_for<RecordedSend>(
         [=, wamid = std::move(wamid)](Txn& txn) {
-            return record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
+            return schedule_at
+                       ? schedule_send(txn, *target, *send, *prepared, schedule_at, expires_at,
+                                       now_ns())
+                       : record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
         },
         [pending = st.pending, credit, index, accepted](const Result<void>& committed,
                                                         RecordedSend& rec) mutable {
@@ -545,13 +551,16 @@ void batch_graph_answered(ngx_http_request_t* r) noexcept {
     }
 }
 
-// One recipient's store checks and credit, then its Graph send.
-void start_job(ngx_http_request_t* r, ReplyState& st, BatchJob& job) {
-    if (auto refused =
-            check_target(r->connection->log, job.send, true, false, job.target, job.credit)) {
+// One recipient's store checks and credit, then its Graph send (or, for
+// later, its record: the credit is judged when it is made).
+void start_job(ngx_http_request_t* r, ReplyState& st, std::size_t index) {
+    BatchJob& job = st.jobs[index];
+    if (auto refused = check_target(r->connection->log, job.send, !scheduled(st), false, job.target,
+                                    job.credit)) {
         return job_failed(job, std::move(*refused));
     }
     job.prepared = prepare_send(job.send, job.target);
+    if (scheduled(st)) return record_job(r, st, index, {});
     if (!graph_send(r, *job.target.number, job.prepared.graph_body, &job.graph,
                     batch_graph_answered)) {
         return job_failed(job, reply_not_sent());
@@ -564,8 +573,8 @@ void start_job(ngx_http_request_t* r, ReplyState& st, BatchJob& job) {
 // every one is done, answers.
 void pump_batch(ngx_http_request_t* r, ReplyState& st) {
     while (st.sending < kBatchConcurrency && st.next_job < st.jobs.size()) {
-        BatchJob& job = st.jobs[st.next_job++];
-        if (job.step == BatchJob::Step::waiting) start_job(r, st, job);
+        std::size_t index = st.next_job++;
+        if (st.jobs[index].step == BatchJob::Step::waiting) start_job(r, st, index);
     }
     for (const BatchJob& job : st.jobs) {
         if (job.step != BatchJob::Step::done) return;
@@ -653,7 +662,7 @@ std::optional<ReplyError> parse_body(ngx_http_request_t* r, ReplyState& st, std:
                       : parse_notify_request(body, mcf->callback_guard, now_ns());
     if (!parsed) return parsed.error();
     st.notify = std::move(parsed.value());
-    st.later = st.endpoint == Endpoint::notify && st.notify.schedule_at_ns > now_ns();
+    st.later = st.notify.schedule_at_ns > now_ns();
     auto send = notify_send_request(st.notify, mcf->templates, mcf->numbers, st.key->tenant);
     if (!send) return send.error();
     st.send = std::move(send.value());

@@ -97,8 +97,15 @@ TEST(NotifyRequest, ScheduleAt) {
     auto batch = parse_notify_batch_request(
         R"({"template_id":"t","to":["+33612345678"],"schedule_at":"2030-01-01T00:00:00Z"})", guard,
         kNow);
-    ASSERT_FALSE(batch.ok());
-    EXPECT_EQ(batch.error().param, "schedule_at");
+    ASSERT_TRUE(batch.ok());
+    EXPECT_EQ(batch->schedule_at_ns, *parse_rfc3339("2030-01-01T00:00:00Z"));
+    std::vector<BatchResult> results(1);
+    results[0].success = true;
+    results[0].phone_number = "+33612345678";
+    rapidjson::Document b;
+    ASSERT_TRUE(parse_json_strict(notify_batch_response_json(*batch, results, "r"), b).ok());
+    EXPECT_STREQ(b["results"][0]["message"]["schedule_at"].GetString(),
+                 "2030-01-01T00:00:00.000000000Z");
 }
 
 TEST(NotifyBatch, RecipientsAreAnArrayOfOneTo1000) {

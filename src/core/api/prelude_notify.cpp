@@ -72,9 +72,6 @@ NotifyResult parse_notify(std::string_view body, const CallbackGuard& guard, std
     if (has_schedule) {
         auto t = parse_rfc3339(schedule_at);
         if (!t) return invalid("schedule_at must be an RFC 3339 date-time", "schedule_at");
-        if (batch) {
-            return invalid("schedule_at is not supported for batches yet", "schedule_at");
-        }
         if (req.expires_at_ns && req.expires_at_ns <= *t) {
             return invalid("expires_at must be after schedule_at", "expires_at");
         }
@@ -204,6 +201,7 @@ std::string notify_batch_response_json(const NotifyRequest& request,
             json_put(w, "expires_at", rfc3339_ns(notify_expires_at(request, r.created_at_ns)));
             if (!request.locale.empty()) json_put(w, "locale", request.locale);
             if (request.has_correlation_id) json_put(w, "correlation_id", request.correlation_id);
+            if (request.scheduled()) json_put(w, "schedule_at", rfc3339_ns(request.schedule_at_ns));
             w.EndObject();
         } else {
             w.Key("error");

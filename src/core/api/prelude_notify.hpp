@@ -38,9 +38,7 @@ using NotifyResult = Outcome<NotifyRequest, ReplyError>;
 //   invalid_request 400: body over 64 KB, not a JSON object, template_id or
 //     to missing, a known field of the wrong type (strings; variables an
 //     object of strings; param = the field), expires_at or schedule_at not
-//     RFC 3339, expires_at already passed or not after schedule_at,
-//     schedule_at in a batch (not supported yet: refused rather than sent
-//     now).
+//     RFC 3339, expires_at already passed or not after schedule_at.
 //   invalid_channel 400: preferred_channel other than "whatsapp".
 //   invalid_phone_number 400 (param to), invalid_correlation_id 400,
 //   invalid_callback_url 400: as for a reply.
@@ -86,7 +84,7 @@ struct BatchResult {
 
 // The batch's 200 body: {total_count, success_count, error_count,
 // results:[{phone_number, success, message?{id, to, from, created_at,
-// expires_at, correlation_id?}, error?{code, message}}], template_id,
+// expires_at, correlation_id?, schedule_at?}, error?{code, message}}], template_id,
 // variables, callback_url?, request_id}.
 std::string notify_batch_response_json(const NotifyRequest& request,
                                        const std::vector<BatchResult>& results,
