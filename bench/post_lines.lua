@@ -3,7 +3,8 @@
 -- (for webhooks a wrapped-around resend is a duplicate: acknowledged, no
 -- second event). Arguments: FILE NTHREADS URI [HEADER [PREFIX]]: the first
 -- field of a line is sent as HEADER (default X-Hub-Signature-256), after
--- PREFIX ("Bearer " for API keys). With BENCH_READY set, each thread creates
+-- PREFIX ("Bearer " for API keys). URI "-" makes them GETs: each line is
+-- "<header value> <path>" (bench/inbox). With BENCH_READY set, each thread creates
 -- the file "$BENCH_READY.<thread>" once its share is loaded, so that the
 -- caller samples CPU use over the run only, not over the loading.
 local threads = {}
@@ -22,10 +23,16 @@ function init(args)
     for line in io.lines(path) do
         if i % nthreads == tid then
             local sp = line:find(" ", 1, true)
-            reqs[#reqs + 1] = wrk.format("POST", uri, {
-                ["Content-Type"] = "application/json",
-                [header] = prefix .. line:sub(1, sp - 1),
-            }, line:sub(sp + 1))
+            if uri == "-" then
+                reqs[#reqs + 1] = wrk.format("GET", line:sub(sp + 1), {
+                    [header] = prefix .. line:sub(1, sp - 1),
+                })
+            else
+                reqs[#reqs + 1] = wrk.format("POST", uri, {
+                    ["Content-Type"] = "application/json",
+                    [header] = prefix .. line:sub(1, sp - 1),
+                }, line:sub(sp + 1))
+            end
         end
         i = i + 1
     end

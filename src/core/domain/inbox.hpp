@@ -21,7 +21,7 @@ namespace wa {
 constexpr std::size_t kMaxAssigneeChars = 128;
 // Index entries one page may look at (a search, a rare filter): bounds the
 // time a page holds the event loop; the page then ends early with a cursor.
-constexpr std::size_t kMaxExaminedPerPage = 100000;
+constexpr std::size_t kMaxExaminedPerPage = 20000;
 
 bool valid_conversation_status(std::string_view s);  // open | pending_customer | closed
 bool valid_conversation_mode(std::string_view s);    // ai | human
