@@ -89,7 +89,7 @@ TEST_F(Inbox, ActivityIsStampedUniqueAndIncreasing) {
     EXPECT_LT(load(b).last_inbound_at_ns, load(c).last_inbound_at_ns);
 }
 
-TEST_F(Inbox, AMoveLeavesOneEntryPerIndex) {
+TEST_F(Inbox, AMoveLeavesOneEntry) {
     Uuid a = add("acme", "+1", 1000);
     for (int i = 0; i < 5; i++)
         touch(a, 2000 + i);
@@ -100,8 +100,6 @@ TEST_F(Inbox, AMoveLeavesOneEntryPerIndex) {
     ASSERT_TRUE(save_conversation(t, **c).ok());
     ASSERT_TRUE(t.commit().ok());
     EXPECT_EQ(entries(Db::inbox_activity), 1u);
-    EXPECT_EQ(entries(Db::inbox_status), 1u);
-    EXPECT_EQ(entries(Db::inbox_assignee), 1u);
 }
 
 TEST_F(Inbox, PagesSkipNothingWhileConversationsMove) {
@@ -127,7 +125,7 @@ TEST_F(Inbox, PagesSkipNothingWhileConversationsMove) {
     EXPECT_EQ(seen.size(), 100u);
 }
 
-TEST_F(Inbox, FiltersUseTheirIndexAndTheSummary) {
+TEST_F(Inbox, FiltersReadTheSummary) {
     Uuid a = add("acme", "+33611", 1000, "Ada Lovelace");
     Uuid b = add("acme", "+33622", 2000, "Bob");
     {

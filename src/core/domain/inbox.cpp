@@ -21,13 +21,6 @@ std::string tenant_prefix(std::string_view tenant) {
     return p;
 }
 
-std::string field_prefix(std::string_view tenant, std::string_view field) {
-    std::string p = tenant_prefix(tenant);
-    p.append(field);
-    p.push_back('\0');
-    return p;
-}
-
 std::string entry_key(std::string prefix, std::int64_t activity_ns, const Uuid& id) {
     return prefix + time_key(activity_ns, key_of(id));
 }
@@ -105,40 +98,15 @@ bool matches(const Summary& s, const ConversationFilter& f, std::string_view fol
 
 // -- writing the indexes -------------------------------------------------------------------
 
-Result<void> put_entries(Txn& txn, const std::string& tenant, std::int64_t activity, const Uuid& id,
-                         std::string_view status, std::string_view assignee,
-                         std::string_view summary) {
-    if (auto r =
-            txn.put(Db::inbox_activity, entry_key(tenant_prefix(tenant), activity, id), summary);
-        !r) {
-        return r;
-    }
-    if (auto r = txn.put(Db::inbox_status, entry_key(field_prefix(tenant, status), activity, id),
-                         summary);
-        !r) {
-        return r;
-    }
-    return txn.put(Db::inbox_assignee, entry_key(field_prefix(tenant, assignee), activity, id),
-                   summary);
+Result<void> put_entry(Txn& txn, const std::string& tenant, std::int64_t activity, const Uuid& id,
+                       std::string_view summary) {
+    return txn.put(Db::inbox_activity, entry_key(tenant_prefix(tenant), activity, id), summary);
 }
 
-Result<void> delete_entries(Txn& txn, const Conversation& c) {
-    const Conversation::Indexed& i = c.indexed;
-    if (auto r =
-            txn.del(Db::inbox_activity, entry_key(tenant_prefix(c.tenant), i.activity_ns, c.id));
-        !r) {
-        return r.error();
-    }
-    if (auto r = txn.del(Db::inbox_status,
-                         entry_key(field_prefix(c.tenant, i.status), i.activity_ns, c.id));
-        !r) {
-        return r.error();
-    }
-    if (auto r = txn.del(Db::inbox_assignee,
-                         entry_key(field_prefix(c.tenant, i.assignee), i.activity_ns, c.id));
-        !r) {
-        return r.error();
-    }
+Result<void> delete_entry(Txn& txn, const Conversation& c) {
+    auto r = txn.del(Db::inbox_activity,
+                     entry_key(tenant_prefix(c.tenant), c.indexed.activity_ns, c.id));
+    if (!r) return r.error();
     return {};
 }
 
@@ -177,16 +145,6 @@ Result<Conversation> load(Txn& txn, std::string_view entry_key) {
     if (!c) return c.error();
     note_stored(*c);
     return std::move(*c);
-}
-
-// The index a filter is served from, and its prefix.
-std::pair<Db, std::string> index_for(const ListQuery& q) {
-    if (q.filter.assignee) {
-        return {Db::inbox_assignee, field_prefix(q.tenant, *q.filter.assignee)};
-    }
-    if (!q.filter.status.empty())
-        return {Db::inbox_status, field_prefix(q.tenant, q.filter.status)};
-    return {Db::inbox_activity, tenant_prefix(q.tenant)};
 }
 
 // An entry's activity and id, after its prefix.
@@ -245,14 +203,11 @@ Result<void> save_conversation(Txn& txn, Conversation& c) {
         if (!c.indexed.stored || c.indexed.activity_ns != activity_of(c)) {
             if (auto r = stamp_activity(txn, c); !r) return r;
         }
-        if (c.indexed.stored) {
-            if (auto r = delete_entries(txn, c); !r) return r;
+        // Same activity: the entry stays where it is, its summary rewritten.
+        if (c.indexed.stored && c.indexed.activity_ns != activity_of(c)) {
+            if (auto r = delete_entry(txn, c); !r) return r;
         }
-        if (auto r = put_entries(txn, c.tenant, activity_of(c), c.id, c.status, c.assignee,
-                                 summary_of(c));
-            !r) {
-            return r;
-        }
+        if (auto r = put_entry(txn, c.tenant, activity_of(c), c.id, summary_of(c)); !r) return r;
     }
     if (auto r = txn.put(Db::conversations, key_of(c.id), encode(c)); !r) return r;
     note_stored(c);
@@ -280,8 +235,7 @@ Result<std::optional<std::size_t>> build_inbox_indexes(Txn& txn) {
         auto c = decode_conversation(e.value);
         if (!c) return fail(c.error());
         std::int64_t a = activity_of(*c);
-        if (auto w = put_entries(txn, c->tenant, a, c->id, c->status, c->assignee, summary_of(*c));
-            !w) {
+        if (auto w = put_entry(txn, c->tenant, a, c->id, summary_of(*c)); !w) {
             return fail(w.error());
         }
         newest = std::max(newest, a);
@@ -326,9 +280,8 @@ Result<std::optional<Conversation>> tenant_conversation(Txn& txn, const Uuid& id
 
 Result<ConversationPage> list_conversations(Txn& txn, const ListQuery& q) {
     if (q.only) return list_one(txn, q);
-    auto index = index_for(q);
-    Db db = index.first;
-    const std::string& prefix = index.second;
+    constexpr Db db = Db::inbox_activity;
+    const std::string prefix = tenant_prefix(q.tenant);
     std::string folded;
     for (char ch : q.filter.search)
         folded.push_back(ascii_lower(ch));

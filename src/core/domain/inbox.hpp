@@ -1,7 +1,10 @@
-// The inbox (SPEC §7.2): a tenant's conversations by activity, by status and
-// by assignee, and a conversation's messages newest first. Every index is
-// written in the transaction that moves it (save_conversation,
-// index_message), so a page costs what it holds, not the tenant's size.
+// The inbox (SPEC §7.2): a tenant's conversations by activity, and a
+// conversation's messages newest first. Both indexes are written in the
+// transaction that moves them (save_conversation, index_message). An
+// activity entry carries what every filter needs (status, mode, assignee,
+// name, phone), so a page loads only what it shows; a filter that matches
+// few walks more entries (bounded per page), which costs less than an index
+// per filter rewritten on every message did.
 #pragma once
 
 #include <cstddef>

@@ -117,6 +117,7 @@ void GroupCommit::commit(Batch& batch, bool sync) {
     std::lock_guard lock(mu_);
     stats_.batches++;
     stats_.items += batch.items.size();
+    stats_.batch_sizes[size_bucket(batch.items.size())]++;
     stats_.failed += failed;
     if (reapplied) stats_.reapplied++;
     if (sync) stats_.syncs++;
@@ -223,6 +224,13 @@ void GroupCommit::syncer_loop() {
     }
 }
 
+unsigned GroupCommit::size_bucket(std::size_t items) {
+    unsigned b = 0;
+    while (b + 1 < size_buckets_ && (std::size_t{1} << b) < items)
+        b++;
+    return b;
+}
+
 GroupCommit::Stats GroupCommit::Stats::since(const Stats& before) const {
     Stats d = *this;
     d.batches -= before.batches;
@@ -232,6 +240,8 @@ GroupCommit::Stats GroupCommit::Stats::since(const Stats& before) const {
     d.reapplied -= before.reapplied;
     for (unsigned i = 0; i < stages_; i++)
         d.item_ns[i] -= before.item_ns[i];
+    for (unsigned i = 0; i < size_buckets_; i++)
+        d.batch_sizes[i] -= before.batch_sizes[i];
     d.apply_busy_ns -= before.apply_busy_ns;
     d.commit_busy_ns -= before.commit_busy_ns;
     d.sync_busy_ns -= before.sync_busy_ns;

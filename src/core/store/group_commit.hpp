@@ -81,8 +81,14 @@ public:
     // busy_ns: time the writer spent applying and committing and the syncer
     // syncing, once per batch (how loaded each thread is).
     enum Stage : unsigned { queued, waiting, applying, committing, syncing, completing, stages_ };
+    // Batches by size: bucket i counts batches of at most 2^i items (the
+    // last, any size), for a histogram.
+    static constexpr unsigned size_buckets_ = 12;  // 1, 2, 4, ..., 1024, more
+    static unsigned size_bucket(std::size_t items);
+
     struct Stats {
         unsigned long long batches = 0, items = 0, failed = 0, syncs = 0, reapplied = 0;
+        unsigned long long batch_sizes[size_buckets_] = {};
         unsigned long long item_ns[stages_] = {};
         unsigned long long apply_busy_ns = 0, commit_busy_ns = 0, sync_busy_ns = 0;
 

@@ -27,8 +27,6 @@ constexpr const char* kDbNames[] = {
     "scheduled",
     "scheduled_due",
     "inbox_activity",
-    "inbox_status",
-    "inbox_assignee",
     "conversation_messages",
 };
 static_assert(std::size(kDbNames) == static_cast<unsigned>(Db::count_));

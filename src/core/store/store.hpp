@@ -36,8 +36,6 @@ enum class Db : unsigned {
     // The inbox's indexes (domain/inbox.hpp), written with the records they
     // follow. act = a conversation's activity ns (8, BE), unique store-wide.
     inbox_activity,         // tenant '\0' act conv uuid -> ConversationSummary
-    inbox_status,           // tenant '\0' status '\0' act conv uuid -> ConversationSummary
-    inbox_assignee,         // tenant '\0' assignee '\0' act conv uuid -> ConversationSummary
     conversation_messages,  // conv uuid + msg uuid (UUIDv7: creation order) -> ""
     count_
 };
