@@ -25,7 +25,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
     liblmdb-dev lmdb-utils rapidjson-dev libphonenumber-dev libicu-dev libgtest-dev
-    python3 python3-pytest
+    python3 python3-pytest python3-prometheus-client
     openssl curl wrk
 )
 # Only for the libFuzzer targets (`fuzz`, and the smoke run of `test`):

@@ -84,7 +84,7 @@ BAD_BLOCKS = {
         "'Phase: content'"),
     "phase on a directive that installs no handler": (
         "whatsapp_window", "Context: http\n", "Context: http\nPhase:   content\n",
-        "whatsapp_window: Phase 'content', but conf_window installs no handler"),
+        "whatsapp_window: Phase 'content', but conf_seconds installs no handler"),
     "no Default line": (
         "whatsapp_graph", "Default: whatsapp_graph /_whatsapp/graph;\n", "",
         "whatsapp_graph: no Default line in its block"),
@@ -111,9 +111,9 @@ def test_a_wrong_argument_count_is_rejected():
 
 
 def test_a_directive_the_table_lacks_is_rejected():
-    extra = block("whatsapp_window").replace("whatsapp_window", "whatsapp_retention")
+    extra = block("whatsapp_window").replace("whatsapp_window", "whatsapp_nonesuch")
     readme = README.replace(block("whatsapp_window"), block("whatsapp_window") + extra, 1)
-    assert problems(readme) == ["whatsapp_retention: documented in the README, not in "
+    assert problems(readme) == ["whatsapp_nonesuch: documented in the README, not in "
                                 "module.cpp's directive table"]
 
 

@@ -240,16 +240,16 @@ char* conf_store(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     return NGX_CONF_OK;
 }
 
-char* conf_window(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
-    auto* mcf = static_cast<MainConf*>(conf);
-    if (mcf->window != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
+char* conf_seconds(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+    auto* field = reinterpret_cast<time_t*>(static_cast<char*>(conf) + cmd->offset);
+    if (*field != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
     time_t t = ngx_parse_time(&args(cf)[1], 1);
     if (t == NGX_ERROR || t <= 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_window\": invalid time \"%V\"",
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid time \"%V\"", &cmd->name,
                            &args(cf)[1]);
         return conf_error();
     }
-    mcf->window = t;
+    *field = t;
     return NGX_CONF_OK;
 }
 

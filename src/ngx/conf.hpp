@@ -6,7 +6,7 @@
 namespace wa::ngx {
 
 char* conf_store(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
-char* conf_window(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+char* conf_seconds(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;  // time_t at offset
 char* conf_uri(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_delivery(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* conf_number(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;

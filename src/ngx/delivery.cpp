@@ -157,8 +157,10 @@ ngx_int_t attempt_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcep
                                                     : "transport failure or timeout"};
         bool delivered = classify_attempt(status) == AttemptVerdict::delivered;
         count(delivered ? Counter::deliveries_delivered : Counter::deliveries_failed);
+        if (delivered) observe(Latency::event_delivery, now_ns() - a->delivery.created_at_ns);
         if (!delivered) {
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+            // The attempt's own log: its lines end with the event's id.
+            ngx_log_error(NGX_LOG_WARN, sr->connection->log, 0,
                           "whatsapp delivery of %s to \"%s\" failed: status %d",
                           a->delivery.event_id_text.c_str(), log_escape(a->delivery.url).c_str(),
                           status);
@@ -306,7 +308,7 @@ void attempt_deadline(ngx_event_t* ev) noexcept {
     auto* a = static_cast<Attempt*>(ev->data);
     if (a->finished || a->subrequest == nullptr) return;
     a->timed_out = true;
-    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+    ngx_log_error(NGX_LOG_WARN, a->subrequest->connection->log, 0,
                   "whatsapp delivery of %s: no answer within the delivery timeout, aborted",
                   a->delivery.event_id_text.c_str());
     // Runs attempt_done, then closes the upstream connection.
@@ -329,6 +331,7 @@ void start_attempt(const Delivery& d, Slot slot, const Target& target,
     auto* a = new Attempt{d, std::move(slot), {}};
     ngx_http_request_t* r =
         a->background.create(w->conf->dispatch_ctx, "delivering a whatsapp event");
+    if (r != nullptr) tag_log(r, d.event_id_text);
     auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(
                        ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)))
                  : nullptr;

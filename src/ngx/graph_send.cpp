@@ -1,5 +1,7 @@
 #include "graph_send.hpp"
 
+#include "base/clock.hpp"
+#include "metrics.hpp"
 #include "state.hpp"
 
 namespace wa::ngx {
@@ -10,6 +12,7 @@ ngx_int_t exchange_ended(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexc
     auto* ex = static_cast<GraphExchange*>(data);
     if (ex->done) return rc;
     ex->done = true;
+    observe(Latency::graph_send, now_ns() - ex->started_ns);
     ex->status = upstream_status(sr);
     ex->written = sr->upstream != nullptr && sr->upstream->request_sent;
     if (ex->status != 0 && sr->out && sr->out->buf && !sr->connection->error) {
@@ -45,6 +48,7 @@ bool graph_send(ngx_http_request_t* r, const NumberConfig& number, std::string_v
                        {"Authorization", "Bearer " + number.access_token}};
     if (!make_post_subrequest(sr, body, headers)) return false;
     r->write_event_handler = on_done;
+    exchange->started_ns = now_ns();
     return true;
 }
 

@@ -17,6 +17,7 @@ struct GraphExchange {
     int status = 0;        // what Meta answered; 0: no answer at all
     bool written = false;  // nginx wrote the request to Meta (or began to)
     std::string body;      // Meta's answer, read in memory
+    std::int64_t started_ns = 0;
 
     GraphResult result() const { return parse_graph_response(status, body); }
     SendOutcome outcome(const GraphResult& g) const { return send_outcome(status, written, g); }

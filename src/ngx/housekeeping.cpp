@@ -1,8 +1,15 @@
+// The store's upkeep, one timer per worker: expired Idempotency-Key records,
+// and (worker 0 only: the others would repeat its work) what is older than
+// whatsapp_retention. Each step is one bounded write through the group
+// commit, so it never holds the writer long; a full step ticks again soon.
 #include "housekeeping.hpp"
+
+#include <algorithm>
 
 #include "base/clock.hpp"
 #include "commit.hpp"
 #include "domain/idempotency.hpp"
+#include "domain/retention.hpp"
 #include "state.hpp"
 
 namespace wa::ngx {
@@ -10,27 +17,79 @@ namespace wa::ngx {
 namespace {
 
 constexpr ngx_msec_t kIdleTick = 60 * 1000;
-constexpr ngx_msec_t kBusyTick = 1000;  // a full batch: more may be due
+constexpr ngx_msec_t kBusyTick = 1000;   // a full batch: more may be due
+constexpr ngx_msec_t kPruningTick = 50;  // retention behind: the next step soon
 constexpr std::size_t kPruneBatch = 1000;
 
 OwnEvent g_tick;
+PrunePosition g_position;  // where the retention scans go on from
+
+void rearm(ngx_event_t* ev, ngx_msec_t after) {
+    if (ngx_exiting || ngx_terminate || ev->timer_set) return;
+    ngx_add_timer(ev, after);
+}
+
+ngx_msec_t retention_tick(const Worker& w) {
+    auto half = static_cast<ngx_msec_t>(w.conf->retention) * 500;
+    return std::max(kBusyTick, std::min(kIdleTick, half));
+}
+
+void log_failure(const char* what, const Result<void>& committed) {
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "whatsapp housekeeping: %s: %s", what,
+                  committed.error().message.c_str());
+}
+
+struct Pruned {
+    PruneStep step;
+    PrunePosition position;
+};
+
+void prune_retention(ngx_event_t* ev, Worker& w, ngx_msec_t next) {
+    std::int64_t cutoff = now_ns() - static_cast<std::int64_t>(w.conf->retention) * kNsPerSec;
+    // From a copy: the group commit may run the work twice (a batch applied
+    // again item by item), and only a committed step moves the position.
+    // Pruning frees room: it may use the store's reserve.
+    submit_for<Pruned>(
+        [cutoff, from = g_position](Txn& txn) -> Result<Pruned> {
+            Pruned p{{}, from};
+            auto step = prune_before(txn, cutoff, kPruneBatch, p.position);
+            if (!step) return step.error();
+            p.step = *step;
+            return p;
+        },
+        [ev, next](const Result<void>& committed, Pruned& p) {
+            if (!committed) {
+                log_failure("old messages and events not pruned", committed);
+                return rearm(ev, kIdleTick);
+            }
+            g_position = std::move(p.position);
+            rearm(ev, p.step.done ? next : kPruningTick);
+        },
+        GroupCommit::Room::may_use_reserve);
+}
 
 void tick(ngx_event_t* ev) noexcept {
     if (ngx_exiting || ngx_terminate) return;
     Worker* w = worker();
     if (w == nullptr) return ngx_add_timer(ev, kIdleTick);
     try {
-        // Pruning frees room: it may use the store's reserve.
         submit_for<std::size_t>(
             [](Txn& txn) { return idempotency_prune(txn, now_ns(), kPruneBatch); },
             [ev](const Result<void>& committed, std::size_t& pruned) {
-                if (!committed) {
-                    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                                  "whatsapp housekeeping: idempotency records not pruned: %s",
-                                  committed.error().message.c_str());
+                if (!committed) log_failure("idempotency records not pruned", committed);
+                ngx_msec_t next = committed && pruned == kPruneBatch ? kBusyTick : kIdleTick;
+                Worker* w = worker();
+                // A short retention is looked after at least twice per period.
+                if (w != nullptr) next = std::min(next, retention_tick(*w));
+                if (ngx_worker != 0 || w == nullptr || ngx_exiting || ngx_terminate) {
+                    return rearm(ev, next);
                 }
-                if (ngx_exiting || ngx_terminate || ev->timer_set) return;
-                ngx_add_timer(ev, committed && pruned == kPruneBatch ? kBusyTick : kIdleTick);
+                try {
+                    prune_retention(ev, *w, next);
+                } catch (const std::exception& e) {
+                    ngx_log_error(NGX_LOG_ALERT, ev->log, 0, "whatsapp housekeeping: %s", e.what());
+                    rearm(ev, kIdleTick);
+                }
             },
             GroupCommit::Room::may_use_reserve);
     } catch (const std::exception& e) {

@@ -144,6 +144,20 @@ namespace {
 
 void noop_write_handler(ngx_http_request_t*) {}
 
+// What nginx's own handler does for a client's connection, less the client:
+// the action, then the request's handler (tag_log's: the work's id).
+u_char* background_log(ngx_log_t* log, u_char* buf, size_t len) {
+    if (log->action) {
+        u_char* p = ngx_snprintf(buf, len, " while %s", log->action);
+        len -= static_cast<size_t>(p - buf);
+        buf = p;
+    }
+    auto* lctx = static_cast<ngx_http_log_ctx_t*>(log->data);
+    ngx_http_request_t* r = lctx ? lctx->request : nullptr;
+    if (r == nullptr || r->log_handler == nullptr) return buf;
+    return r->log_handler(r, lctx->current_request ? lctx->current_request : r, buf, len);
+}
+
 }  // namespace
 
 ngx_http_request_t* BackgroundRequest::create(ngx_http_conf_ctx_t* conf_ctx, const char* action) {
@@ -156,7 +170,7 @@ ngx_http_request_t* BackgroundRequest::create(ngx_http_conf_ctx_t* conf_ctx, con
     if (log == nullptr || lctx == nullptr || hc == nullptr) return nullptr;
     *log = *ngx_cycle->log;
     log->data = lctx;
-    log->handler = nullptr;
+    log->handler = background_log;
     log->action = const_cast<char*>(action);
 
     ngx_connection_t* c = ngx_get_connection(0, log);

@@ -123,6 +123,7 @@ void answer(const PendingRequest& pending, const IngestOutcome& outcome,
         ngx_http_finalize_request(
             r, send_body(r, NGX_HTTP_OK, "application/json",
                          webhook_ack_json(outcome.received, outcome.duplicates, outcome.unrouted)));
+        observe(Latency::webhook_ack, now_ns() - request_start_ns(r));
     } else if (is_store_failure(committed.error())) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp webhook: not stored: %s",
                       log_escape(committed.error().message).c_str());
@@ -195,6 +196,7 @@ void body_handler(ngx_http_request_t* r) noexcept {
 }
 
 ngx_int_t webhook_handler(ngx_http_request_t* r) noexcept {
+    tag_request_log(r);
     if (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)) {
         try {
             return verify_subscription(r);

@@ -280,6 +280,7 @@ ngx_int_t serve(ngx_http_request_t* r) {
 
 ngx_int_t messaging_handler(ngx_http_request_t* r) noexcept {
     try {
+        tag_request_log(r);
         return serve(r);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp messaging: %s", e.what());

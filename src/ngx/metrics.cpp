@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "domain/outbox.hpp"
@@ -61,8 +62,37 @@ static_assert(sizeof(kStageNames) / sizeof(kStageNames[0]) == GroupCommit::stage
 constexpr const char* kBusyNames[] = {"writer_apply", "writer_commit", "syncer_sync"};
 constexpr unsigned kCommitTimes = GroupCommit::stages_ + 3;
 
+// Latency bucket bounds, in ns (Prometheus' le, in seconds, when shown).
+constexpr std::int64_t kLatencyBounds[] = {
+    500'000,       1'000'000,     2'500'000,     5'000'000,      10'000'000,
+    25'000'000,    50'000'000,    100'000'000,   250'000'000,    500'000'000,
+    1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000, 60'000'000'000};
+constexpr unsigned kLatencyBuckets = sizeof(kLatencyBounds) / sizeof(kLatencyBounds[0]) + 1;
+constexpr unsigned kLatencies = static_cast<unsigned>(Latency::count_);
+
+struct HistogramDef {
+    const char* name;
+    const char* help;
+};
+constexpr HistogramDef kLatencyDefs[kLatencies] = {
+    {"whatsapp_webhook_ack_seconds",
+     "Webhook POSTs from nginx's request start to the acknowledgement after the fsync"},
+    {"whatsapp_send_seconds", "Graph API sends, the round trip of the subrequest"},
+    {"whatsapp_event_delivery_seconds",
+     "Events from their commit to the callback's 2xx, retries included"},
+};
+
+// Per bucket (not cumulative: rendering sums them), then the sum and count.
+struct Histogram {
+    ngx_atomic_t buckets[kLatencyBuckets];
+    ngx_atomic_t sum_ns;
+    ngx_atomic_t count;
+};
+
 struct Shared {
     ngx_atomic_t counters[kCounters];
+    Histogram latency[kLatencies];
+    ngx_atomic_t batch_sizes[GroupCommit::size_buckets_];
     ngx_atomic_t commit_ns[kCommitTimes];
     ngx_atomic_t commit_reapplied;
     ngx_atomic_t replies[kReplyCodeCount];
@@ -97,6 +127,8 @@ constexpr CounterDef kDefs[kCounters] = {
     {"whatsapp_store_commit_items_total", "Writes committed in group commits"},
     {"whatsapp_delivery_store_failed_total",
      "Delivery bookkeeping (claims of due events, attempt results) the store could not write"},
+    {"whatsapp_idempotency_replays_total",
+     "Requests answered from an Idempotency-Key's kept answer (nothing sent again)"},
 };
 
 void append_line(std::string& out, const char* name, unsigned long long value) {
@@ -106,13 +138,17 @@ void append_line(std::string& out, const char* name, unsigned long long value) {
     out += '\n';
 }
 
+std::string seconds_text(unsigned long long ns) {
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%llu.%09llu", ns / 1000000000ULL, ns % 1000000000ULL);
+    return secs;
+}
+
 // name{label="value"} seconds, from nanoseconds.
 void append_seconds(std::string& out, std::string_view name, std::string_view label,
                     std::string_view value, unsigned long long ns) {
-    char secs[32];
-    std::snprintf(secs, sizeof secs, "%llu.%09llu", ns / 1000000000ULL, ns % 1000000000ULL);
     out.append(name).append("{").append(label).append("=\"").append(value).append("\"} ");
-    out.append(secs).append("\n");
+    out.append(seconds_text(ns)).append("\n");
 }
 
 void render_commit_times(std::string& out) {
@@ -139,6 +175,50 @@ void render_commit_times(std::string& out) {
                 g_shared ? g_shared->commit_reapplied : 0);
 }
 
+// One histogram: cumulative buckets up to +Inf, then _sum and _count.
+void append_histogram(std::string& out, std::string_view name, const char* help,
+                      const std::vector<std::string>& bounds, const ngx_atomic_t* buckets,
+                      std::string_view sum, unsigned long long count) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(name).append(" histogram\n");
+    unsigned long long cumulative = 0;
+    for (std::size_t i = 0; i <= bounds.size(); i++) {
+        cumulative += g_shared ? buckets[i] : 0;
+        out.append(name).append("_bucket{le=\"");
+        out.append(i < bounds.size() ? bounds[i] : std::string("+Inf")).append("\"} ");
+        out.append(std::to_string(cumulative)).append("\n");
+    }
+    out.append(name).append("_sum ").append(sum).append("\n");
+    out.append(name).append("_count ").append(std::to_string(count)).append("\n");
+}
+
+void render_histograms(std::string& out) {
+    std::vector<std::string> secs;
+    for (std::int64_t b : kLatencyBounds) {
+        std::string t = seconds_text(static_cast<unsigned long long>(b));
+        while (t.back() == '0')
+            t.pop_back();
+        if (t.back() == '.') t.pop_back();
+        secs.push_back(t);
+    }
+    static const Histogram kEmpty{};
+    for (unsigned i = 0; i < kLatencies; i++) {
+        const Histogram& h = g_shared ? g_shared->latency[i] : kEmpty;
+        append_histogram(out, kLatencyDefs[i].name, kLatencyDefs[i].help, secs, h.buckets,
+                         seconds_text(h.sum_ns), h.count);
+    }
+    std::vector<std::string> sizes;
+    for (unsigned i = 0; i + 1 < GroupCommit::size_buckets_; i++)
+        sizes.push_back(std::to_string(1u << i));
+    static const ngx_atomic_t kNoSizes[GroupCommit::size_buckets_] = {};
+    append_histogram(
+        out, "whatsapp_store_commit_batch_size", "Items per group commit", sizes,
+        g_shared ? g_shared->batch_sizes : kNoSizes,
+        std::to_string(g_shared ? g_shared->counters[static_cast<unsigned>(Counter::commit_items)]
+                                : 0),
+        g_shared ? g_shared->counters[static_cast<unsigned>(Counter::commit_batches)] : 0);
+}
+
 std::string render() {
     std::string out;
     for (unsigned i = 0; i < kCounters; i++) {
@@ -154,6 +234,7 @@ std::string render() {
         append_line(out, kDefs[i].name, g_shared ? g_shared->counters[i] : 0);
     }
     render_commit_times(out);
+    render_histograms(out);
     out += "# HELP whatsapp_replies_total Prelude API answers (reply, send, batch) by code\n";
     out += "# TYPE whatsapp_replies_total counter\n";
     for (unsigned i = 0; i < kReplyCodeCount; i++) {
@@ -207,6 +288,23 @@ ngx_int_t metrics_handler(ngx_http_request_t* r) noexcept {
 
 }  // namespace
 
+void observe(Latency h, std::int64_t ns) {
+    if (g_shared == nullptr) return;
+    if (ns < 0) ns = 0;
+    unsigned b = 0;
+    while (b + 1 < kLatencyBuckets && ns > kLatencyBounds[b])
+        b++;
+    Histogram& hist = g_shared->latency[static_cast<unsigned>(h)];
+    ngx_atomic_fetch_add(&hist.buckets[b], 1);
+    ngx_atomic_fetch_add(&hist.sum_ns, static_cast<ngx_atomic_int_t>(ns));
+    ngx_atomic_fetch_add(&hist.count, 1);
+}
+
+std::int64_t request_start_ns(const ngx_http_request_t* r) {
+    return static_cast<std::int64_t>(r->start_sec) * kNsPerSec +
+           static_cast<std::int64_t>(r->start_msec) * kNsPerMs;
+}
+
 void count(Counter c, ngx_atomic_int_t n) {
     if (g_shared && n) ngx_atomic_fetch_add(&g_shared->counters[static_cast<unsigned>(c)], n);
 }
@@ -239,6 +337,8 @@ void count_commit(const GroupCommit::Stats& delta) {
     add(g_shared->commit_ns[GroupCommit::stages_ + 1], delta.commit_busy_ns);
     add(g_shared->commit_ns[GroupCommit::stages_ + 2], delta.sync_busy_ns);
     add(g_shared->commit_reapplied, delta.reapplied);
+    for (unsigned i = 0; i < GroupCommit::size_buckets_; i++)
+        add(g_shared->batch_sizes[i], delta.batch_sizes[i]);
 }
 
 ngx_int_t metrics_add_zone(ngx_conf_t* cf) {

@@ -26,8 +26,19 @@ enum class Counter : unsigned {
     commit_batches,
     commit_items,
     delivery_store_failed,
+    idempotency_replays,
     count_
 };
+
+// Latency histograms (seconds): the webhook's acknowledgement (from nginx's
+// request start, as $request_time, to the 2xx after the fsync), a send's
+// Graph round trip, an event's delivery (from its commit to the
+// callback's 2xx, retries included).
+enum class Latency : unsigned { webhook_ack, graph_send, event_delivery, count_ };
+void observe(Latency h, std::int64_t ns);
+
+// When nginx began the request, in ns (ms resolution).
+std::int64_t request_start_ns(const ngx_http_request_t* r);
 
 void count(Counter c, ngx_atomic_int_t n = 1);
 

@@ -37,8 +37,10 @@ void exit_process(ngx_cycle_t* cycle) noexcept;
 ngx_command_t commands[] = {
     {ngx_string("whatsapp_store"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, conf_store,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
-    {ngx_string("whatsapp_window"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, conf_window,
-     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("whatsapp_window"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, conf_seconds,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, window), nullptr},
+    {ngx_string("whatsapp_retention"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, conf_seconds,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, retention), nullptr},
     {ngx_string("whatsapp_graph"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, conf_uri,
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, graph_uri), nullptr},
     {ngx_string("whatsapp_callback"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, conf_uri,
@@ -110,8 +112,19 @@ ngx_str_t const_str(std::string_view s) {
 
 ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return add_variables(cf); }
 
+// $request_id: API errors echo it and every log line about a request ends
+// with it.
+ngx_int_t note_request_id(ngx_conf_t* cf) {
+    static ngx_str_t name = ngx_string("request_id");
+    ngx_int_t index = ngx_http_get_variable_index(cf, &name);
+    if (index == NGX_ERROR) return NGX_ERROR;
+    main_conf(cf)->request_id_index = index;
+    return NGX_OK;
+}
+
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
     if (delivery_init_filters(cf) != NGX_OK) return NGX_ERROR;
+    if (note_request_id(cf) != NGX_OK) return NGX_ERROR;
     if (main_conf(cf)->store_path.len == 0) return NGX_OK;
     if (conf_check_cross_directive(cf) != NGX_OK) return NGX_ERROR;
     if (credits_add_zone(cf) != NGX_OK) return NGX_ERROR;
@@ -130,6 +143,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     auto* mcf = static_cast<MainConf*>(conf);
     ngx_conf_init_size_value(mcf->max_size, size_t{1} << 30);
     ngx_conf_init_value(mcf->window, 24 * 3600);
+    ngx_conf_init_value(mcf->retention, 30 * 24 * 3600);
     if (mcf->graph_uri.len == 0) mcf->graph_uri = const_str(kDefaultGraphUri);
     if (mcf->callback_uri.len == 0) mcf->callback_uri = const_str(kDefaultCallbackUri);
     if (!mcf->numbers.all().empty() && mcf->store_path.len == 0) {

@@ -172,6 +172,7 @@ void start(DueSend d) {
     if (number->credits >= 0) job->credit = std::make_shared<CreditHold>(index);
     ngx_http_request_t* r =
         job->background.create(w->conf->dispatch_ctx, "sending a scheduled whatsapp message");
+    if (r != nullptr) tag_log(r, job->due.message_id);
     RequestCtx* ctx = r ? request_ctx(r) : nullptr;
     if (ctx != nullptr) ctx->handler_state = job;
     if (ctx == nullptr || !graph_send(r, *number, job->due.graph_body, &job->graph, sent)) {

@@ -124,11 +124,8 @@ ReplyState* state_of(ngx_http_request_t* r) {
 }
 
 std::string request_id(ngx_http_request_t* r) {
-    MainConf* mcf = main_conf(r);
-    if (mcf->request_id_index == NGX_ERROR) return {};
-    ngx_http_variable_value_t* v = ngx_http_get_indexed_variable(r, mcf->request_id_index);
-    if (v == nullptr || v->not_found) return {};
-    return {reinterpret_cast<const char*>(v->data), v->len};
+    if (log_id(r).empty()) tag_request_log(r);
+    return std::string(log_id(r));
 }
 
 // -- answers -----------------------------------------------------------------------------------
@@ -161,6 +158,7 @@ ngx_int_t send_answer(ngx_http_request_t* r, const Answer& a, bool replayed = fa
     for (const auto& [name, value] : a.headers) {
         if (!add_header_out(r, name, value)) return NGX_ERROR;
     }
+    if (replayed) count(Counter::idempotency_replays);
     if (replayed && !add_header_out(r, "Idempotent-Replayed", "true")) return NGX_ERROR;
     return send_body(r, static_cast<ngx_uint_t>(a.status), "application/json", a.body);
 }
@@ -814,6 +812,7 @@ ngx_int_t start_send(ngx_http_request_t* r, Endpoint endpoint, const ApiKey& key
 ngx_int_t prelude_send(ngx_http_request_t* r, Endpoint endpoint) {
     if (!(r->method & NGX_HTTP_POST)) return NGX_HTTP_NOT_ALLOWED;
     try {
+        tag_request_log(r);
         MainConf* mcf = main_conf(r);
         // Row 1. Without a keys file every key is unknown.
         static const ApiKeys kNoKeys;
@@ -865,15 +864,10 @@ ngx_int_t inbox_send(ngx_http_request_t* r, const ApiKey& key, const Uuid* conve
                       conversation);
 }
 
-// Every location that sends, after its handler: $request_id for error
-// bodies, and the server whose locations serve the sends' subrequests.
+// Every location that sends, after its handler: the server whose locations
+// serve the sends' subrequests.
 char* send_location_directive(ngx_conf_t* cf, void* conf) noexcept {
     static_cast<LocConf*>(conf)->reply = true;
-    MainConf* mcf = main_conf(cf);
-    if (mcf->request_id_index == NGX_ERROR) {
-        ngx_str_t name = ngx_string("request_id");
-        mcf->request_id_index = ngx_http_get_variable_index(cf, &name);
-    }
     conf_note_dispatch_server(cf);
     return NGX_CONF_OK;
 }

@@ -35,6 +35,7 @@ struct MainConf {
     ngx_str_t store_path{0, nullptr};
     size_t max_size = NGX_CONF_UNSET_SIZE;
     time_t window = NGX_CONF_UNSET;
+    time_t retention = NGX_CONF_UNSET;  // whatsapp_retention: messages, delivered events
     ngx_str_t graph_uri{0, nullptr};
     ngx_str_t callback_uri{0, nullptr};
     NumberDirectory numbers;

@@ -41,7 +41,40 @@ VariableDef kVariables[] = {
     {ngx_string("whatsapp_callback_host"), offsetof(RequestCtx, callback_host)},
 };
 
+// nginx's line context (client, server, request, ...), then the id.
+u_char* log_with_id(ngx_http_request_t* r, ngx_http_request_t* sr, u_char* buf,
+                    size_t len) noexcept {
+    auto* ctx = static_cast<RequestCtx*>(ngx_http_get_module_ctx(r, ngx_http_whatsapp_module));
+    if (ctx == nullptr) return buf;
+    u_char* p = ctx->nginx_log_handler ? ctx->nginx_log_handler(r, sr, buf, len) : buf;
+    if (ctx->log_id.len == 0) return p;
+    return ngx_snprintf(p, len - static_cast<size_t>(p - buf), ", request_id: %V", &ctx->log_id);
+}
+
 }  // namespace
+
+void tag_log(ngx_http_request_t* r, std::string_view id) {
+    RequestCtx* ctx = request_ctx(r);
+    if (ctx == nullptr || id.empty()) return;
+    ctx->log_id = pool_str(r->pool, id);
+    if (r->log_handler != log_with_id) {
+        ctx->nginx_log_handler = r->log_handler;
+        r->log_handler = log_with_id;
+    }
+}
+
+void tag_request_log(ngx_http_request_t* r) {
+    MainConf* mcf = main_conf(r);
+    if (mcf->request_id_index == NGX_ERROR) return;
+    ngx_http_variable_value_t* v = ngx_http_get_indexed_variable(r, mcf->request_id_index);
+    if (v == nullptr || v->not_found) return;
+    tag_log(r, {reinterpret_cast<const char*>(v->data), v->len});
+}
+
+std::string_view log_id(ngx_http_request_t* r) {
+    auto* ctx = static_cast<RequestCtx*>(ngx_http_get_module_ctx(r, ngx_http_whatsapp_module));
+    return ctx ? view(ctx->log_id) : std::string_view();
+}
 
 RequestCtx* request_ctx(ngx_http_request_t* r) {
     auto* ctx = static_cast<RequestCtx*>(ngx_http_get_module_ctx(r, ngx_http_whatsapp_module));

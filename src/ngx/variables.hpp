@@ -16,9 +16,19 @@ struct RequestCtx {
     ngx_str_t callback_host;  // on delivery subrequests: Host and TLS name
     bool discard_output;      // delivery subrequests: the callback's answer body
     void* handler_state;      // the handler's own state (pool-owned), e.g. a reply's
+    ngx_str_t log_id;         // what the request's log lines end with (request_id: ...)
+    ngx_http_log_handler_pt nginx_log_handler;  // the one tag_log wrapped
 };
 
 RequestCtx* request_ctx(ngx_http_request_t* r);  // creates on first use; nullptr on OOM
+
+// Every error_log line about r ends with ", request_id: <id>" from now on
+// (SPEC §10.3): its $request_id for a client's request (tag_request_log),
+// the evt_/tx_ id its work is about for the module's own (tag_log).
+void tag_request_log(ngx_http_request_t* r);
+void tag_log(ngx_http_request_t* r, std::string_view id);
+// The $request_id tag_request_log gave r (empty before).
+std::string_view log_id(ngx_http_request_t* r);
 
 ngx_int_t add_variables(ngx_conf_t* cf);
 
