@@ -120,9 +120,9 @@ def test_a_directive_the_table_lacks_is_rejected():
 def test_a_directive_added_to_the_table_needs_a_block():
     module = MODULE.replace(
         "    ngx_null_command,",
-        '    {ngx_string("whatsapp_guard"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, guard_directive,\n'
+        '    {ngx_string("whatsapp_nonesuch"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, guard_directive,\n'
         "     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},\n    ngx_null_command,", 1)
-    assert problems(module=module) == ["whatsapp_guard: in module.cpp's directive table, "
+    assert problems(module=module) == ["whatsapp_nonesuch: in module.cpp's directive table, "
                                        "missing from the README's reference"]
 
 

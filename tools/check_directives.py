@@ -22,7 +22,9 @@ What must agree:
     documentation (ssl_protocols), a syntax of optional arguments only means "one or more of":
     its fewest is 1;
   - Phase: present exactly for the directives whose handler installs the location's content
-    handler (it sets clcf->handler in src/ngx/*.cpp), and it says "content";
+    handler (it sets clcf->handler in src/ngx/*.cpp), and it says "content"; or for those
+    defined in a file that adds an access-phase handler (NGX_HTTP_ACCESS_PHASE), and it says
+    "access";
   - Default: "—", or the directive written with its default value, ending in ";".
 
 Usage: check_directives.py [--readme README.md] [--module src/ngx/module.cpp] [--src src/ngx]
@@ -94,15 +96,18 @@ def parse_table(module_cpp):
     return table
 
 
-def installs_content_handler(handler, sources):
-    """Whether the directive handler's body sets the location's content handler."""
+def handler_phase(handler, sources):
+    """"content" when the directive handler's body sets the location's content handler,
+    "access" when it is defined beside an access-phase handler, else None."""
     pattern = re.compile(r"char\*\s+" + re.escape(handler) + r"\s*\([^)]*\)\s*noexcept\s*\{"
                          r"(?P<body>.*?)\n\}", re.S)
     for text in sources:
         m = pattern.search(text)
         if m:
-            return re.search(r"(clcf|core_loc_conf\(cf\))->handler\s*=", m.group("body")) is not None
-    return False
+            if re.search(r"(clcf|core_loc_conf\(cf\))->handler\s*=", m.group("body")):
+                return "content"
+            return "access" if "NGX_HTTP_ACCESS_PHASE" in text else None
+    return None
 
 
 # --- the README's reference ------------------------------------------------
@@ -209,14 +214,15 @@ def check_one(name, cmd, doc, sources):
                                           default.endswith(";")):
         problems.append("Default must be '—' or '%s VALUE;': %r" % (name, default))
 
-    content = installs_content_handler(cmd["handler"], sources)
-    if content and "phase" not in doc:
-        problems.append("%s installs the content handler: its block needs 'Phase: content'"
-                        % cmd["handler"])
-    elif content and not doc["phase"].startswith("content"):
-        problems.append("Phase is %r; %s installs the content handler" % (doc["phase"],
-                                                                           cmd["handler"]))
-    elif not content and "phase" in doc:
+    phase = handler_phase(cmd["handler"], sources)
+    installs = {"content": "installs the content handler",
+                "access": "adds an access-phase handler"}
+    if phase and "phase" not in doc:
+        problems.append("%s %s: its block needs 'Phase: %s'"
+                        % (cmd["handler"], installs[phase], phase))
+    elif phase and not doc["phase"].startswith(phase):
+        problems.append("Phase is %r; %s %s" % (doc["phase"], cmd["handler"], installs[phase]))
+    elif not phase and "phase" in doc:
         problems.append("Phase %r, but %s installs no handler" % (doc["phase"], cmd["handler"]))
     return problems
 

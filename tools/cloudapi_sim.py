@@ -445,7 +445,8 @@ class GraphSim(HttpService):
         except ValueError:
             body = None
         rec = {"path": path, "version": version, "phone_number_id": phone_number_id,
-               "headers": headers, "body": body, "raw": raw.decode("utf-8", "replace")}
+               "headers": headers, "body": body, "raw": raw.decode("utf-8", "replace"),
+               "time": time.time()}
         self._check_headers(path, headers)
         with self._lock:
             hang = self._hangs.pop(0) if self._hangs else 0

@@ -129,6 +129,8 @@ constexpr CounterDef kDefs[kCounters] = {
      "Delivery bookkeeping (claims of due events, attempt results) the store could not write"},
     {"whatsapp_idempotency_replays_total",
      "Requests answered from an Idempotency-Key's kept answer (nothing sent again)"},
+    {"whatsapp_pacing_rejections_total",
+     "Sends held back by a number's rate: answered 429, or a batch or scheduled send waiting"},
 };
 
 void append_line(std::string& out, const char* name, unsigned long long value) {

@@ -27,6 +27,7 @@ enum class Counter : unsigned {
     commit_items,
     delivery_store_failed,
     idempotency_replays,
+    pacing_rejections,
     count_
 };
 

@@ -9,11 +9,13 @@
 #include "conf.hpp"
 #include "credits.hpp"
 #include "delivery.hpp"
+#include "guard.hpp"
 #include "housekeeping.hpp"
 #include "scheduled_sends.hpp"
 #include "inbound.hpp"
 #include "messaging_api.hpp"
 #include "metrics.hpp"
+#include "pacing.hpp"
 #include "send_api.hpp"
 #include "state.hpp"
 #include "variables.hpp"
@@ -65,6 +67,8 @@ ngx_command_t commands[] = {
     {ngx_string("whatsapp_notify"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, notify_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_messaging"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, messaging_directive,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("whatsapp_guard"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, guard_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, metrics_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
@@ -125,9 +129,11 @@ ngx_int_t note_request_id(ngx_conf_t* cf) {
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
     if (delivery_init_filters(cf) != NGX_OK) return NGX_ERROR;
     if (note_request_id(cf) != NGX_OK) return NGX_ERROR;
+    if (guard_init(cf) != NGX_OK) return NGX_ERROR;
     if (main_conf(cf)->store_path.len == 0) return NGX_OK;
     if (conf_check_cross_directive(cf) != NGX_OK) return NGX_ERROR;
     if (credits_add_zone(cf) != NGX_OK) return NGX_ERROR;
+    if (pacing_add_zone(cf) != NGX_OK) return NGX_ERROR;
     return metrics_add_zone(cf);
 }
 

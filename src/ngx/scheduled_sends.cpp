@@ -12,6 +12,7 @@
 #include "domain/scheduled.hpp"
 #include "graph_send.hpp"
 #include "metrics.hpp"
+#include "pacing.hpp"
 #include "state.hpp"
 #include "variables.hpp"
 
@@ -167,6 +168,8 @@ void start(DueSend d) {
     if (!credit_for(*number, index)) {
         return fail(d, 0, "insufficient_balance", "the number's credits are used up");
     }
+    // Over the number's rate: due again when it allows a send (not a failure).
+    if (auto wait = pacing_take(*number, index)) return retry(d, now_ns() + *wait);
     auto* job = new Job{std::move(d), {}, {}, {}, {}};
     g_in_flight++;
     if (number->credits >= 0) job->credit = std::make_shared<CreditHold>(index);

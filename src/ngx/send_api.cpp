@@ -25,10 +25,12 @@
 #include "credits.hpp"
 #include "delivery.hpp"
 #include "domain/idempotency.hpp"
+#include "domain/pacing.hpp"
 #include "domain/scheduled.hpp"
 #include "domain/send.hpp"
 #include "graph_send.hpp"
 #include "metrics.hpp"
+#include "pacing.hpp"
 #include "state.hpp"
 #include "variables.hpp"
 
@@ -100,6 +102,8 @@ struct ReplyState {
     GraphExchange graph;
     bool graph_handled = false;
     HeldKey idempotency;
+    // A batch whose next recipient waits for the number's rate.
+    OwnEvent paced;
 
     ~ReplyState();
 };
@@ -115,6 +119,7 @@ void release_key(HeldKey& k) {
 
 ReplyState::~ReplyState() {
     if (resolving) resolving->cancel();
+    if (paced.ev.timer_set) ngx_del_timer(&paced.ev);
     release_key(idempotency);
 }
 
@@ -403,6 +408,10 @@ void graph_answered(ngx_http_request_t* r) noexcept {
 }
 
 // Rows 7-10, then the send.
+std::size_t number_index(const NumberConfig& n) {
+    return static_cast<std::size_t>(&n - worker()->conf->numbers.all().data());
+}
+
 // Rows 7-10 for one send, against the store: its target (filled once row 7
 // passed, also when a later row refuses) and, unless hold_credit is false,
 // the credit it holds while it is made. The error is the client's answer.
@@ -426,7 +435,7 @@ std::optional<ReplyError> check_target(ngx_log_t* log, const SendRequest& send, 
     target = std::move(checked->target);
     if (!checked->ok()) return refusal(*checked->refusal);
     const NumberConfig& number = *target.number;
-    auto index = static_cast<std::size_t>(&number - w->conf->numbers.all().data());
+    std::size_t index = number_index(number);
     if (number.credits >= 0 && hold_credit) {
         if (!credit_available(number, target.credits_used, credits_in_flight(index))) {
             return refusal(SendRefusal::no_credit);
@@ -445,6 +454,10 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
     if (refused) return finish(r, *refused);
     st.prepared = prepare_send(st.send, st.target);
     if (scheduled(st)) return record_and_answer(r, st, {});
+    if (auto wait = pacing_take(*st.target.number, number_index(*st.target.number))) {
+        st.credit.reset();
+        return finish(r, reply_paced(retry_after_seconds(*wait)));
+    }
     if (!graph_send(r, *st.target.number, st.prepared.graph_body, &st.graph, graph_answered)) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
@@ -550,34 +563,75 @@ void batch_graph_answered(ngx_http_request_t* r) noexcept {
 }
 
 // One recipient's store checks and credit, then its Graph send (or, for
-// later, its record: the credit is judged when it is made).
-void start_job(ngx_http_request_t* r, ReplyState& st, std::size_t index) {
+// later, its record: the credit is judged when it is made). Returns how
+// long the number's rate makes it wait: the job stays waiting, its checks
+// made again then.
+std::optional<std::int64_t> start_job(ngx_http_request_t* r, ReplyState& st, std::size_t index) {
     BatchJob& job = st.jobs[index];
     if (auto refused = check_target(r->connection->log, job.send, !scheduled(st), false, job.target,
                                     job.credit)) {
-        return job_failed(job, std::move(*refused));
+        job_failed(job, std::move(*refused));
+        return std::nullopt;
     }
     job.prepared = prepare_send(job.send, job.target);
-    if (scheduled(st)) return record_job(r, st, index, {});
+    if (scheduled(st)) {
+        record_job(r, st, index, {});
+        return std::nullopt;
+    }
+    if (auto wait = pacing_take(*job.target.number, number_index(*job.target.number))) {
+        job.credit.reset();
+        return wait;
+    }
     if (!graph_send(r, *job.target.number, job.prepared.graph_body, &job.graph,
                     batch_graph_answered)) {
-        return job_failed(job, reply_not_sent());
+        job_failed(job, reply_not_sent());
+        return std::nullopt;
     }
     job.step = BatchJob::Step::sending;
     st.sending++;
+    return std::nullopt;
+}
+
+void paced_batch(ngx_event_t* ev) noexcept;
+
+// The batch goes on once the number's rate allows its next send.
+void wait_for_rate(ngx_http_request_t* r, ReplyState& st, std::int64_t wait_ns) {
+    if (st.paced.ev.timer_set) return;
+    st.paced.init(paced_batch, r->connection->log);
+    st.paced.conn.data = r;
+    ngx_add_timer(&st.paced.ev, static_cast<ngx_msec_t>(wait_ns / kNsPerMs + 1));
 }
 
 // Starts recipients while fewer than kBatchConcurrency are sending; once
 // every one is done, answers.
 void pump_batch(ngx_http_request_t* r, ReplyState& st) {
-    while (st.sending < kBatchConcurrency && st.next_job < st.jobs.size()) {
-        std::size_t index = st.next_job++;
-        if (st.jobs[index].step == BatchJob::Step::waiting) start_job(r, st, index);
+    // While paced, only the timer starts the next recipient.
+    while (!st.paced.ev.timer_set && st.sending < kBatchConcurrency &&
+           st.next_job < st.jobs.size()) {
+        std::size_t index = st.next_job;
+        if (st.jobs[index].step == BatchJob::Step::waiting) {
+            if (auto wait = start_job(r, st, index)) return wait_for_rate(r, st, *wait);
+        }
+        st.next_job++;
     }
     for (const BatchJob& job : st.jobs) {
         if (job.step != BatchJob::Step::done) return;
     }
     batch_answered(r, st);
+}
+
+void paced_batch(ngx_event_t* ev) noexcept {
+    auto* r = static_cast<ngx_http_request_t*>(static_cast<ngx_connection_t*>(ev->data)->data);
+    ReplyState* st = state_of(r);
+    if (st == nullptr) return;
+    ngx_connection_t* c = r->connection;
+    try {
+        pump_batch(r, *st);
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp notify: %s", e.what());
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+    ngx_http_run_posted_requests(c);
 }
 
 void start_batch(ngx_http_request_t* r, ReplyState& st) {
@@ -858,6 +912,10 @@ ngx_http_core_loc_conf_t* core_loc_conf(ngx_conf_t* cf) {
 }
 
 }  // namespace
+
+ngx_int_t send_prelude_error(ngx_http_request_t* r, const ReplyError& e) {
+    return send_answer(r, error_answer(e, request_id(r)));
+}
 
 ngx_int_t inbox_send(ngx_http_request_t* r, const ApiKey& key, const Uuid* conversation) {
     return start_send(r, conversation ? Endpoint::inbox_text : Endpoint::inbox_template, key,

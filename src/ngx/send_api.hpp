@@ -3,6 +3,7 @@
 // /batch, /reply) and the inbox's sends (§7.3), started by messaging_api.cpp.
 #pragma once
 
+#include "api/prelude.hpp"
 #include "domain/api_keys.hpp"
 #include "ngx.hpp"
 
@@ -12,6 +13,11 @@ char* reply_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* notify_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 // What every sending location's directive does after setting its handler.
 char* send_location_directive(ngx_conf_t* cf, void* conf) noexcept;
+
+// The Prelude dialect's error answer (body, x-should-retry, Retry-After), as
+// the reply API gives it; counted in whatsapp_replies_total. Returns what a
+// content handler returns.
+ngx_int_t send_prelude_error(ngx_http_request_t* r, const ReplyError& e);
 
 // An inbox send by key (already checked for messaging:messages:send): a
 // text in *conversation, or with nullptr a template (POST messages/template).

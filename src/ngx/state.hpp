@@ -65,6 +65,7 @@ struct LocConf {
     ngx_str_t verify_token{0, nullptr};
     bool webhook;  // whatsapp_webhook is here (not inherited)
     bool reply;    // whatsapp_reply is here
+    bool guard;    // whatsapp_guard is here (not inherited)
 };
 
 // The module's MainConf, from a request, while parsing the configuration, or

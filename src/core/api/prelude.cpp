@@ -226,6 +226,14 @@ ReplyError reply_error_from_graph(const GraphResult& graph) {
     return error(502, "upstream_error", "the WhatsApp API failed (" + graph.reason + ")");
 }
 
+ReplyError reply_paced(int retry_after_s) {
+    ReplyError e = error(429, "rate_limited",
+                         "the number's send rate (its whatsapp_number rate) is used up; retry "
+                         "after Retry-After seconds");
+    e.retry_after_s = retry_after_s;
+    return e;
+}
+
 ReplyError reply_not_sent() {
     return error(502, "upstream_error", "the WhatsApp API could not be reached");
 }

@@ -122,6 +122,10 @@ ReplyFailure reply_failure(SendRefusal refusal);
 // Not for accepted results.
 ReplyError reply_error_from_graph(const GraphResult& graph);
 
+// The number's own pacing (SPEC §3.2 rate) holds the send back: 429
+// rate_limited, never sent, Retry-After when the next send may go.
+ReplyError reply_paced(int retry_after_s);
+
 // §6.3: the request was never written to Meta (refused, unreachable).
 ReplyError reply_not_sent();
 
