@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")" && pwd)
 BUILD=$ROOT/build
 NGINX_SRC=${NGINX_SRC:-/usr/share/nginx/src}
-JOBS=$(nproc)
+JOBS=${JOBS:-$(nproc)}    # JOBS=N ./build.sh ...: parallel compile jobs
 PY=/usr/bin/python3
 
 PACKAGES=(
