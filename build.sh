@@ -9,6 +9,8 @@
 #       WA_SERVE_MODULE=FILE  serve FILE instead of build/nginx's module (no build), from a scratch
 #                             nginx prefix under $TMPDIR whose var/ holds the logs and the store
 #                             (conf.example/ unchanged: the prefix links to it)
+#   ./build.sh package  build, then the Debian package
+#                       build/package/libnginx-mod-http-whatsapp_<VERSION file>_<arch>.deb
 #   ./build.sh bench    run the benchmarks in bench/
 #   ./build.sh fuzz     build the libFuzzer targets in fuzz/ with clang (build/fuzz) and
 #                       run each for FUZZ_SECONDS (default 30) on a copy of its seeds
@@ -27,6 +29,7 @@ PACKAGES=(
     liblmdb-dev lmdb-utils rapidjson-dev libphonenumber-dev libicu-dev libgtest-dev
     python3 python3-pytest python3-prometheus-client
     openssl curl wrk
+    dpkg-dev    # dpkg-shlibdeps, for the package's Depends
 )
 # Only for the libFuzzer targets (`fuzz`, and the smoke run of `test`):
 # clang-14, and libclang-rt-14-dev for libclang_rt.fuzzer (libFuzzer).
@@ -167,6 +170,137 @@ run_fuzz() {
     fi
 }
 
+# --- Debian package --------------------------------------------------------------------------
+# Laid out as Debian packages its own nginx modules (dh_nginx): the .so in /usr/lib/nginx/modules,
+# its load line in /usr/share/nginx/modules-available/mod-http-whatsapp.conf, linked from
+# /etc/nginx/modules-enabled/50-mod-http-whatsapp.conf by the maintainer scripts (nginx-dev's
+# dh_nginx autoscripts), a Depends on the nginx-abi-… the source was compiled against.
+# Built with dpkg-deb alone from packaging/deb/; the version is the VERSION file.
+PKG_NAME=libnginx-mod-http-whatsapp
+PKG_MODCONF=mod-http-whatsapp.conf
+PKG_LINK=50-$PKG_MODCONF
+PKG_DIR=$BUILD/package
+
+pkg_version() { tr -d '[:space:]' <"$ROOT/VERSION"; }
+package_file() { echo "$PKG_DIR/${PKG_NAME}_$(pkg_version)_$(dpkg --print-architecture).deb"; }
+
+# nginx_abi: the nginx-abi-… virtual package of the nginx source the module is compiled against
+# ($NGINX_SRC: nginx-dev's debian/libnginx-mod.abisubstvars, what dh_nginx reads), which the
+# installed nginx must provide too (else it could not load the module, nor install the package).
+nginx_abi() {
+    local sv=$NGINX_SRC/debian/libnginx-mod.abisubstvars abi nginx_pkg provides
+    if [ ! -f "$sv" ]; then
+        echo "package: $sv not found: the package needs Debian's nginx-dev source" \
+            "(NGINX_SRC=/usr/share/nginx/src)" >&2
+        return 1
+    fi
+    abi=$(sed -n 's/^nginx:abi=//p' "$sv")
+    [ -n "$abi" ] || { echo "package: no nginx:abi= line in $sv" >&2; return 1; }
+    nginx_pkg=$(dpkg-query -S "$(readlink -f "$(command -v nginx)")" 2>/dev/null | cut -d: -f1)
+    provides=$(dpkg-query -W -f='${Provides}' "$nginx_pkg" 2>/dev/null || true)
+    if ! printf '%s\n' "$provides" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qxF "$abi"; then
+        echo "package: the module is compiled against $abi ($sv), but the installed nginx" \
+            "(${nginx_pkg:-not a Debian package}) provides '${provides}'" >&2
+        return 1
+    fi
+    echo "$abi"
+}
+
+# build_package: build/package/<name>_<version>_<arch>.deb from what build_all built.
+build_package() {
+    local version arch abi deb sde stage doc shlibs depends maintainer size s
+    local so=$BUILD/nginx/ngx_http_whatsapp_module.so admin=$BUILD/core/whatsapp-admin
+    version=$(pkg_version)
+    dpkg --validate-version "$version" || { echo "VERSION: '$version' is no Debian version" >&2; return 1; }
+    arch=$(dpkg --print-architecture)
+    abi=$(nginx_abi)
+    if [ ! -f "$so" ] || [ ! -x "$admin" ]; then
+        echo "package: build first ($so, $admin)" >&2
+        return 1
+    fi
+    deb=$(package_file)
+    log "packaging $(basename "$deb") (nginx ABI $abi)"
+
+    # Every timestamp in the .deb is the last commit's (reproducible builds).
+    sde=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || date +%s)}
+    stage=$PKG_DIR/root
+    doc=$stage/usr/share/doc/$PKG_NAME
+    rm -rf "$stage" "$PKG_DIR/shlibs" "$PKG_DIR"/*.deb
+    install -d -m 0755 "$stage/DEBIAN" "$stage/usr/lib/nginx/modules" \
+        "$stage/usr/share/nginx/modules-available" "$stage/usr/bin" "$doc/examples"
+
+    # Stripped as dh_strip does; build/ keeps the binaries with their debug info.
+    strip --remove-section=.comment --remove-section=.note --strip-unneeded \
+        -o "$stage/usr/lib/nginx/modules/ngx_http_whatsapp_module.so" "$so"
+    strip --remove-section=.comment --remove-section=.note -o "$stage/usr/bin/whatsapp-admin" "$admin"
+    chmod 0644 "$stage/usr/lib/nginx/modules/ngx_http_whatsapp_module.so"
+    chmod 0755 "$stage/usr/bin/whatsapp-admin"
+    # dh_nginx's load line (relative to the prefix /usr/share/nginx: modules -> /usr/lib/nginx/modules).
+    echo 'load_module modules/ngx_http_whatsapp_module.so;' \
+        >"$stage/usr/share/nginx/modules-available/$PKG_MODCONF"
+
+    # Docs: the README, and examples that configure nothing until copied (no secrets: the
+    # example reads them from /etc/nginx/whatsapp/, which the package does not create).
+    gzip -9n <"$ROOT/README.md" >"$doc/README.md.gz"
+    install -m 0644 "$ROOT/packaging/deb/copyright" "$doc/copyright"
+    install -m 0644 "$ROOT/packaging/deb/whatsapp.conf" "$ROOT/conf.example/whatsapp-internal.conf" \
+        "$doc/examples/"
+    maintainer="${DEBFULLNAME:-$(git -C "$ROOT" config user.name || echo "ngx_whatsapp maintainers")}"
+    maintainer+=" <${DEBEMAIL:-$(git -C "$ROOT" config user.email || echo "root@localhost")}>"
+    printf '%s (%s) unstable; urgency=medium\n\n  * Built from ngx_whatsapp %s by ./build.sh package.\n\n -- %s  %s\n' \
+        "$PKG_NAME" "$version" "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo "(no git)")" \
+        "$maintainer" "$(date -u -R -d "@$sde")" | gzip -9n >"$doc/changelog.gz"
+
+    # Maintainer scripts: nginx-dev's dh_nginx autoscripts, as in Debian's own module packages
+    # (link on install; moved aside to .removed on remove; both gone on purge; nginx-reload trigger).
+    for s in postinst prerm postrm; do
+        [ -f "/usr/share/debhelper/autoscripts/$s-nginx" ] ||
+            { echo "package: /usr/share/debhelper/autoscripts/$s-nginx (nginx-dev) not found" >&2; return 1; }
+        {
+            printf '#!/bin/sh\nset -e\n# Automatically added by dh_nginx (nginx-dev autoscript %s-nginx)\n' "$s"
+            sed "s/#NAMES#/$PKG_MODCONF:$PKG_LINK/" "/usr/share/debhelper/autoscripts/$s-nginx"
+            printf '# End automatically added section\n'
+        } >"$stage/DEBIAN/$s"
+        chmod 0755 "$stage/DEBIAN/$s"
+        sh -n "$stage/DEBIAN/$s"
+    done
+
+    # Runtime libraries: dpkg-shlibdeps on both binaries (it wants a debian/control to read).
+    mkdir -p "$PKG_DIR/shlibs/debian"
+    printf 'Source: ngx-whatsapp\n\nPackage: %s\nArchitecture: any\n' "$PKG_NAME" \
+        >"$PKG_DIR/shlibs/debian/control"
+    shlibs=$(cd "$PKG_DIR/shlibs" && dpkg-shlibdeps -O \
+        -e"$stage/usr/lib/nginx/modules/ngx_http_whatsapp_module.so" -e"$stage/usr/bin/whatsapp-admin")
+    shlibs=${shlibs#shlibs:Depends=}
+    [ -n "$shlibs" ] || { echo "package: dpkg-shlibdeps found no libraries" >&2; return 1; }
+    depends="$abi, $shlibs"
+
+    (cd "$stage" && find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum) >"$stage/DEBIAN/md5sums"
+    size=$(du -s --apparent-size --block-size=1024 --exclude=DEBIAN "$stage" | cut -f1)
+    "$PY" - "$ROOT/packaging/deb/control.in" "$stage/DEBIAN/control" \
+        "$version" "$arch" "$maintainer" "$size" "$depends" <<'EOF'
+import sys
+src, dst, version, arch, maintainer, size, depends = sys.argv[1:]
+text = open(src).read()
+for key, value in (("VERSION", version), ("ARCH", arch), ("MAINTAINER", maintainer),
+                   ("INSTALLED_SIZE", size), ("DEPENDS", depends)):
+    text = text.replace("@%s@" % key, value)
+if "@" in text.replace(maintainer, ""):
+    sys.exit("%s: a placeholder is left" % src)
+open(dst, "w").write(text)
+EOF
+    chmod 0644 "$stage/DEBIAN/control" "$stage/DEBIAN/md5sums"
+    find "$stage" -exec touch -h -d "@$sde" {} +
+    SOURCE_DATE_EPOCH=$sde dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
+    dpkg-deb --info "$deb" | sed -n '/^ Package:/,/^ Description:/p' >&2
+    dpkg-deb --contents "$deb" >&2
+    if command -v lintian >/dev/null; then
+        log "lintian (information only)"
+        lintian --info "$deb" >&2 || true
+    fi
+    log "built $deb"
+}
+
 run_pytest() {
     # pytest exits 5 when it collected nothing: that is a failure here too.
     (cd "$ROOT" && "$PY" -m pytest -q -p no:cacheprovider t/ "$@")
@@ -258,11 +392,15 @@ case "${1:-build}" in
     build) build_all ;;
     test) build_all && run_tests ;;
     serve) serve ;;
+    package)
+        build_all
+        build_package
+        ;;
     bench) build_all && "$ROOT/bench/run.sh" "${@:2}" ;;
     fuzz)
         install_packages
         build_fuzz
         run_fuzz "$FUZZ_SECONDS"
         ;;
-    *) echo "usage: $0 [build|test|serve|bench|fuzz]" >&2; exit 2 ;;
+    *) echo "usage: $0 [build|test|serve|package|bench|fuzz]" >&2; exit 2 ;;
 esac
