@@ -2,7 +2,8 @@
 # ngx_whatsapp build driver.
 #   ./build.sh          install packages (apt-get), build the module, core, tests, tools
 #   ./build.sh test     unit tests (ctest) + end-to-end suite (pytest), then both
-#                       again against an ASan/UBSan build, then a short fuzz smoke run
+#                       again against an ASan/UBSan build, then a short fuzz smoke run, then
+#                       (as root on Debian) the package and package_check, as `package-check`
 #   ./build.sh serve    run nginx in the foreground with conf.example/ on 127.0.0.1, beside the
 #                       Graph stand-in and the callback receiver; Ctrl-C or SIGTERM stops all three
 #       WA_SERVE_NO_BUILD=1   serve what build/ holds, without building first
@@ -590,6 +591,17 @@ run_tests() {
     build_fuzz
     log "fuzz smoke run (${FUZZ_SMOKE_SECONDS}s per target)"
     run_fuzz "$FUZZ_SMOKE_SECONDS"
+
+    # Last, as root on Debian (CI): the .deb built, installed, run under the stock nginx.conf, purged.
+    local why
+    why=$(package_check_skip)
+    if [ -z "$why" ]; then
+        log "Debian package: build, install, run, purge"
+        build_package
+        package_check "$(package_file)"
+    else
+        log "Debian package check skipped: $why"
+    fi
 }
 
 # serve_prefix MODULE: a scratch nginx prefix in which conf.example/nginx.conf (a link to
