@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -354,3 +355,52 @@ TEST_F(StoreTest, OpeningClearsStaleReaders) {
 }
 
 }  // namespace
+
+namespace wa::unit {
+namespace {
+
+// The workers' user must pass through the parents the store's directory
+// needed; only the store itself is private.
+TEST_F(StoreTest, MissingParentsAreTraversableAndTheStoreIsPrivate) {
+    std::string parent = dir_ + "/var/lib";
+    Store::Options opts;
+    opts.path = parent + "/whatsapp";
+    opts.map_size = std::size_t{1} << 20;
+    mode_t old = umask(022);
+    auto s = Store::open(opts);
+    umask(old);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    struct stat st {};
+    ASSERT_EQ(stat(parent.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0755u);
+    ASSERT_EQ(stat(opts.path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+// Backward scans: greatest key below the bound first, the prefix's end kept.
+TEST_F(StoreTest, ScanBackGoesDownFromTheBound) {
+    Txn t = write();
+    for (const char* k : {"a1", "a2", "a3", "b1"})
+        ASSERT_TRUE(t.put(Db::meta, k, "").ok());
+    std::vector<std::string> seen;
+    ASSERT_TRUE(t.scan_back(Db::meta, "a3", [&](const Txn::Entry& e) {
+                     seen.emplace_back(e.key);
+                     return true;
+                 }).ok());
+    EXPECT_EQ(seen, (std::vector<std::string>{"a2", "a1"}));
+    seen.clear();
+    ASSERT_TRUE(t.scan_back(Db::meta, {}, [&](const Txn::Entry& e) {
+                     seen.emplace_back(e.key);
+                     return seen.size() < 2;
+                 }).ok());
+    EXPECT_EQ(seen, (std::vector<std::string>{"b1", "a3"}));
+    seen.clear();
+    ASSERT_TRUE(t.scan_back(Db::meta, "zz", [&](const Txn::Entry& e) {
+                     seen.emplace_back(e.key);
+                     return false;
+                 }).ok());
+    EXPECT_EQ(seen, (std::vector<std::string>{"b1"}));
+}
+
+}  // namespace
+}  // namespace wa::unit

@@ -37,11 +37,14 @@ std::string_view from_val(const MDB_val& v) {
     return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
 
-// mkdir -p: the store's parent directories may not exist yet either.
+// mkdir -p: the store's parent directories may not exist yet either. They
+// are made 0755 (the workers' user must pass through them); the store's
+// own directory 0700.
 Result<void> make_dir(const std::string& path) {
     for (std::size_t at = path.find('/', 1);; at = path.find('/', at + 1)) {
         std::string part = path.substr(0, at);
-        if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+        mode_t mode = at == std::string::npos ? 0700 : 0755;
+        if (mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
             return make_error("store_error", "mkdir \"" + part + "\": " + std::strerror(errno));
         }
         if (at == std::string::npos) return {};
