@@ -26,6 +26,7 @@ def test_messages_older_than_the_retention_are_pruned_and_conversations_stay(inb
     while messages_of(gw, cid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert messages_of(gw, cid) == []
+    assert H.metric(H.metrics(gw), "whatsapp_pruned_total", kind="message") == 5
     c = conversation_of(gw, 1)
     assert c["id"] == cid and c["lastMessage"] is None and c["lastInboundAt"] is not None
     say(gw, 1, text="new")

@@ -2,8 +2,10 @@
 // (save_conversation, index_message): what the inbox reads, without the
 // webhook in front (bench/inbound measures that path) or events behind.
 //
-//   inbox-fill STORE TENANT E164 PHONE_NUMBER_ID CONVERSATIONS MESSAGES IDS_OUT
+//   inbox-fill STORE TENANT E164 PHONE_NUMBER_ID CONVERSATIONS MESSAGES IDS_OUT [AGE_S]
 //
+// AGE_S: the messages were made that many seconds ago (their UUIDv7 ids
+// say so too), for bench/retention's prune.
 // Conversation n is "Customer n" at +1555<n, 7 digits>; every 10th is
 // closed, every 7th pending_customer, every 3rd in ai mode, every 20th
 // assigned to "ada". Messages alternate inbound and outbound, the newest
@@ -50,10 +52,19 @@ Conversation conversation(std::size_t n, std::string_view tenant, std::string_vi
     return c;
 }
 
+// A new id whose time is at_ns (uuid_v7 never goes back within a process).
+Uuid id_at(std::int64_t at_ns) {
+    Uuid u = uuid_v7_now();
+    std::int64_t ms = at_ns / kNsPerMs;
+    for (int i = 0; i < 6; i++)
+        u[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
+    return u;
+}
+
 Result<void> fill_one(Txn& txn, Conversation& c, std::size_t messages, std::int64_t at_ns) {
     for (std::size_t i = 0; i < messages; i++) {
         Message m;
-        m.id = uuid_v7_now();
+        m.id = id_at(at_ns);
         m.conversation_id = c.id;
         m.direction = i % 2 == 0 ? Direction::inbound : Direction::outbound;
         m.type = "text";
@@ -90,11 +101,12 @@ int fail(const Error& e) {
 
 int main(int argc, char** argv) {
     std::size_t conversations = 0, messages = 0;
-    if (argc != 8 || !number(argv[5], conversations) || !number(argv[6], messages) ||
-        conversations == 0) {
+    std::size_t age_s = 0;
+    if ((argc != 8 && argc != 9) || !number(argv[5], conversations) || !number(argv[6], messages) ||
+        conversations == 0 || (argc == 9 && !number(argv[8], age_s))) {
         std::fprintf(stderr,
                      "usage: inbox-fill STORE TENANT E164 PHONE_NUMBER_ID CONVERSATIONS "
-                     "MESSAGES IDS_OUT\n");
+                     "MESSAGES IDS_OUT [AGE_S]\n");
         return 2;
     }
     Store::Options opts;
@@ -104,7 +116,8 @@ int main(int argc, char** argv) {
     if (!store) return fail(store.error());
     std::ofstream ids(argv[7]);
     std::size_t per = messages / conversations, extra = messages % conversations;
-    std::int64_t start = now_ns() - static_cast<std::int64_t>(conversations) * 1000;
+    std::int64_t start = now_ns() - static_cast<std::int64_t>(age_s) * kNsPerSec -
+                         static_cast<std::int64_t>(conversations) * 1000;
     for (std::size_t first = 0; first < conversations; first += kPerTxn) {
         auto txn = (*store)->begin_write();
         if (!txn) return fail(txn.error());

@@ -131,6 +131,9 @@ constexpr CounterDef kDefs[kCounters] = {
      "Requests answered from an Idempotency-Key's kept answer (nothing sent again)"},
     {"whatsapp_pacing_rejections_total",
      "Sends held back by a number's rate: answered 429, or a batch or scheduled send waiting"},
+    {"whatsapp_pruned_total{kind=\"message\"}",
+     "Records older than whatsapp_retention removed: messages, delivered events"},
+    {"whatsapp_pruned_total{kind=\"event\"}", nullptr},
 };
 
 void append_line(std::string& out, const char* name, unsigned long long value) {

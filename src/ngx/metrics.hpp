@@ -28,6 +28,8 @@ enum class Counter : unsigned {
     delivery_store_failed,
     idempotency_replays,
     pacing_rejections,
+    pruned_messages,
+    pruned_events,
     count_
 };
 
