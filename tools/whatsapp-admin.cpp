@@ -88,7 +88,7 @@ struct Command {
 
 const std::vector<Command>& commands();
 
-// "key create --tenant T ... [--json]"
+// "key create --tenant T ... [--name N] ..."
 std::string synopsis(const Command& c) {
     std::string s(c.name);
     for (const Option& o : c.options) {
@@ -697,9 +697,13 @@ int sends_unknown(const Call& c) {
 
 // -- keys ------------------------------------------------------------------------------------
 
+Error errno_error(const std::string& what) {
+    return make_error("io_error", what + ": " + std::strerror(errno));
+}
+
 Result<std::string> read_file(const std::string& path) {
     std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
-    if (!f) return make_error("io_error", "read " + quoted(path) + ": " + std::strerror(errno));
+    if (!f) return errno_error("read " + quoted(path));
     std::string text;
     char buf[8192];
     for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), f.get())) > 0;)
@@ -711,31 +715,32 @@ Result<std::string> read_file(const std::string& path) {
 // Replaces path's content as one rename: a reader (nginx -s reload) sees
 // the old file or the new one, never a part; mode and owner are kept.
 Result<void> rewrite_file(const std::string& path, std::string_view text) {
-    auto os_error = [](const std::string& what) {
-        return make_error("io_error", what + ": " + std::strerror(errno));
-    };
     struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return os_error("stat " + quoted(path));
+    if (stat(path.c_str(), &st) != 0) return errno_error("stat " + quoted(path));
     std::string tmp = path + ".XXXXXX";
     int fd = mkstemp(tmp.data());
-    if (fd < 0) return os_error("create " + quoted(tmp));
-    bool ok = fchmod(fd, st.st_mode & 07777) == 0;
-    if (ok && fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) ok = false;
-    for (std::size_t at = 0; ok && at < text.size();) {
+    if (fd < 0) return errno_error("create " + quoted(tmp));
+    std::optional<Error> failed;  // the first step that failed
+    auto check = [&](bool good, const char* what) {
+        if (!good && !failed) failed = errno_error(what + (" " + quoted(tmp)));
+    };
+    check(fchmod(fd, st.st_mode & 07777) == 0, "chmod");
+    // Only root may give the file away; anyone else keeps it as their own.
+    check(fchown(fd, st.st_uid, st.st_gid) == 0 || errno == EPERM, "chown");
+    for (std::size_t at = 0; !failed && at < text.size();) {
         ssize_t n = write(fd, text.data() + at, text.size() - at);
-        ok = n > 0 || (n < 0 && errno == EINTR);
-        if (n > 0) at += static_cast<std::size_t>(n);
+        if (n > 0) {
+            at += static_cast<std::size_t>(n);
+        } else {
+            check(n < 0 && errno == EINTR, "write");
+        }
     }
-    ok = ok && fsync(fd) == 0;
-    Error e = ok ? Error{} : os_error("write " + quoted(tmp));
-    ok = close(fd) == 0 && ok;
-    if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
-        e = os_error("rename " + quoted(tmp));
-        ok = false;
-    }
-    if (!ok) {
+    if (!failed) check(fsync(fd) == 0, "fsync");
+    check(close(fd) == 0, "close");
+    if (!failed) check(std::rename(tmp.c_str(), path.c_str()) == 0, "rename");
+    if (failed) {
         unlink(tmp.c_str());
-        return e.code.empty() ? os_error("close " + quoted(tmp)) : e;
+        return *failed;
     }
     // The rename itself is durable once the directory is.
     std::string dir = path.substr(0, path.rfind('/') + 1) + ".";
