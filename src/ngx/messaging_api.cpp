@@ -57,19 +57,6 @@ void finish(const PendingRequest& pending, ngx_int_t rc) {
     ngx_http_run_posted_requests(c);
 }
 
-Result<std::optional<Message>> latest_message(Txn& txn, const Uuid& conversation) {
-    auto newest = conversation_messages(txn, conversation, 1, std::nullopt);
-    if (!newest) return newest.error();
-    if (newest->empty()) return std::optional<Message>();
-    return std::optional<Message>(std::move(newest->front()));
-}
-
-Result<ConversationView> view_of(Txn& txn, Conversation c) {
-    auto last = latest_message(txn, c.id);
-    if (!last) return last.error();
-    return ConversationView{std::move(c), std::move(*last)};
-}
-
 // -- GET conversations -----------------------------------------------------------------------
 
 ngx_int_t list(ngx_http_request_t* r, const ApiKey& key) {
@@ -95,7 +82,7 @@ ngx_int_t list(ngx_http_request_t* r, const ApiKey& key) {
     std::vector<ConversationView> views;
     views.reserve(page->conversations.size());
     for (Conversation& c : page->conversations) {
-        auto v = view_of(*txn, std::move(c));
+        auto v = conversation_view(*txn, std::move(c));
         if (!v) return refuse(r, store_failed(r, v.error()));
         views.push_back(std::move(*v));
     }
@@ -125,7 +112,7 @@ ngx_int_t get(ngx_http_request_t* r, const ApiKey& key, const Uuid& id) {
         messages = std::move(*got);
     }
     std::uint32_t unread = (*conv)->unread_count;
-    auto v = view_of(*txn, std::move(**conv));
+    auto v = conversation_view(*txn, std::move(**conv));
     if (!v) return refuse(r, store_failed(r, v.error()));
     txn->abort();
     if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -182,7 +169,7 @@ void patch_read(ngx_http_request_t* r) noexcept {
                 auto c = patch_conversation(txn, id, tenant, only, patch);
                 if (!c) return c.error();
                 if (!*c) return std::optional<ConversationView>();
-                auto v = view_of(txn, std::move(**c));
+                auto v = conversation_view(txn, std::move(**c));
                 if (!v) return v.error();
                 return std::optional<ConversationView>(std::move(*v));
             },

@@ -261,4 +261,34 @@ TEST(ApiKeys, GeneratedLineParsesBackAndMatchesItsSecret) {
     EXPECT_EQ(parse_ok(all).match(*secret)->scopes, wa::kAllScopes);
 }
 
+TEST(ApiKeys, WithoutKeyDropsOnlyItsLine) {
+    std::string a = line("a", "sa", "*");
+    std::string b = "\tb  acme " + hash_of("sb") + " events:stream # rotated in May\r\n";
+    std::string c = line("c", "sc", "messaging:messages:read");
+    std::string text = "# keys\n\n" + a + b + "  # b's successor:\n" + c.substr(0, c.size() - 1);
+
+    auto r = wa::without_api_key(text, "b");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(*r, "# keys\n\n" + a + "  # b's successor:\n" + c.substr(0, c.size() - 1));
+    auto keys = parse_ok(*r);
+    ASSERT_EQ(keys.keys().size(), 2u);
+    EXPECT_EQ(keys.match("sb"), nullptr);
+
+    // The last line, without its newline.
+    r = wa::without_api_key(text, "c");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(*r, "# keys\n\n" + a + b + "  # b's successor:\n");
+}
+
+TEST(ApiKeys, WithoutKeyRefusesAnUnknownNameAndABadFile) {
+    std::string text = line("a", "sa", "*") + "# b acme " + hash_of("sb") + " *\n";
+    auto r = wa::without_api_key(text, "b");  // commented out: not a key
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "key_not_found");
+    r = wa::without_api_key(text + "c acme nothex *\n", "a");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "invalid_api_keys");
+    EXPECT_NE(r.error().message.find("line 3"), std::string::npos) << r.error().message;
+}
+
 }  // namespace

@@ -1,4 +1,4 @@
-// Clock: RFC 3339 formatting with fixed inputs, and a sane now_ns().
+// Clock: RFC 3339 formatting with fixed inputs, a sane now_ns(), and durations.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -155,6 +155,25 @@ TEST(Rfc3339Parse, RefusesWhatIsNotOne) {
           "2025-10-24T08:59:10+0200", "2025-10-24T08:59:10Zjunk", "1969-12-31T23:59:59Z",
           "3000-01-01T00:00:00Z", "+025-10-24T08:59:10Z"}) {
         EXPECT_FALSE(wa::parse_rfc3339(bad).has_value()) << bad;
+    }
+}
+
+TEST(DurationParse, UnitsAndSums) {
+    constexpr std::int64_t s = wa::kNsPerSec;
+    EXPECT_EQ(wa::parse_duration_ns("30d"), 30 * 86400 * s);
+    EXPECT_EQ(wa::parse_duration_ns("12h"), 12 * 3600 * s);
+    EXPECT_EQ(wa::parse_duration_ns("90m"), 90 * 60 * s);
+    EXPECT_EQ(wa::parse_duration_ns("45s"), 45 * s);
+    EXPECT_EQ(wa::parse_duration_ns("0s"), 0);
+    EXPECT_EQ(wa::parse_duration_ns("1d12h30m5s"), ((24 + 12) * 3600 + 30 * 60 + 5) * s);
+    EXPECT_EQ(wa::parse_duration_ns("106751d"),
+              std::int64_t{106751} * 86400 * s);  // about INT64_MAX ns
+}
+
+TEST(DurationParse, RefusesWhatIsNotOne) {
+    for (const char* bad : {"", "d", "30", "30x", "-1d", "1.5h", "1h1d", "1h1h", "1d 2h", "30D",
+                            "106752d", "99999999999999999999s", "1h30"}) {
+        EXPECT_FALSE(wa::parse_duration_ns(bad).has_value()) << bad;
     }
 }
 

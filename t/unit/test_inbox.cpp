@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "domain/conversations.hpp"
 #include "domain/inbox.hpp"
 #include "store_fixture.hpp"
 
@@ -179,6 +180,19 @@ TEST_F(Inbox, AnotherTenantsConversationIsNotFound) {
     auto r = patch_conversation(t, theirs, "acme", std::nullopt, p);
     ASSERT_TRUE(r.ok());
     EXPECT_FALSE(r->has_value());
+}
+
+TEST_F(Inbox, AnyTenantsConversationById) {
+    Uuid theirs = add("globex", "+3", 3000, "Ada");
+    Txn t = read();
+    auto c = conversation_by_id(t, theirs);
+    ASSERT_TRUE(c.ok() && c->has_value());
+    EXPECT_EQ((*c)->tenant, "globex");
+    EXPECT_EQ((*c)->customer_name, "Ada");
+    EXPECT_TRUE((*c)->indexed.stored);  // ready to be saved
+    auto none = conversation_by_id(t, uuid_v7_now());
+    ASSERT_TRUE(none.ok());
+    EXPECT_FALSE(none->has_value());
 }
 
 TEST_F(Inbox, MessagesNewestFirstBefore) {

@@ -426,4 +426,38 @@ TEST_F(OutboundTest, ACallbackDataThatNamesNoUnknownSendLinksNothing) {
     }
 }
 
+TEST_F(OutboundTest, UnknownSendsListsWhatMetaHasNotNamedYet) {
+    std::string im = receive("wamid.IN1");
+    auto c = check(request(im), key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    record(c.target, request(im), "wamid.OUT1");  // accepted: not listed
+    Sent first = record(c.target, request(im), "");
+    Sent second = record(c.target, request(im), "");
+    auto ids = [&](std::int64_t before, std::size_t limit) {
+        Txn txn = read();
+        auto got = unknown_sends(txn, before, limit);
+        EXPECT_TRUE(got.ok()) << got.error().message;
+        std::vector<Uuid> out;
+        for (const Message& m : got.ok() ? *got : std::vector<Message>{})
+            out.push_back(m.id);
+        return out;
+    };
+    EXPECT_EQ(ids(kNow + 1, 10), (std::vector<Uuid>{first.id, second.id}));  // oldest first
+    EXPECT_EQ(ids(kNow + 1, 1), (std::vector<Uuid>{first.id}));
+    EXPECT_TRUE(ids(kNow, 10).empty());  // none created before kNow
+    EXPECT_TRUE(ids(kNow + 1, 0).empty());
+    {
+        Txn txn = read();
+        auto got = unknown_sends(txn, kNow + 1, 10);
+        ASSERT_TRUE(got.ok());
+        EXPECT_EQ(got->front().to, "+16505551234");
+        EXPECT_EQ(got->front().conversation_id, stored(first.id).conversation_id);
+        EXPECT_EQ(got->front().status, "unknown");
+    }
+
+    // Meta names the first: it is an accepted send now.
+    status_webhook("wamid.LATE", "sent", first.message_id, kNow + kHour);
+    EXPECT_EQ(ids(kNow + 1, 10), (std::vector<Uuid>{second.id}));
+}
+
 }  // namespace

@@ -1,5 +1,5 @@
 // Store: no-overwrite insert, delete, prefix lookup, ordered scan, reopen,
-// error mapping, and reader slots left behind by a killed process.
+// error mapping, reader slots left behind by a killed process, and backups.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -12,6 +12,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -352,6 +354,103 @@ TEST_F(StoreTest, OpeningClearsStaleReaders) {
     ASSERT_NO_FATAL_FAILURE(reopen());
     EXPECT_EQ(reader_slots_of(dead), 0) << "Store::open cleared the slot";
     EXPECT_EQ(store_->clear_stale_readers(), 0);
+}
+
+// -- copy_to: the online backup ---------------------------------------------------------------
+
+// A backup directory beside the store's, removed with it.
+std::string backup_dir(const std::string& store_dir, const char* name = "backup") {
+    return store_dir + "-" + name;
+}
+
+class StoreCopy : public StoreTest {
+protected:
+    void TearDown() override {
+        std::error_code ec;
+        std::filesystem::remove_all(backup_dir(dir_), ec);
+        StoreTest::TearDown();
+    }
+
+    std::unique_ptr<Store> open_copy(const std::string& dir) {
+        Store::Options o;
+        o.path = dir;
+        o.map_size = 0;
+        o.read_only = true;
+        auto s = Store::open(o);
+        EXPECT_TRUE(s.ok()) << s.error().message;
+        return s.ok() ? std::move(*s) : nullptr;
+    }
+};
+
+TEST_F(StoreCopy, ACopyHoldsEveryCommittedRecordAndLeavesOutFreePages) {
+    std::string big(3000, 'x');
+    {
+        Txn t = write();
+        for (int i = 0; i < 2000; i++)
+            ASSERT_TRUE(t.put(Db::messages, "m" + std::to_string(i), big).ok());
+        ASSERT_TRUE(t.commit().ok());
+    }
+    {
+        Txn t = write();  // most of it freed again: pages the copy leaves out
+        for (int i = 10; i < 2000; i++)
+            ASSERT_TRUE(t.del(Db::messages, "m" + std::to_string(i)).ok());
+        ASSERT_TRUE(t.put(Db::meta, "k", "v").ok());
+        ASSERT_TRUE(t.commit().ok());
+    }
+    Txn open_reader = read();  // a reader (or nginx's writer) does not stop it
+    std::string dir = backup_dir(dir_) + "/nested";
+    auto r = store_->copy_to(dir);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+
+    struct stat st {};
+    ASSERT_EQ(stat((dir + "/data.mdb").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_LT(static_cast<std::size_t>(st.st_size), store_->usage().used_bytes / 4);
+    EXPECT_FALSE(std::filesystem::exists(dir + "/lock.mdb"));
+
+    auto copy = open_copy(dir);
+    ASSERT_TRUE(copy);
+    auto t = copy->begin_read();
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(*t->entries(Db::messages), 10u);
+    auto v = t->get(Db::meta, "k");
+    ASSERT_TRUE(v.ok() && *v);
+    EXPECT_EQ(**v, "v");
+    auto m = t->get(Db::messages, "m9");
+    ASSERT_TRUE(m.ok() && *m);
+    EXPECT_EQ(**m, big);
+    EXPECT_EQ(copy->usage().map_size, map_size());  // the map size recorded in it
+}
+
+TEST_F(StoreCopy, AReadOnlyStoreCanBeCopied) {
+    put(Db::meta, "k", "v");
+    ASSERT_NO_FATAL_FAILURE(reopen(true));
+    std::string dir = backup_dir(dir_);
+    ASSERT_TRUE(std::filesystem::create_directory(dir));  // existing and empty is fine
+    auto r = store_->copy_to(dir);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    auto copy = open_copy(dir);
+    ASSERT_TRUE(copy);
+    auto t = copy->begin_read();
+    ASSERT_TRUE(t.ok());
+    EXPECT_TRUE(*t->get(Db::meta, "k"));
+}
+
+TEST_F(StoreCopy, RefusesADirectoryThatIsNotEmpty) {
+    std::string dir = backup_dir(dir_);
+    ASSERT_TRUE(std::filesystem::create_directory(dir));
+    std::ofstream(dir + "/notes.txt") << "keep me";
+    auto r = store_->copy_to(dir);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "store_error");
+    EXPECT_NE(r.error().message.find("not empty"), std::string::npos) << r.error().message;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/data.mdb"));
+    // A second backup into the first one's directory is refused too.
+    std::string again = backup_dir(dir_) + "/again";
+    ASSERT_TRUE(store_->copy_to(again).ok());
+    r = store_->copy_to(again);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(std::filesystem::exists(again + "/data.mdb"));  // the first copy stays
 }
 
 }  // namespace

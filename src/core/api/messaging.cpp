@@ -537,11 +537,8 @@ std::string list_json(const std::vector<ConversationView>& page, std::string_vie
     json_put(w, "message", "Conversations retrieved");
     w.Key("data");
     w.StartArray();
-    for (const ConversationView& v : page) {
-        w.StartObject();
-        put_conversation(w, v);
-        w.EndObject();
-    }
+    for (const ConversationView& v : page)
+        write_conversation(w, v, nullptr);
     w.EndArray();
     w.Key("nextCursor");
     if (next_cursor.empty()) {
@@ -560,6 +557,13 @@ std::string conversation_json(const ConversationView& view, const std::vector<Me
     w.StartObject();
     json_put(w, "message", what);
     w.Key("data");
+    write_conversation(w, view, messages);
+    w.EndObject();
+    return done(sb);
+}
+
+void write_conversation(JsonWriter& w, const ConversationView& view,
+                        const std::vector<Message>* messages) {
     w.StartObject();
     put_conversation(w, view);
     if (messages) {
@@ -570,8 +574,14 @@ std::string conversation_json(const ConversationView& view, const std::vector<Me
         w.EndArray();
     }
     w.EndObject();
-    w.EndObject();
-    return done(sb);
+}
+
+Result<ConversationView> conversation_view(Txn& txn, Conversation c) {
+    auto newest = conversation_messages(txn, c.id, 1, std::nullopt);
+    if (!newest) return newest.error();
+    std::optional<Message> last;
+    if (!newest->empty()) last = std::move(newest->front());
+    return ConversationView{std::move(c), std::move(last)};
 }
 
 std::string sent_json(std::string_view message_id, std::string_view conversation_id,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/prelude.hpp"
+#include "base/json.hpp"
 #include "domain/api_keys.hpp"
 #include "domain/inbox.hpp"
 #include "domain/send.hpp"
@@ -123,10 +124,17 @@ struct ConversationView {
     std::optional<Message> last_message;
 };
 
+// c with its newest message, read in txn.
+Result<ConversationView> conversation_view(Txn& txn, Conversation c);
+
 std::string list_json(const std::vector<ConversationView>& page, std::string_view next_cursor);
 // messages: nullptr leaves "messages" out (a key without messaging:messages:read).
 std::string conversation_json(const ConversationView& view, const std::vector<Message>* messages,
                               std::string_view what);
+// The conversation object of the two answers above, for other documents
+// (whatsapp-admin --json): with "messages" unless messages is nullptr.
+void write_conversation(JsonWriter& w, const ConversationView& view,
+                        const std::vector<Message>* messages);
 // The 201 of a send Meta accepted: the created message.
 std::string sent_json(std::string_view message_id, std::string_view conversation_id,
                       const SendRequest& send, std::int64_t created_at_ns);

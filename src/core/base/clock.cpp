@@ -1,8 +1,9 @@
-// Wall-clock time as Unix nanoseconds, and RFC 3339 text.
+// Wall-clock time as Unix nanoseconds, RFC 3339 text, and durations.
 #include "base/clock.hpp"
 
 #include <cstdint>
 #include <ctime>
+#include <iterator>
 
 namespace wa {
 
@@ -151,6 +152,35 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
     constexpr std::int64_t kMaxSecs = INT64_MAX / kNsPerSec - 1;
     if (secs < 0 || secs > kMaxSecs) return std::nullopt;
     return secs * kNsPerSec + frac_ns;
+}
+
+std::optional<std::int64_t> parse_duration_ns(std::string_view s) {
+    struct Unit {
+        char name;
+        std::int64_t ns;
+    };
+    static constexpr Unit kUnits[] = {
+        {'d', 86400 * kNsPerSec}, {'h', 3600 * kNsPerSec}, {'m', 60 * kNsPerSec}, {'s', kNsPerSec}};
+    if (s.empty()) return std::nullopt;
+    std::int64_t total = 0;
+    std::size_t next_unit = 0;  // units go largest first, each once
+    while (!s.empty()) {
+        std::size_t n = 0;
+        std::int64_t v = 0;
+        while (n < s.size() && s[n] >= '0' && s[n] <= '9') {
+            if (v > (INT64_MAX - 9) / 10) return std::nullopt;
+            v = v * 10 + (s[n++] - '0');
+        }
+        if (n == 0 || n == s.size()) return std::nullopt;
+        std::size_t u = next_unit;
+        while (u < std::size(kUnits) && kUnits[u].name != s[n])
+            u++;
+        if (u == std::size(kUnits) || v > (INT64_MAX - total) / kUnits[u].ns) return std::nullopt;
+        total += v * kUnits[u].ns;
+        next_unit = u + 1;
+        s.remove_prefix(n + 1);
+    }
+    return total;
 }
 
 }  // namespace wa

@@ -1,4 +1,4 @@
-// Wall-clock time as Unix nanoseconds, and RFC 3339 text.
+// Wall-clock time as Unix nanoseconds, RFC 3339 text, and durations.
 #pragma once
 
 #include <cstdint>
@@ -20,5 +20,10 @@ std::string rfc3339_ns(std::int64_t unix_ns);
 // accepted, up to nine fraction digits) to Unix nanoseconds; nullopt when it
 // is not one, or before 1970 or after 2262 (what an int64 of ns holds).
 std::optional<std::int64_t> parse_rfc3339(std::string_view text);
+
+// "30d", "12h", "90m", "45s", "1d12h" (days, hours, minutes, seconds, each
+// at most once and in that order, as an operator writes nginx times) to
+// nanoseconds; nullopt for anything else or more than an int64 of ns holds.
+std::optional<std::int64_t> parse_duration_ns(std::string_view text);
 
 }  // namespace wa

@@ -47,6 +47,14 @@ std::vector<std::string_view> split_fields(std::string_view line) {
     return out;
 }
 
+// The next line of text (without its '\n'); text moves past it.
+std::string_view take_line(std::string_view& text) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    return line;
+}
+
 int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -200,11 +208,7 @@ Result<ApiKeys> parse_api_keys(std::string_view text) {
     std::size_t line_no = 0;
     while (!text.empty()) {
         line_no++;
-        std::size_t nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-
-        auto fields = split_fields(line);
+        auto fields = split_fields(take_line(text));
         if (fields.empty()) continue;
         auto key = parse_key(fields);
         if (!key) return line_error(line_no, key.error().message);
@@ -218,6 +222,23 @@ Result<ApiKeys> parse_api_keys(std::string_view text) {
         }
         out.keys_.push_back(std::move(*key));
     }
+    return out;
+}
+
+Result<std::string> without_api_key(std::string_view text, std::string_view name) {
+    if (auto keys = parse_api_keys(text); !keys) return keys.error();
+    std::string out;
+    bool found = false;
+    while (!text.empty()) {
+        std::string_view rest = text;
+        auto fields = split_fields(take_line(text));
+        if (!fields.empty() && fields[0] == name) {
+            found = true;  // names are unique: the one line
+        } else {
+            out.append(rest.substr(0, rest.size() - text.size()));
+        }
+    }
+    if (!found) return make_error("key_not_found", "no key named " + quoted(name));
     return out;
 }
 

@@ -100,6 +100,12 @@ private:
 // conversation that is not a conv_ TypeID, a repeated name or hash.
 Result<ApiKeys> parse_api_keys(std::string_view text);
 
+// The file's text without the line of the key named `name` (key revoke);
+// every other line, comments and blank ones included, stays as it was. The
+// text must parse (its error otherwise); "key_not_found" when no key has
+// that name.
+Result<std::string> without_api_key(std::string_view text, std::string_view name);
+
 // A new secret: "wa_" + base64url (no padding) of 32 bytes from RAND_bytes,
 // 46 characters. 256 bits make guessing hopeless, so one unsalted SHA-256 is
 // enough to store it; the prefix makes leaked keys easy to grep and scan for,

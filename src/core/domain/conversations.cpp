@@ -22,14 +22,21 @@ std::int64_t meta_time_ns(std::int64_t ts, std::int64_t now_ns) {
 
 }  // namespace
 
-Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* referrer) {
+Result<std::optional<Conversation>> conversation_by_id(Txn& txn, const Uuid& id) {
     auto bytes = txn.get(Db::conversations, key_of(id));
     if (!bytes) return bytes.error();
-    if (!*bytes)
-        return make_error("store_corrupt", std::string(referrer) + " without conversation");
+    if (!*bytes) return std::optional<Conversation>();
     auto c = decode_conversation(**bytes);
-    if (c) note_stored(*c);
-    return c;
+    if (!c) return c.error();
+    note_stored(*c);
+    return std::optional<Conversation>(std::move(*c));
+}
+
+Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* referrer) {
+    auto c = conversation_by_id(txn, id);
+    if (!c) return c.error();
+    if (!*c) return make_error("store_corrupt", std::string(referrer) + " without conversation");
+    return std::move(**c);
 }
 
 Result<std::optional<Conversation>> find_conversation(Txn& txn, std::string_view number_e164,

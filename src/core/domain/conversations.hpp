@@ -14,6 +14,10 @@
 
 namespace wa {
 
+// The conversation with that id, of any tenant (whatsapp-admin; requests
+// ask tenant_conversation); nullopt when there is none.
+Result<std::optional<Conversation>> conversation_by_id(Txn& txn, const Uuid& id);
+
 // A conversation another record points to; missing means a broken store
 // ("store_corrupt", naming the referrer).
 Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* referrer);

@@ -5,6 +5,7 @@
 
 #include "base/chars.hpp"
 #include "domain/api_keys.hpp"
+#include "domain/conversations.hpp"
 
 namespace wa {
 
@@ -268,14 +269,9 @@ Result<std::optional<Conversation>> tenant_conversation(Txn& txn, const Uuid& id
                                                         const std::optional<Uuid>& only) {
     std::optional<Conversation> none;
     if (!conversation_allowed(only, id)) return none;
-    auto bytes = txn.get(Db::conversations, key_of(id));
-    if (!bytes) return bytes.error();
-    if (!*bytes) return none;
-    auto c = decode_conversation(**bytes);
-    if (!c) return c.error();
-    if (c->tenant != tenant) return none;
-    note_stored(*c);
-    return std::optional<Conversation>(std::move(*c));
+    auto c = conversation_by_id(txn, id);
+    if (!c || !*c || (*c)->tenant == tenant) return c;
+    return none;
 }
 
 Result<ConversationPage> list_conversations(Txn& txn, const ListQuery& q) {

@@ -365,4 +365,27 @@ Result<std::optional<Message>> link_unknown_send(Txn& txn, std::string_view call
     return std::optional<Message>(std::move(*msg));
 }
 
+Result<std::vector<Message>> unknown_sends(Txn& txn, std::int64_t created_before_ns,
+                                           std::size_t limit) {
+    std::vector<Message> out;
+    if (limit == 0) return out;
+    std::optional<Error> failed;
+    auto r = txn.scan(Db::messages, {}, [&](const Txn::Entry& e) {
+        auto m = decode_message(e.value);
+        if (!m) {
+            failed = m.error();
+            return false;
+        }
+        if (m->direction != Direction::outbound || m->status != kUnknown ||
+            m->created_at_ns >= created_before_ns) {
+            return true;
+        }
+        out.push_back(std::move(*m));
+        return out.size() < limit;
+    });
+    if (!r) return r.error();
+    if (failed) return *failed;
+    return out;
+}
+
 }  // namespace wa

@@ -188,4 +188,11 @@ Result<std::optional<Message>> link_unknown_send(Txn& txn, std::string_view call
                                                  const DeliveryPolicy& policy, std::int64_t now_ns,
                                                  std::vector<Delivery>& deliveries);
 
+// §6.3: sends whose outcome stayed unknown (status "unknown": written to
+// Meta, no answer, no status webhook naming them since), created before
+// created_before_ns, oldest first, up to limit. Reads every message: for
+// whatsapp-admin, never for a request.
+Result<std::vector<Message>> unknown_sends(Txn& txn, std::int64_t created_before_ns,
+                                           std::size_t limit);
+
 }  // namespace wa

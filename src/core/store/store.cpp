@@ -2,8 +2,11 @@
 
 #include <lmdb.h>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -49,6 +52,34 @@ Result<void> make_dir(const std::string& path) {
         }
         if (at == std::string::npos) return {};
     }
+}
+
+// Entries of a directory other than . and ..; -1 when it cannot be read.
+int dir_entries(const std::string& path) {
+    DIR* d = opendir(path.c_str());
+    if (d == nullptr) return -1;
+    int n = 0;
+    while (const dirent* e = readdir(d)) {
+        std::string_view name = e->d_name;
+        if (name != "." && name != "..") n++;
+    }
+    closedir(d);
+    return n;
+}
+
+Error os_error(const std::string& what) {
+    return make_error("store_error", what + ": " + std::strerror(errno));
+}
+
+// fsync of a file or directory; mode: also set it (0: leave it).
+Result<void> flush_path(const std::string& path, mode_t mode) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return os_error("open \"" + path + "\"");
+    bool ok = (mode == 0 || fchmod(fd, mode) == 0) && fsync(fd) == 0;
+    Error e = ok ? Error{} : os_error("flush \"" + path + "\"");
+    ::close(fd);
+    if (!ok) return e;
+    return {};
 }
 
 }  // namespace
@@ -137,6 +168,24 @@ Error Store::io_error(int rc, std::string_view what) const {
     if (!disk_full) return store_error(rc, what);
     return make_error("store_error",
                       std::string(what) + ": no space left on device (\"" + path_ + "\")");
+}
+
+Result<void> Store::copy_to(const std::string& dir) {
+    if (auto r = make_dir(dir); !r) return r;
+    int entries = dir_entries(dir);
+    if (entries < 0) return os_error("read \"" + dir + "\"");
+    if (entries > 0) return make_error("store_error", "\"" + dir + "\" is not empty");
+    std::string file = dir + "/data.mdb";
+    Result<void> r;
+    if (int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT); rc != 0) {
+        r = store_error(rc, "copy to \"" + dir + "\"");
+    } else {
+        // LMDB leaves the copy unflushed, its mode as the umask has it: it holds messages.
+        r = flush_path(file, 0600);
+        if (r) r = flush_path(dir, 0);
+    }
+    if (!r) unlink(file.c_str());  // never a partial copy that looks like a backup
+    return r;
 }
 
 int Store::clear_stale_readers() {

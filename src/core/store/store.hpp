@@ -62,6 +62,14 @@ public:
     // Makes every commit so far durable (the meta page a commit left unsynced).
     Result<void> sync();
 
+    // An online backup: a compacting copy (free pages left out) of one read
+    // snapshot into dir/data.mdb, so writers go on meanwhile (their freed
+    // pages are not reused until it ends). dir is created when missing and
+    // must be empty otherwise; the copy is flushed to disk and mode 0600,
+    // and a failed copy leaves no data.mdb behind. To restore, a store
+    // directory holding only that data.mdb.
+    Result<void> copy_to(const std::string& dir);
+
     int clear_stale_readers();  // mdb_reader_check; returns slots cleared
     // Failures of a commit or sync: an I/O error on a full file system says so.
     Error io_error(int mdb_rc, std::string_view what) const;
