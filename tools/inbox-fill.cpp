@@ -1,5 +1,5 @@
 // inbox-fill: bench/inbox's store, written straight through the domain
-// (save_conversation, index_message): what the inbox reads, without the
+// (save_conversation, add_message): what the inbox reads, without the
 // webhook in front (bench/inbound measures that path) or events behind.
 //
 //   inbox-fill STORE TENANT E164 PHONE_NUMBER_ID CONVERSATIONS MESSAGES IDS_OUT [AGE_S]
@@ -73,9 +73,8 @@ Result<void> fill_one(Txn& txn, Conversation& c, std::size_t messages, std::int6
         m.created_at_ns = at_ns + static_cast<std::int64_t>(i);
         m.status = m.direction == Direction::outbound ? "delivered" : "";
         m.wamid = "wamid.fill." + uuid_to_string(m.id);
-        if (auto r = txn.put(Db::messages, key_of(m.id), encode(m)); !r) return r;
+        if (auto r = add_message(txn, m); !r) return r;
         if (auto r = txn.put(Db::wamids, wamid_key(m.wamid), key_of(m.id)); !r) return r;
-        if (auto r = index_message(txn, m); !r) return r;
         if (m.direction == Direction::inbound) {
             c.last_inbound_at_ns = m.created_at_ns;
             c.last_inbound_ts = m.created_at_ns / kNsPerSec;

@@ -205,8 +205,7 @@ TEST_F(Inbox, MessagesNewestFirstBefore) {
             m.id = uuid_v7_now();
             m.conversation_id = a;
             m.text = "m" + std::to_string(i);
-            ASSERT_TRUE(t.put(Db::messages, key_of(m.id), encode(m)).ok());
-            ASSERT_TRUE(index_message(t, m).ok());
+            ASSERT_TRUE(add_message(t, m).ok());
             ids.push_back(m.id);
         }
         ASSERT_TRUE(t.commit().ok());

@@ -125,7 +125,8 @@ TEST_F(IngestTest, NewMessageCreatesConversationMessageAndEvent) {
     EXPECT_EQ(c.customer_name, "Sheena Nelson");
     EXPECT_EQ(c.created_at_ns, kNow);
     EXPECT_EQ(c.last_inbound_ts, kTs);
-    EXPECT_EQ(c.last_inbound_at_ns, kNow);
+    EXPECT_GE(c.last_inbound_at_ns, kNow);  // stamped: unique, never earlier
+    EXPECT_LT(c.last_inbound_at_ns, kNow + 100);
     EXPECT_EQ(c.window_expires_at_ns, kTs * kNsPerSec + kDay);
     EXPECT_EQ(c.unread_count, 1u);
     EXPECT_EQ(c.next_event_seq, 1u);
@@ -270,7 +271,8 @@ TEST_F(IngestTest, WindowMovesOnlyForward) {
     auto c = conversation(txn, "+14155551234", "+16505551234");
     EXPECT_EQ(c.window_expires_at_ns, kTs * kNsPerSec + kDay);
     EXPECT_EQ(c.last_inbound_ts, kTs);
-    EXPECT_EQ(c.last_inbound_at_ns, kNow + 5);
+    EXPECT_GE(c.last_inbound_at_ns, kNow + 5);  // stamped: unique, never earlier
+    EXPECT_LT(c.last_inbound_at_ns, kNow + 100);
 
     ingest_ok(txn, batch_of({change_for("111", {text_message("wamid.new", kTs + 3600)})}));
     c = conversation(txn, "+14155551234", "+16505551234");

@@ -44,9 +44,9 @@ protected:
         m.status = std::move(status);
         m.wamid = "wamid." + uuid_to_string(m.id);
         Txn t = write();
-        EXPECT_TRUE(t.put(Db::messages, key_of(m.id), encode(m)).ok());
+        m.created_at_ns = ms * kNsPerMs;
+        EXPECT_TRUE(add_message(t, m).ok());
         EXPECT_TRUE(t.put(Db::wamids, wamid_key(m.wamid), key_of(m.id)).ok());
-        EXPECT_TRUE(index_message(t, m).ok());
         EXPECT_TRUE(t.commit().ok());
         return m.id;
     }

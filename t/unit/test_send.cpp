@@ -244,7 +244,8 @@ TEST_F(OutboundTest, RecordStoresMessageWamidAndCreatedEvent) {
     ASSERT_TRUE(c.ok());
     Sent sent = record(c.target, req, "wamid.OUT1");
     EXPECT_TRUE(is_typeid(sent.message_id, "tx"));
-    EXPECT_EQ(sent.created_at_ns, kNow);
+    EXPECT_GE(sent.created_at_ns, kNow);  // stamped: unique, never earlier
+    EXPECT_LT(sent.created_at_ns, kNow + 100);
 
     Txn txn = read();
     auto bytes = txn.get(Db::messages, key_of(sent.id));
@@ -433,6 +434,8 @@ TEST_F(OutboundTest, UnknownSendsListsWhatMetaHasNotNamedYet) {
     record(c.target, request(im), "wamid.OUT1");  // accepted: not listed
     Sent first = record(c.target, request(im), "");
     Sent second = record(c.target, request(im), "");
+    // Created at kNow (stamped a few ns later: unique store-wide).
+    constexpr std::int64_t kLater = kNow + 1000;
     auto ids = [&](std::int64_t before, std::size_t limit) {
         Txn txn = read();
         auto got = unknown_sends(txn, before, limit);
@@ -442,13 +445,13 @@ TEST_F(OutboundTest, UnknownSendsListsWhatMetaHasNotNamedYet) {
             out.push_back(m.id);
         return out;
     };
-    EXPECT_EQ(ids(kNow + 1, 10), (std::vector<Uuid>{first.id, second.id}));  // oldest first
-    EXPECT_EQ(ids(kNow + 1, 1), (std::vector<Uuid>{first.id}));
+    EXPECT_EQ(ids(kLater, 10), (std::vector<Uuid>{first.id, second.id}));  // oldest first
+    EXPECT_EQ(ids(kLater, 1), (std::vector<Uuid>{first.id}));
     EXPECT_TRUE(ids(kNow, 10).empty());  // none created before kNow
-    EXPECT_TRUE(ids(kNow + 1, 0).empty());
+    EXPECT_TRUE(ids(kLater, 0).empty());
     {
         Txn txn = read();
-        auto got = unknown_sends(txn, kNow + 1, 10);
+        auto got = unknown_sends(txn, kLater, 10);
         ASSERT_TRUE(got.ok());
         EXPECT_EQ(got->front().to, "+16505551234");
         EXPECT_EQ(got->front().conversation_id, stored(first.id).conversation_id);
@@ -457,7 +460,7 @@ TEST_F(OutboundTest, UnknownSendsListsWhatMetaHasNotNamedYet) {
 
     // Meta names the first: it is an accepted send now.
     status_webhook("wamid.LATE", "sent", first.message_id, kNow + kHour);
-    EXPECT_EQ(ids(kNow + 1, 10), (std::vector<Uuid>{second.id}));
+    EXPECT_EQ(ids(kLater, 10), (std::vector<Uuid>{second.id}));
 }
 
 }  // namespace

@@ -111,14 +111,26 @@ Result<void> delete_entry(Txn& txn, const Conversation& c) {
     return {};
 }
 
-// The stamped activity, written back into the field it came from.
-Result<void> stamp_activity(Txn& txn, Conversation& c) {
+// The store-wide clock: want, or just after the last stamp given, so that
+// stamps are unique and follow the commit order whichever worker wrote.
+Result<std::int64_t> next_stamp(Txn& txn, std::int64_t want) {
     auto last = read_counter(txn, kActivityClock);
     if (!last) return last.error();
-    std::int64_t want = activity_of(c);
     auto floor = static_cast<std::int64_t>(std::min<std::uint64_t>(
         *last, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() - 1)));
     std::int64_t stamped = std::max(want, floor + 1);
+    if (auto r = write_counter(txn, kActivityClock, static_cast<std::uint64_t>(stamped)); !r) {
+        return r.error();
+    }
+    return stamped;
+}
+
+// The stamped activity, written back into the field it came from.
+Result<void> stamp_activity(Txn& txn, Conversation& c) {
+    std::int64_t want = activity_of(c);
+    auto next = next_stamp(txn, want);
+    if (!next) return next.error();
+    std::int64_t stamped = *next;
     if (c.last_inbound_at_ns == want) {
         c.last_inbound_at_ns = stamped;
     } else if (c.last_outbound_at_ns == want) {
@@ -126,7 +138,7 @@ Result<void> stamp_activity(Txn& txn, Conversation& c) {
     } else {
         c.created_at_ns = stamped;
     }
-    return write_counter(txn, kActivityClock, static_cast<std::uint64_t>(stamped));
+    return {};
 }
 
 bool index_changed(const Conversation& c) {
@@ -215,10 +227,16 @@ Result<void> save_conversation(Txn& txn, Conversation& c) {
     return {};
 }
 
-Result<void> index_message(Txn& txn, const Message& m) {
-    std::string key(key_of(m.conversation_id));
-    key.append(key_of(m.id));
-    return txn.put(Db::conversation_messages, key, "");
+std::string message_index_key(const Message& m) {
+    return std::string(key_of(m.conversation_id)) + time_key(m.created_at_ns, key_of(m.id));
+}
+
+Result<void> add_message(Txn& txn, Message& m) {
+    auto stamped = next_stamp(txn, m.created_at_ns);
+    if (!stamped) return stamped.error();
+    m.created_at_ns = *stamped;
+    if (auto r = txn.put(Db::messages, key_of(m.id), encode(m)); !r) return r;
+    return txn.put(Db::conversation_messages, message_index_key(m), "");
 }
 
 Result<std::optional<std::size_t>> build_inbox_indexes(Txn& txn) {
@@ -248,7 +266,9 @@ Result<std::optional<std::size_t>> build_inbox_indexes(Txn& txn) {
     r = txn.scan(Db::messages, {}, [&](const Txn::Entry& e) {
         auto m = decode_message(e.value);
         if (!m) return fail(m.error());
-        if (auto w = index_message(txn, *m); !w) return fail(w.error());
+        if (auto w = txn.put(Db::conversation_messages, message_index_key(*m), ""); !w) {
+            return fail(w.error());
+        }
         return true;
     });
     if (!r) return r.error();
@@ -362,14 +382,21 @@ Result<std::vector<Message>> conversation_messages(Txn& txn, const Uuid& convers
     std::string prefix(key_of(conversation));
     std::string below = prefix;
     if (before) {
-        below.append(key_of(*before));
+        // Older than a message of this conversation; any other id shows nothing.
+        auto bytes = txn.get(Db::messages, key_of(*before));
+        if (!bytes) return bytes.error();
+        if (!*bytes) return out;
+        auto m = decode_message(**bytes);
+        if (!m) return m.error();
+        if (m->conversation_id != conversation) return out;
+        below = message_index_key(*m);
     } else {
-        below.append(17, '\xff');
+        below.append(25, '\xff');
     }
     std::optional<Error> failed;
     auto r = txn.scan_back(Db::conversation_messages, below, [&](const Txn::Entry& e) {
         if (out.size() >= limit || e.key.substr(0, prefix.size()) != prefix) return false;
-        Uuid id = uuid_from_key(e.key.substr(prefix.size()));
+        Uuid id = uuid_from_key(e.key.substr(e.key.size() - 16));
         auto bytes = txn.get(Db::messages, key_of(id));
         if (!bytes) {
             failed = bytes.error();

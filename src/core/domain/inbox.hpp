@@ -1,6 +1,6 @@
 // The inbox (SPEC §7.2): a tenant's conversations by activity, and a
 // conversation's messages newest first. Both indexes are written in the
-// transaction that moves them (save_conversation, index_message). An
+// transaction that moves them (save_conversation, add_message). An
 // activity entry carries what every filter needs (status, mode, assignee,
 // name, phone), so a page loads only what it shows; a filter that matches
 // few walks more entries (bounded per page), which costs less than an index
@@ -50,8 +50,12 @@ Result<void> save_conversation(Txn& txn, Conversation& c);
 // Marks c as the store holds it (after decoding it).
 void note_stored(Conversation& c);
 
-// A new message, into its conversation's newest-first order.
-Result<void> index_message(Txn& txn, const Message& m);
+// A new message: its created_at stamped by the store-wide clock (unique,
+// in commit order: two workers' UUIDv7 ids of one millisecond are not),
+// then the record and its place in the conversation's newest-first order.
+Result<void> add_message(Txn& txn, Message& m);
+// Its key in Db::conversation_messages: conv uuid + created_at + msg uuid.
+std::string message_index_key(const Message& m);
 
 // The indexes of a store written before they existed, built once (a
 // marker in Db::meta); returns the conversations indexed, nullopt when

@@ -116,8 +116,7 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
     msg.meta_timestamp = m.timestamp;
     msg.created_at_ns = now_ns;
     msg.reply_to = *reply_to;
-    if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
-    if (auto r = index_message(txn, msg); !r) return r.error();
+    if (auto r = add_message(txn, msg); !r) return r.error();
 
     Event ev = next_event(c, kInboundReceived, number.e164, number.callback, now_ns);
 

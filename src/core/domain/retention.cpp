@@ -1,6 +1,7 @@
 #include "domain/retention.hpp"
 
 #include "base/clock.hpp"
+#include "domain/inbox.hpp"
 #include "store/records.hpp"
 
 namespace wa {
@@ -47,9 +48,7 @@ Result<bool> prune_message(Txn& txn, std::string_view key) {
     if (!m->wamid.empty()) {
         if (auto r = txn.del(Db::wamids, wamid_key(m->wamid)); !r) return r.error();
     }
-    std::string index(key_of(m->conversation_id));
-    index.append(key);
-    if (auto r = txn.del(Db::conversation_messages, index); !r) return r.error();
+    if (auto r = txn.del(Db::conversation_messages, message_index_key(*m)); !r) return r.error();
     if (auto r = txn.del(Db::messages, key); !r) return r.error();
     return true;
 }

@@ -78,8 +78,7 @@ Result<RecordedSend> schedule_send(Txn& txn, const SendTarget& target, const Sen
     auto conv = send_conversation(txn, target, request, now_ns);
     if (!conv) return conv.error();
     Message msg = outbound_message(*conv, request, prepared, kScheduled, now_ns);
-    if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
-    if (auto r = index_message(txn, msg); !r) return r.error();
+    if (auto r = add_message(txn, msg); !r) return r.error();
     if (auto r = save_conversation(txn, *conv); !r) return r.error();
     ScheduledSend s;
     s.graph_body = prepared.graph_body;
@@ -144,7 +143,7 @@ Result<RecordedSend> complete_scheduled(Txn& txn, const Uuid& id, std::string_vi
     if (!*loaded) return RecordedSend{};
     Loaded& l = **loaded;
     if (auto r = forget(txn, id, l.send); !r) return r.error();
-    return record_outcome(txn, l.conv, l.msg, *l.number, wamid, policy, now_ns);
+    return record_outcome(txn, l.conv, l.msg, false, *l.number, wamid, policy, now_ns);
 }
 
 Result<std::vector<Delivery>> fail_scheduled(Txn& txn, const Uuid& id, std::int64_t code,

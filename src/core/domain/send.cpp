@@ -287,14 +287,18 @@ PreparedSend prepare_send(const SendRequest& request, const SendTarget& target) 
     return p;
 }
 
-Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg,
+Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg, bool fresh,
                                     const NumberConfig& number, std::string_view wamid,
                                     const DeliveryPolicy& policy, std::int64_t now_ns) {
     bool accepted = !wamid.empty();
     msg.wamid = wamid;
     msg.status = accepted ? kCreated : kUnknown;
-    if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
-    if (auto r = index_message(txn, msg); !r) return r.error();
+    // A scheduled send's message is in the store already, in its place.
+    if (fresh) {
+        if (auto r = add_message(txn, msg); !r) return r.error();
+    } else if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) {
+        return r.error();
+    }
     // Meta's wamids are unique; the mapping is what statuses find us by.
     if (accepted) {
         if (auto r = txn.put(Db::wamids, wamid_key(wamid), key_of(msg.id)); !r) return r.error();
@@ -325,7 +329,7 @@ Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendR
     auto conv = send_conversation(txn, target, request, now_ns);
     if (!conv) return conv.error();
     Message msg = outbound_message(*conv, request, prepared, {}, now_ns);
-    return record_outcome(txn, *conv, msg, *target.number, wamid, policy, now_ns);
+    return record_outcome(txn, *conv, msg, true, *target.number, wamid, policy, now_ns);
 }
 
 Result<std::int64_t> close_window_after_send(Txn& txn, const Uuid& conversation,

@@ -160,7 +160,9 @@ Message outbound_message(const Conversation& c, const SendRequest& request,
 // (record_send's second half, shared with scheduled sends): "created" with
 // its wamid mapped, or "unknown" for an empty wamid; a credit counted; c's
 // last outbound time; transactional.message.created for an accepted one.
-Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg,
+// fresh: msg is new (added with add_message), else it is stored already (a
+// scheduled send's) and only rewritten.
+Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg, bool fresh,
                                     const NumberConfig& number, std::string_view wamid,
                                     const DeliveryPolicy& policy, std::int64_t now_ns);
 

@@ -36,7 +36,7 @@ enum class Db : unsigned {
     // The inbox's indexes (domain/inbox.hpp), written with the records they
     // follow. act = a conversation's activity ns (8, BE), unique store-wide.
     inbox_activity,         // tenant '\0' act conv uuid -> ConversationSummary
-    conversation_messages,  // conv uuid + msg uuid (UUIDv7: creation order) -> ""
+    conversation_messages,  // conv uuid + created ns(8, BE) + msg uuid -> ""
     count_
 };
 
