@@ -120,10 +120,11 @@ void answer(const PendingRequest& pending, const IngestOutcome& outcome,
                           static_cast<ngx_uint_t>(outcome.unrouted),
                           log_escape(outcome.unrouted_ids.front()).c_str());
         }
+        // Measured before finalizing: that may free r.
+        observe(Latency::webhook_ack, now_ns() - request_start_ns(r));
         ngx_http_finalize_request(
             r, send_body(r, NGX_HTTP_OK, "application/json",
                          webhook_ack_json(outcome.received, outcome.duplicates, outcome.unrouted)));
-        observe(Latency::webhook_ack, now_ns() - request_start_ns(r));
     } else if (is_store_failure(committed.error())) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp webhook: not stored: %s",
                       log_escape(committed.error().message).c_str());
