@@ -8,8 +8,6 @@
 #include "guard.hpp"
 
 #include "api/prelude.hpp"
-#include "base/clock.hpp"
-#include "base/text.hpp"
 #include "domain/send.hpp"
 #include "send_api.hpp"
 #include "state.hpp"
@@ -38,25 +36,7 @@ std::optional<ReplyError> check_body(ngx_http_request_t* r, const ApiKey& key,
     if (!parsed) return parsed.error();
     SendRequest send = send_request_of(*parsed);
     send.scope = SendScope::of(key);
-    Worker* w = worker();
-    if (w == nullptr) {
-        return ReplyError{503, "store_unavailable", "the store is unavailable; retry later"};
-    }
-    auto txn = w->store->begin_read();
-    auto checked =
-        txn ? check_send(*txn, send, mcf->numbers, now_ns()) : Result<SendCheck>(txn.error());
-    if (!checked) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp guard: %s",
-                      log_escape(checked.error().message).c_str());
-        return ReplyError{503, "store_unavailable", "the store is unavailable; retry later"};
-    }
-    const SendTarget& t = checked->target;
-    if (RequestCtx* ctx = request_ctx(r); ctx && !t.conversation_id.empty()) {
-        ctx->conversation_id = pool_str(r->pool, t.conversation_id);
-        ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(t.window_expires_at_ns));
-    }
-    if (!checked->ok()) return reply_error(reply_failure(*checked->refusal));
-    return std::nullopt;
+    return check_reply(r, send);
 }
 
 void body_read(ngx_http_request_t* r) noexcept {
@@ -82,19 +62,14 @@ void body_read(ngx_http_request_t* r) noexcept {
 
 // Row 1, before the body is read.
 std::optional<ReplyError> check_key(ngx_http_request_t* r, GuardState& st) {
-    MainConf* mcf = main_conf(r);
-    static const ApiKeys kNoKeys;
-    const ApiKeys& keys = mcf->api_keys ? *mcf->api_keys : kNoKeys;
-    KeyAuth auth = keys.authorize(header_in(r, "Authorization"), Scope::messages_send);
+    KeyAuth auth = authorize_request(r, Scope::messages_send);
     if (auth.check == KeyCheck::ok) {
-        st.keys = mcf->api_keys;
+        st.keys = main_conf(r)->api_keys;
         st.key = auth.key;
         if (RequestCtx* ctx = request_ctx(r)) ctx->tenant = pool_str(r->pool, auth.key->tenant);
         return std::nullopt;
     }
-    return reply_error(auth.check == KeyCheck::missing   ? ReplyFailure::missing_api_token
-                       : auth.check == KeyCheck::invalid ? ReplyFailure::invalid_api_token
-                                                         : ReplyFailure::forbidden);
+    return reply_error(auth.check);
 }
 
 // A refusal before the body is read: it is discarded, and the request ends

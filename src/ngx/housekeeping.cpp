@@ -18,7 +18,7 @@ namespace wa::ngx {
 namespace {
 
 constexpr ngx_msec_t kIdleTick = 60 * 1000;
-constexpr ngx_msec_t kBusyTick = 1000;   // a full batch: more may be due
+constexpr ngx_msec_t kBusyTick = 1000;  // a full batch: more may be due
 // Retention behind: small steps, often, so that one step adds little to
 // the batch of webhooks it commits with (bench/retention).
 constexpr ngx_msec_t kPruningTick = 20;

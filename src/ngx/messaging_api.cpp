@@ -240,10 +240,7 @@ ngx_int_t serve(ngx_http_request_t* r) {
         return refuse(r, ReplyError(405, "method_not_allowed", "use " + path.allow));
     }
 
-    MainConf* mcf = main_conf(r);
-    static const ApiKeys kNoKeys;
-    const ApiKeys& keys = mcf->api_keys ? *mcf->api_keys : kNoKeys;
-    KeyAuth auth = keys.authorize(header_in(r, "Authorization"), scope_of(*path.route));
+    KeyAuth auth = authorize_request(r, scope_of(*path.route));
     if (auth.check == KeyCheck::forbidden && *path.route == InboxRoute::get &&
         auth.key->allows(Scope::messages_read)) {
         auth.check = KeyCheck::ok;

@@ -210,11 +210,11 @@ ReplyError store_unavailable() {
     return ReplyError{503, "store_unavailable", "the store is unavailable; retry later"};
 }
 
-void note_target(ngx_http_request_t* r, const ReplyState& st) {
+void note_target(ngx_http_request_t* r, const SendTarget& target) {
     RequestCtx* ctx = request_ctx(r);
-    if (ctx == nullptr || st.target.conversation_id.empty()) return;
-    ctx->conversation_id = pool_str(r->pool, st.target.conversation_id);
-    ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(st.target.window_expires_at_ns));
+    if (ctx == nullptr || target.conversation_id.empty()) return;
+    ctx->conversation_id = pool_str(r->pool, target.conversation_id);
+    ctx->window_expires_at = pool_str(r->pool, rfc3339_ns(target.window_expires_at_ns));
 }
 
 // -- after Meta answered (or did not) ----------------------------------------------------------
@@ -450,7 +450,7 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
     // A scheduled send's credit is judged when it is made.
     auto refused = check_target(r->connection->log, st.send, !scheduled(st), is_inbox(st.endpoint),
                                 st.target, st.credit);
-    note_target(r, st);
+    note_target(r, st.target);
     if (refused) return finish(r, *refused);
     st.prepared = prepare_send(st.send, st.target);
     if (scheduled(st)) return record_and_answer(r, st, {});
@@ -867,17 +867,8 @@ ngx_int_t prelude_send(ngx_http_request_t* r, Endpoint endpoint) {
     if (!(r->method & NGX_HTTP_POST)) return NGX_HTTP_NOT_ALLOWED;
     try {
         tag_request_log(r);
-        MainConf* mcf = main_conf(r);
-        // Row 1. Without a keys file every key is unknown.
-        static const ApiKeys kNoKeys;
-        const ApiKeys& keys = mcf->api_keys ? *mcf->api_keys : kNoKeys;
-        KeyAuth auth = keys.authorize(header_in(r, "Authorization"), Scope::messages_send);
-        if (auth.check != KeyCheck::ok) {
-            ReplyFailure f = auth.check == KeyCheck::missing   ? ReplyFailure::missing_api_token
-                             : auth.check == KeyCheck::invalid ? ReplyFailure::invalid_api_token
-                                                               : ReplyFailure::forbidden;
-            return refuse_early(r, reply_error(f));
-        }
+        KeyAuth auth = authorize_request(r, Scope::messages_send);  // row 1
+        if (auth.check != KeyCheck::ok) return refuse_early(r, reply_error(auth.check));
         return start_send(r, endpoint, *auth.key, nullptr);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s", e.what());
@@ -912,6 +903,14 @@ ngx_http_core_loc_conf_t* core_loc_conf(ngx_conf_t* cf) {
 }
 
 }  // namespace
+
+std::optional<ReplyError> check_reply(ngx_http_request_t* r, const SendRequest& send) {
+    SendTarget target;
+    std::shared_ptr<CreditHold> no_credit;
+    auto refused = check_target(r->connection->log, send, false, false, target, no_credit);
+    note_target(r, target);
+    return refused;
+}
 
 ngx_int_t send_prelude_error(ngx_http_request_t* r, const ReplyError& e) {
     return send_answer(r, error_answer(e, request_id(r)));

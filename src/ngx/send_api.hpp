@@ -19,6 +19,11 @@ char* send_location_directive(ngx_conf_t* cf, void* conf) noexcept;
 // content handler returns.
 ngx_int_t send_prelude_error(ngx_http_request_t* r, const ReplyError& e);
 
+// Rows 7-9 of §6.2 for a reply, as its pipeline checks them (no credit
+// held), with $whatsapp_conversation_id and $whatsapp_window_expires_at set
+// once row 7 passed; the error is the reply API's answer.
+std::optional<ReplyError> check_reply(ngx_http_request_t* r, const SendRequest& send);
+
 // An inbox send by key (already checked for messaging:messages:send): a
 // text in *conversation, or with nullptr a template (POST messages/template).
 // May throw; returns what a content handler returns.

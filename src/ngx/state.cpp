@@ -66,6 +66,13 @@ MainConf* main_conf(ngx_cycle_t* cycle) {
     return static_cast<MainConf*>(ctx->main_conf[ngx_http_whatsapp_module.ctx_index]);
 }
 
+KeyAuth authorize_request(ngx_http_request_t* r, Scope needed) {
+    static const ApiKeys kNoKeys;
+    MainConf* mcf = main_conf(r);
+    const ApiKeys& keys = mcf->api_keys ? *mcf->api_keys : kNoKeys;
+    return keys.authorize(header_in(r, "Authorization"), needed);
+}
+
 Worker* worker() { return g_worker && g_worker->commit ? g_worker : nullptr; }
 
 ngx_int_t store_prepare(ngx_cycle_t* cycle, const MainConf& mcf) {

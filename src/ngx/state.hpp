@@ -86,6 +86,10 @@ struct Worker {
 // nullptr in the master, in helper processes, or when the store failed to open.
 Worker* worker();
 
+// The request's Authorization against the configured keys (without a keys
+// file every key is unknown).
+KeyAuth authorize_request(ngx_http_request_t* r, Scope needed);
+
 // --- the lifecycle behind worker(), for module.cpp's hooks ---------------
 
 // In the master, at start and reload (not under nginx -t): creates the store

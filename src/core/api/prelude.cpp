@@ -226,6 +226,12 @@ ReplyError reply_error_from_graph(const GraphResult& graph) {
     return error(502, "upstream_error", "the WhatsApp API failed (" + graph.reason + ")");
 }
 
+ReplyError reply_error(KeyCheck check) {
+    return reply_error(check == KeyCheck::missing   ? ReplyFailure::missing_api_token
+                       : check == KeyCheck::invalid ? ReplyFailure::invalid_api_token
+                                                    : ReplyFailure::forbidden);
+}
+
 ReplyError reply_paced(int retry_after_s) {
     ReplyError e = error(429, "rate_limited",
                          "the number's send rate (its whatsapp_number rate) is used up; retry "

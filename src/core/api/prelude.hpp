@@ -112,6 +112,9 @@ enum class ReplyFailure {
 };
 ReplyError reply_error(ReplyFailure failure);
 
+// Row 1 as the key check refused it (not for KeyCheck::ok).
+ReplyError reply_error(KeyCheck check);
+
 // Rows 7-10 as the store refused them (domain/send.hpp).
 ReplyFailure reply_failure(SendRefusal refusal);
 
