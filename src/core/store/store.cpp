@@ -31,6 +31,8 @@ constexpr const char* kDbNames[] = {
     "scheduled_due",
     "inbox_activity",
     "conversation_messages",
+    "stream",
+    "media",
 };
 static_assert(std::size(kDbNames) == static_cast<unsigned>(Db::count_));
 

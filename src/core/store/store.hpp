@@ -37,6 +37,10 @@ enum class Db : unsigned {
     // follow. act = a conversation's activity ns (8, BE), unique store-wide.
     inbox_activity,         // tenant '\0' act conv uuid -> ConversationSummary
     conversation_messages,  // conv uuid + created ns(8, BE) + msg uuid -> ""
+    // The realtime stream (domain/stream.hpp): what a tenant's sockets see,
+    // in commit order. stamp = the store-wide clock (domain/inbox.hpp).
+    stream,  // tenant '\0' stamp(8, BE) -> StreamEntry
+    media,   // bounded(media id) -> conv uuid: whose message carried it (SPEC §8.4)
     count_
 };
 
