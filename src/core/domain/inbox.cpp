@@ -111,20 +111,6 @@ Result<void> delete_entry(Txn& txn, const Conversation& c) {
     return {};
 }
 
-// The store-wide clock: want, or just after the last stamp given, so that
-// stamps are unique and follow the commit order whichever worker wrote.
-Result<std::int64_t> next_stamp(Txn& txn, std::int64_t want) {
-    auto last = read_counter(txn, kActivityClock);
-    if (!last) return last.error();
-    auto floor = static_cast<std::int64_t>(std::min<std::uint64_t>(
-        *last, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() - 1)));
-    std::int64_t stamped = std::max(want, floor + 1);
-    if (auto r = write_counter(txn, kActivityClock, static_cast<std::uint64_t>(stamped)); !r) {
-        return r.error();
-    }
-    return stamped;
-}
-
 // The stamped activity, written back into the field it came from.
 Result<void> stamp_activity(Txn& txn, Conversation& c) {
     std::int64_t want = activity_of(c);
@@ -179,6 +165,25 @@ Result<ConversationPage> list_one(Txn& txn, const ListQuery& q) {
 }
 
 }  // namespace
+
+Result<std::int64_t> next_stamp(Txn& txn, std::int64_t want) {
+    auto last = read_counter(txn, kActivityClock);
+    if (!last) return last.error();
+    auto floor = static_cast<std::int64_t>(std::min<std::uint64_t>(
+        *last, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() - 1)));
+    std::int64_t stamped = std::max(want, floor + 1);
+    if (auto r = write_counter(txn, kActivityClock, static_cast<std::uint64_t>(stamped)); !r) {
+        return r.error();
+    }
+    return stamped;
+}
+
+Result<std::int64_t> last_stamp(Txn& txn) {
+    auto last = read_counter(txn, kActivityClock);
+    if (!last) return last.error();
+    return static_cast<std::int64_t>(std::min<std::uint64_t>(
+        *last, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
+}
 
 bool valid_conversation_status(std::string_view s) {
     return s == "open" || s == "pending_customer" || s == "closed";

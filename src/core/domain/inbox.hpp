@@ -40,6 +40,14 @@ void await_customer(Conversation& c);
 // The later of last inbound and last outbound (creation before either).
 std::int64_t activity_of(const Conversation& c);
 
+// The store-wide clock: want, or just after the last stamp given, so that
+// stamps are unique and follow the commit order whichever worker wrote
+// (the write lock orders them). Activity, message creation and the
+// realtime stream take their stamps from it.
+Result<std::int64_t> next_stamp(Txn& txn, std::int64_t want);
+// The last stamp given (0: none yet).
+Result<std::int64_t> last_stamp(Txn& txn);
+
 // Writes c and moves its index entries to match it. A changed activity is
 // first made unique and increasing store-wide (the later of it and the
 // last one given + 1 ns), so that activity order is commit order and a

@@ -3,6 +3,7 @@
 // caller aborts it, so a webhook is applied entirely or not at all.
 #include "domain/ingest.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "domain/events.hpp"
 #include "domain/inbox.hpp"
 #include "domain/send.hpp"
+#include "domain/stream.hpp"
 #include "base/phone.hpp"
 #include "store/records.hpp"
 
@@ -135,6 +137,9 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
 
     if (auto r = save_conversation(txn, c); !r) return r.error();
     if (auto r = enqueue(txn, std::move(ev), options, now_ns, out); !r) return r.error();
+    auto streamed = stream_inbound(txn, c, msg);
+    if (!streamed) return streamed.error();
+    out.stream_stamp = std::max(out.stream_stamp, *streamed);
 
     out.received++;
     out.last_tenant = c.tenant;
@@ -235,6 +240,9 @@ Result<void> ingest_status(Txn& txn, const NumberConfig& number, const StatusUpd
     apply_status(msg, status, s);
     if (status == "failed" && is_re_engagement_failure(s)) close_window(c, s.timestamp, now_ns);
     if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) return r.error();
+    auto streamed = stream_status(txn, c, msg, now_ns);
+    if (!streamed) return streamed.error();
+    out.stream_stamp = std::max(out.stream_stamp, *streamed);
 
     DeliveryPolicy policy;
     policy.lease_ns = options.lease_ns;

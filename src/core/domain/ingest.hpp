@@ -36,6 +36,9 @@ struct IngestOutcome {
     // For $whatsapp_* variables / logs: the last stored message.
     std::string last_tenant, last_conversation_id, last_message_id;
     std::int64_t last_window_expires_at_ns = 0;
+    // The largest stamp written to the realtime stream (0: none), published
+    // once the commit is durable (domain/stream.hpp).
+    std::int64_t stream_stamp = 0;
 };
 
 // Statuses (SPEC §4.5) of outbound messages move forward only, by rank:

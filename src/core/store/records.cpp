@@ -19,6 +19,7 @@ constexpr std::uint8_t kEventVersion = 2;   // 2 added callback_guarded
 constexpr std::uint8_t kMessageVersion = 2;
 constexpr std::uint8_t kIdempotencyVersion = 1;
 constexpr std::uint8_t kScheduledVersion = 1;
+constexpr std::uint8_t kStreamVersion = 1;
 
 // Both directions walk the same field list (the *_fields templates below):
 // Writer::field writes a value, Reader::field reads into it.
@@ -275,6 +276,16 @@ void scheduled_fields(IO& io, R& s) {
     io.field(s.attempts);
 }
 
+template <class IO, class R>
+void stream_fields(IO& io, R& e) {
+    io.field(e.kind);
+    io.field(e.message);
+    io.field(e.conversation);
+    io.field(e.status);
+    io.field(e.error_code);
+    io.field(e.error_title);
+}
+
 template <class R, class Fields>
 std::string encode_with(std::uint8_t version, const R& record, Fields fields) {
     Writer w(version);
@@ -304,6 +315,7 @@ constexpr auto kMessage = [](auto& io, auto& r) { message_fields(io, r); };
 constexpr auto kEvent = [](auto& io, auto& r) { event_fields(io, r); };
 constexpr auto kIdempotency = [](auto& io, auto& r) { idempotency_fields(io, r); };
 constexpr auto kScheduled = [](auto& io, auto& r) { scheduled_fields(io, r); };
+constexpr auto kStream = [](auto& io, auto& r) { stream_fields(io, r); };
 
 }  // namespace
 
@@ -315,6 +327,16 @@ std::string encode(const IdempotencyRecord& r) {
 }
 
 std::string encode(const ScheduledSend& s) { return encode_with(kScheduledVersion, s, kScheduled); }
+
+std::string encode(const StreamEntry& e) { return encode_with(kStreamVersion, e, kStream); }
+
+Result<StreamEntry> decode_stream_entry(std::string_view bytes) {
+    auto e = decode_with<StreamEntry>(bytes, "stream entry", kStreamVersion, kStream);
+    if (e && !in_range(e->kind, StreamKind::message, StreamKind::status)) {
+        return make_error("store_corrupt", "stream entry: unknown kind");
+    }
+    return e;
+}
 
 Result<ScheduledSend> decode_scheduled(std::string_view bytes) {
     return decode_with<ScheduledSend>(bytes, "scheduled send", kScheduledVersion, kScheduled);

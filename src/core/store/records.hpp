@@ -110,7 +110,23 @@ struct ScheduledSend {
     std::uint32_t attempts = 0;      // claims so far
 };
 
+// What a tenant's sockets see (SPEC §8.1), one entry per inbound message
+// or status change, keyed by its stamp (domain/stream.hpp). The frame is
+// built when read, from the message and conversation records.
+enum class StreamKind : std::uint8_t { message = 1, status = 2 };
+
+struct StreamEntry {
+    StreamKind kind = StreamKind::message;
+    Uuid message{};
+    Uuid conversation{};
+    std::string status;  // status: the status it moved to (sent|delivered|read|failed)
+    std::int64_t error_code = 0;
+    std::string error_title;
+};
+
 std::string encode(const Conversation& c);
+std::string encode(const StreamEntry& e);
+Result<StreamEntry> decode_stream_entry(std::string_view bytes);
 std::string encode(const ScheduledSend& s);
 Result<ScheduledSend> decode_scheduled(std::string_view bytes);
 std::string encode(const IdempotencyRecord& r);
