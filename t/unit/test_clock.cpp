@@ -65,6 +65,17 @@ TEST(Clock, Rfc3339CenturyLeapRules) {
     EXPECT_EQ(wa::rfc3339_ns(946684799LL * wa::kNsPerSec), "1999-12-31T23:59:59.000000000Z");
 }
 
+TEST(Clock, Rfc3339Seconds) {
+    EXPECT_EQ(wa::rfc3339_s(0), "1970-01-01T00:00:00Z");
+    EXPECT_EQ(wa::rfc3339_s(1729760350), "2024-10-24T08:59:10Z");
+    EXPECT_EQ(wa::rfc3339_s(1709251199), "2024-02-29T23:59:59Z");
+    EXPECT_EQ(wa::rfc3339_s(-5), "1970-01-01T00:00:00Z");
+    EXPECT_EQ(wa::rfc3339_s(253402300799), "9999-12-31T23:59:59Z");
+    EXPECT_EQ(wa::rfc3339_s(INT64_MAX), "9999-12-31T23:59:59Z");
+    // The same date and time as the nanosecond form, without its fraction.
+    EXPECT_EQ(wa::rfc3339_s(9223372036), wa::rfc3339_ns(INT64_MAX).substr(0, 19) + "Z");
+}
+
 TEST(Clock, Rfc3339LargestInput) {
     // INT64_MAX ns is the latest time there is (year 9999 is out of reach).
     EXPECT_EQ(wa::rfc3339_ns(INT64_MAX), "2262-04-11T23:47:16.854775807Z");

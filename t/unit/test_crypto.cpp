@@ -77,6 +77,14 @@ TEST(Crypto, Sha256KnownAnswers) {
     EXPECT_EQ(wa::sha256(std::string("a\0b", 3)).size(), 32u);
 }
 
+TEST(Crypto, Sha1KnownAnswers) {
+    // FIPS 180-1 examples.
+    EXPECT_EQ(wa::hex_lower(wa::sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    EXPECT_EQ(wa::hex_lower(wa::sha1("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    EXPECT_EQ(wa::hex_lower(wa::sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+              "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+}
+
 TEST(Crypto, MatchesOpenSslOneShotCalls) {
     // Interleaved, with keys of every length class (empty, short, one block,
     // longer than a block) so a reused context must be fully re-keyed.

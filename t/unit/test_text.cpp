@@ -134,4 +134,58 @@ TEST(RedactTokens, OrdinaryTextUnchanged) {
     }
 }
 
+// RFC 3629 and the Unicode 15 table 3-7 of well-formed byte sequences.
+TEST(Utf8, ValidText) {
+    for (const char* s : {"", "plain ASCII", "caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+                          "\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80",
+                          "\xEF\xBF\xBF", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF"}) {
+        EXPECT_TRUE(wa::utf8_valid(s)) << s;
+    }
+    EXPECT_TRUE(wa::utf8_valid(std::string("a\0b", 3)));
+}
+
+TEST(Utf8, InvalidText) {
+    for (const char* s : {"\x80",              // a lone continuation byte
+                          "\xC0\xAF",          // overlong '/'
+                          "\xC1\xBF",          // overlong
+                          "\xE0\x9F\xBF",      // overlong three bytes
+                          "\xED\xA0\x80",      // U+D800, a surrogate
+                          "\xED\xBF\xBF",      // U+DFFF
+                          "\xF0\x8F\xBF\xBF",  // overlong four bytes
+                          "\xF4\x90\x80\x80",  // U+110000
+                          "\xF5\x80\x80\x80",  // beyond any code point
+                          "\xFF", "\xFE",      // never in UTF-8
+                          "\xC3",              // truncated
+                          "\xE2\x82",          // truncated
+                          "\xF0\x9F\x98",      // truncated
+                          "a\xC3(", "\xE2\x28\xA1"}) {
+        EXPECT_FALSE(wa::utf8_valid(s)) << wa::log_escape(s);
+    }
+}
+
+TEST(Utf8, ValidatorInPiecesFailsAtTheFirstBadByte) {
+    wa::Utf8Validator v;
+    EXPECT_TRUE(v.feed("ab\xF0\x9F"));
+    EXPECT_FALSE(v.complete());  // inside the emoji
+    EXPECT_TRUE(v.feed("\x98"));
+    EXPECT_TRUE(v.feed("\x80"));
+    EXPECT_TRUE(v.complete());
+    // ED A0 can begin no valid text: refused before the third byte comes.
+    EXPECT_FALSE(v.feed("\xED\xA0"));
+    EXPECT_FALSE(v.complete());
+    EXPECT_FALSE(v.feed("ok"));  // stays refused
+    v.reset();
+    EXPECT_TRUE(v.feed("ok"));
+    EXPECT_TRUE(v.complete());
+}
+
+TEST(Utf8, ClipAtABoundary) {
+    EXPECT_EQ(wa::utf8_clip("abc", 5), "abc");
+    EXPECT_EQ(wa::utf8_clip("abc", 2), "ab");
+    EXPECT_EQ(wa::utf8_clip("a\xE2\x82\xAC", 3), "a");  // would cut the euro sign
+    EXPECT_EQ(wa::utf8_clip("a\xE2\x82\xAC", 4), "a\xE2\x82\xAC");
+    EXPECT_EQ(wa::utf8_clip("\xF0\x9F\x98\x80z", 2), "");
+    EXPECT_EQ(wa::utf8_clip("", 0), "");
+}
+
 }  // namespace

@@ -157,24 +157,12 @@ ReplyError invalid_cursor() {
 
 // -- bodies ----------------------------------------------------------------------------------
 
-// Only the endpoint's fields.
-std::optional<ReplyError> only_fields(const Value& doc,
-                                      std::initializer_list<std::string_view> fields) {
-    for (const auto& m : doc.GetObject()) {
-        std::string_view name(m.name.GetString(), m.name.GetStringLength());
-        if (std::find(fields.begin(), fields.end(), name) == fields.end()) {
-            return invalid("unknown field \"" + log_escape(name, 64) + "\"", log_escape(name, 64));
-        }
-    }
-    return std::nullopt;
-}
-
 std::optional<ReplyError> read_body(std::string_view body, rapidjson::Document& doc,
                                     std::initializer_list<std::string_view> fields,
                                     std::initializer_list<std::string_view> strings,
                                     std::initializer_list<std::string_view> required) {
     if (auto e = parse_prelude_body(body, doc)) return e;
-    if (auto e = only_fields(doc, fields)) return e;
+    if (auto e = check_known_fields(doc, fields)) return e;
     return check_prelude_fields(doc, strings, required);
 }
 

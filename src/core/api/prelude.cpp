@@ -1,5 +1,6 @@
 #include "api/prelude.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -124,6 +125,18 @@ std::optional<ReplyError> check_prelude_fields(const rapidjson::Value& doc,
     for (std::string_view field : required) {
         if (!member(doc, field)) {
             return invalid_request(std::string(field) + " is required", std::string(field));
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<ReplyError> check_known_fields(const rapidjson::Value& doc,
+                                             std::initializer_list<std::string_view> fields) {
+    for (const auto& m : doc.GetObject()) {
+        std::string_view name(m.name.GetString(), m.name.GetStringLength());
+        if (std::find(fields.begin(), fields.end(), name) == fields.end()) {
+            return invalid_request("unknown field \"" + log_escape(name, 64) + "\"",
+                                   log_escape(name, 64));
         }
     }
     return std::nullopt;

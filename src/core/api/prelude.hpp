@@ -84,6 +84,10 @@ std::optional<ReplyError> parse_prelude_body(std::string_view body, rapidjson::D
 std::optional<ReplyError> check_prelude_fields(const rapidjson::Value& doc,
                                                std::initializer_list<std::string_view> strings,
                                                std::initializer_list<std::string_view> required);
+// Only these fields: another one is invalid_request (param: its name,
+// log-escaped).
+std::optional<ReplyError> check_known_fields(const rapidjson::Value& doc,
+                                             std::initializer_list<std::string_view> fields);
 // A string member ("" when absent); *present says whether it was there.
 std::string prelude_string(const rapidjson::Value& doc, std::string_view key,
                            bool* present = nullptr);

@@ -1,6 +1,7 @@
 // Wall-clock time as Unix nanoseconds, RFC 3339 text, and durations.
 #include "base/clock.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <ctime>
 #include <iterator>
@@ -67,6 +68,24 @@ void put_digits(char* p, std::uint64_t v, int n) {
     }
 }
 
+// "YYYY-MM-DDTHH:MM:SS" (19 characters) at p; secs within years 1970-9999.
+// Written by hand: snprintf showed in reply profiles.
+void put_date_time(char* p, std::uint64_t secs) {
+    const std::uint64_t sod = secs % kSecsPerDay;
+    const Civil c = civil_from_days(secs / kSecsPerDay);
+    put_digits(p, c.year, 4);
+    p[4] = '-';
+    put_digits(p + 5, c.month, 2);
+    p[7] = '-';
+    put_digits(p + 8, c.day, 2);
+    p[10] = 'T';
+    put_digits(p + 11, sod / 3600, 2);
+    p[13] = ':';
+    put_digits(p + 14, sod / 60 % 60, 2);
+    p[16] = ':';
+    put_digits(p + 17, sod % 60, 2);
+}
+
 }  // namespace
 
 std::int64_t now_ns() {
@@ -81,29 +100,21 @@ std::string rfc3339_ns(std::int64_t unix_ns) {
     if (unix_ns < 0) {
         unix_ns = 0;
     }
-
-    // Written by hand: snprintf showed in reply profiles. INT64_MAX ns is in
-    // 2262, so the year always has four digits.
+    // INT64_MAX ns is in 2262, so the year always has four digits.
     const std::uint64_t ns = static_cast<std::uint64_t>(unix_ns);
-    const std::uint64_t secs = ns / kNsPerSec;
-    const std::uint64_t sod = secs % kSecsPerDay;
-    const Civil c = civil_from_days(secs / kSecsPerDay);
-
     char buf[30];  // 2025-10-24T08:59:10.736925502Z
-    put_digits(buf, c.year, 4);
-    buf[4] = '-';
-    put_digits(buf + 5, c.month, 2);
-    buf[7] = '-';
-    put_digits(buf + 8, c.day, 2);
-    buf[10] = 'T';
-    put_digits(buf + 11, sod / 3600, 2);
-    buf[13] = ':';
-    put_digits(buf + 14, sod / 60 % 60, 2);
-    buf[16] = ':';
-    put_digits(buf + 17, sod % 60, 2);
+    put_date_time(buf, ns / kNsPerSec);
     buf[19] = '.';
     put_digits(buf + 20, ns % kNsPerSec, 9);
     buf[29] = 'Z';
+    return std::string(buf, sizeof(buf));
+}
+
+std::string rfc3339_s(std::int64_t unix_s) {
+    constexpr std::int64_t kMax = 253402300799;  // 9999-12-31T23:59:59Z
+    char buf[20];                                // 2025-10-24T08:59:10Z
+    put_date_time(buf, static_cast<std::uint64_t>(unix_s < 0 ? 0 : std::min(unix_s, kMax)));
+    buf[19] = 'Z';
     return std::string(buf, sizeof(buf));
 }
 

@@ -16,6 +16,11 @@ std::int64_t now_ns();  // CLOCK_REALTIME
 // "2025-10-24T08:59:10.736925502Z" (always nine fraction digits, UTC).
 std::string rfc3339_ns(std::int64_t unix_ns);
 
+// "2025-10-24T08:59:10Z" (whole seconds, UTC), for times known to the
+// second (Meta's webhook timestamps); clamped to 1970-01-01T00:00:00Z ..
+// 9999-12-31T23:59:59Z.
+std::string rfc3339_s(std::int64_t unix_s);
+
 // RFC 3339 date-time ("2025-10-24T08:59:10Z", "...10.5+02:00", 't' and 'z'
 // accepted, up to nine fraction digits) to Unix nanoseconds; nullopt when it
 // is not one, or before 1970 or after 2262 (what an int64 of ns holds).

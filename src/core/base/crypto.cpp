@@ -81,6 +81,11 @@ const EVP_MD* sha256_alg() {
     return md;
 }
 
+const EVP_MD* sha1_alg() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    return md;
+}
+
 struct MacCtxFree {
     void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
 };
@@ -111,6 +116,20 @@ EVP_MD_CTX* md_ctx() {
     return ctx.get();
 }
 
+// The raw digest of data, or empty (only on allocation failure; an empty
+// digest matches no real one).
+std::string digest(const EVP_MD* alg, std::string_view data) {
+    EVP_MD_CTX* ctx = md_ctx();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (ctx == nullptr || alg == nullptr || EVP_DigestInit_ex2(ctx, alg, nullptr) != 1 ||
+        EVP_DigestUpdate(ctx, bytes_of(data), data.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx, md, &len) != 1) {
+        return std::string();
+    }
+    return std::string(reinterpret_cast<const char*>(md), len);
+}
+
 }  // namespace
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
@@ -126,19 +145,9 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
     return std::string(reinterpret_cast<const char*>(md), len);
 }
 
-std::string sha256(std::string_view data) {
-    EVP_MD_CTX* ctx = md_ctx();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (ctx == nullptr || sha256_alg() == nullptr ||
-        EVP_DigestInit_ex2(ctx, sha256_alg(), nullptr) != 1 ||
-        EVP_DigestUpdate(ctx, bytes_of(data), data.size()) != 1 ||
-        EVP_DigestFinal_ex(ctx, md, &len) != 1) {
-        // Only on allocation failure; an empty digest matches no 32-byte one.
-        return std::string();
-    }
-    return std::string(reinterpret_cast<const char*>(md), len);
-}
+std::string sha256(std::string_view data) { return digest(sha256_alg(), data); }
+
+std::string sha1(std::string_view data) { return digest(sha1_alg(), data); }
 
 std::string hex_lower(std::string_view bytes) {
     static constexpr char hex[] = "0123456789abcdef";

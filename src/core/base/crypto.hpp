@@ -14,6 +14,10 @@ std::string hmac_sha256(std::string_view key, std::string_view data);
 // Raw 32-byte SHA-256 digest.
 std::string sha256(std::string_view data);
 
+// Raw 20-byte SHA-1 digest: only where a protocol fixes it (the WebSocket
+// handshake's Sec-WebSocket-Accept, RFC 6455), never for security.
+std::string sha1(std::string_view data);
+
 std::string hex_lower(std::string_view bytes);
 std::string base64_encode(std::string_view bytes);         // standard, padded
 std::string base64url_encode(std::string_view bytes);      // URL alphabet, no padding

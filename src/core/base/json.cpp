@@ -16,6 +16,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "base/text.hpp"
+
 namespace wa {
 
 namespace {
@@ -39,18 +41,6 @@ std::string quote_json(std::string_view s) {
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.String(s.data(), static_cast<SizeType>(s.size()));
     return std::string(buf.GetString(), buf.GetSize());
-}
-
-// Cut at a UTF-8 boundary so the log line stays valid text.
-std::string_view clip_utf8(std::string_view s, std::size_t max) {
-    if (s.size() <= max) {
-        return s;
-    }
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) {
-        n--;
-    }
-    return s.substr(0, n);
 }
 
 // RapidJSON 1.1.0 accepts a lone low surrogate escape (\udc00-\udfff) and
@@ -180,7 +170,7 @@ public:
         // std::string holds embedded NULs, so keys compare by bytes.
         auto& seen = keys_[open_objects_ - 1];
         if (!seen.emplace(s, len).second) {
-            error = "duplicate key " + quote_json(clip_utf8({s, len}, kMaxKeyInMessage));
+            error = "duplicate key " + quote_json(utf8_clip({s, len}, kMaxKeyInMessage));
             return false;
         }
         return doc_.Key(s, len, copy);

@@ -90,6 +90,54 @@ bool bearer_at(std::string_view s, std::size_t i, std::size_t& start, std::size_
 
 }  // namespace
 
+bool Utf8Validator::feed(std::string_view bytes) {
+    for (char ch : bytes) {
+        if (!ok_) return false;
+        auto c = static_cast<unsigned char>(ch);
+        if (need_ > 0) {
+            ok_ = c >= lo_ && c <= hi_;
+            lo_ = 0x80;
+            hi_ = 0xBF;
+            need_--;
+            continue;
+        }
+        if (c < 0x80) continue;
+        // The lead byte says how many follow and, for E0, ED, F0 and F4, the
+        // range of the first that keeps the code point minimal, below
+        // U+10FFFF and outside the surrogates (RFC 3629 section 4).
+        if (c >= 0xC2 && c <= 0xDF) {
+            need_ = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need_ = 2;
+            if (c == 0xE0) lo_ = 0xA0;
+            if (c == 0xED) hi_ = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need_ = 3;
+            if (c == 0xF0) lo_ = 0x90;
+            if (c == 0xF4) hi_ = 0x8F;
+        } else {
+            ok_ = false;
+        }
+    }
+    return ok_;
+}
+
+bool utf8_valid(std::string_view s) {
+    Utf8Validator v;
+    return v.feed(s) && v.complete();
+}
+
+std::string_view utf8_clip(std::string_view s, std::size_t max_bytes) {
+    if (s.size() <= max_bytes) {
+        return s;
+    }
+    std::size_t n = max_bytes;
+    while (n > 0 && is_continuation(static_cast<unsigned char>(s[n]))) {
+        n--;
+    }
+    return s.substr(0, n);
+}
+
 std::size_t utf8_length(std::string_view s) {
     std::size_t n = 0;
     for (char c : s) {

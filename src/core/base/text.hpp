@@ -8,6 +8,31 @@
 
 namespace wa {
 
+// True when s is well-formed UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing beyond U+10FFFF, no truncated sequence).
+bool utf8_valid(std::string_view s);
+
+// Checks UTF-8 that arrives in pieces (a WebSocket text message, frame by
+// frame): it fails at the first byte that no valid text can continue, so
+// an invalid message is refused before the rest of it arrives.
+class Utf8Validator {
+public:
+    // False from the first offending byte on (and for good).
+    bool feed(std::string_view bytes);
+    // Valid so far and not inside a sequence: the text may end here.
+    bool complete() const { return ok_ && need_ == 0; }
+    void reset() { *this = Utf8Validator(); }
+
+private:
+    int need_ = 0;                         // continuation bytes still expected
+    unsigned char lo_ = 0x80, hi_ = 0xBF;  // the range of the next continuation byte
+    bool ok_ = true;
+};
+
+// The longest prefix of s of at most max_bytes that does not cut a UTF-8
+// sequence (s is expected to be valid).
+std::string_view utf8_clip(std::string_view s, std::size_t max_bytes);
+
 // Code points in UTF-8 text. Input is expected to be valid (the strict JSON
 // parser guarantees it); a stray continuation byte counts as nothing.
 std::size_t utf8_length(std::string_view s);
