@@ -30,7 +30,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
     liblmdb-dev lmdb-utils rapidjson-dev libphonenumber-dev libicu-dev libgtest-dev
-    python3 python3-pytest python3-prometheus-client
+    python3 python3-pytest python3-prometheus-client python3-websockets
     openssl curl wrk
     dpkg-dev    # dpkg-shlibdeps, for the package's Depends
 )

@@ -1,7 +1,7 @@
 // The store's upkeep, one timer per worker: expired Idempotency-Key records,
 // and (worker 0 only: the others would repeat its work) what is older than
-// whatsapp_retention. Each step is one bounded write through the group
-// commit, so it never holds the writer long; a full step ticks again soon.
+// whatsapp_retention (messages, delivered events, stream history). Each step is one bounded write
+// through the group commit, so it never holds the writer long; a full step ticks again soon.
 #include "housekeeping.hpp"
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "commit.hpp"
 #include "domain/idempotency.hpp"
 #include "domain/retention.hpp"
+#include "domain/stream.hpp"
 #include "metrics.hpp"
 #include "state.hpp"
 
@@ -27,6 +28,7 @@ constexpr std::size_t kPruneBatch = 1000;
 
 OwnEvent g_tick;
 PrunePosition g_position;  // where the retention scans go on from
+std::string g_stream_position;
 
 void rearm(ngx_event_t* ev, ngx_msec_t after) {
     if (ngx_exiting || ngx_terminate || ev->timer_set) return;
@@ -46,6 +48,8 @@ void log_failure(const char* what, const Result<void>& committed) {
 struct Pruned {
     PruneStep step;
     PrunePosition position;
+    StreamPruneStep stream;
+    std::string stream_position;
 };
 
 void prune_retention(ngx_event_t* ev, Worker& w, ngx_msec_t next) {
@@ -54,11 +58,16 @@ void prune_retention(ngx_event_t* ev, Worker& w, ngx_msec_t next) {
     // again item by item), and only a committed step moves the position.
     // Pruning frees room: it may use the store's reserve.
     submit_for<Pruned>(
-        [cutoff, from = g_position](Txn& txn) -> Result<Pruned> {
-            Pruned p{{}, from};
+        [cutoff, from = g_position, stream_from = g_stream_position](Txn& txn) -> Result<Pruned> {
+            Pruned p{{}, from, {}, stream_from};
             auto step = prune_before(txn, cutoff, kRetentionStep, p.position);
             if (!step) return step.error();
             p.step = *step;
+            auto stream = prune_stream_before(txn, cutoff, kRetentionStep, p.stream_position);
+            if (!stream) return stream.error();
+            p.stream = *stream;
+            // The stream's tenants are visited in key order: start over next time.
+            if (p.stream.done) p.stream_position.clear();
             return p;
         },
         [ev, next](const Result<void>& committed, Pruned& p) {
@@ -67,9 +76,11 @@ void prune_retention(ngx_event_t* ev, Worker& w, ngx_msec_t next) {
                 return rearm(ev, kIdleTick);
             }
             g_position = std::move(p.position);
+            g_stream_position = std::move(p.stream_position);
             count(Counter::pruned_messages, static_cast<ngx_atomic_int_t>(p.step.messages));
             count(Counter::pruned_events, static_cast<ngx_atomic_int_t>(p.step.events));
-            rearm(ev, p.step.done ? next : kPruningTick);
+            count(Counter::pruned_stream, static_cast<ngx_atomic_int_t>(p.stream.removed));
+            rearm(ev, p.step.done && p.stream.done ? next : kPruningTick);
         },
         GroupCommit::Room::may_use_reserve);
 }

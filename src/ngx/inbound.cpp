@@ -14,6 +14,7 @@
 #include "metrics.hpp"
 #include "commit.hpp"
 #include "state.hpp"
+#include "stream_hub.hpp"
 #include "base/text.hpp"
 #include "variables.hpp"
 #include "meta/webhook.hpp"
@@ -104,6 +105,7 @@ void answer(const PendingRequest& pending, const IngestOutcome& outcome,
         count_outcome(outcome);
         for (const Delivery& d : outcome.deliveries)
             deliver(d);
+        if (outcome.stream_stamp) stream_published(outcome.stream_stamp);
     } else {
         count(is_store_failure(committed.error()) ? Counter::inbound_store_failed
                                                   : Counter::inbound_rejected);

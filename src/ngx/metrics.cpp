@@ -134,7 +134,23 @@ constexpr CounterDef kDefs[kCounters] = {
     {"whatsapp_pruned_total{kind=\"message\"}",
      "Records older than whatsapp_retention removed: messages, delivered events"},
     {"whatsapp_pruned_total{kind=\"event\"}", nullptr},
+    {"whatsapp_pruned_total{kind=\"stream\"}", nullptr},
+    {"whatsapp_stream_connections_opened_total", "WebSocket and SSE connections opened"},
+    {"whatsapp_stream_connections_closed_total", "WebSocket and SSE connections closed"},
+    {"whatsapp_stream_overflows_total",
+     "Stream clients closed with 1013: their unsent output passed its bound"},
 };
+
+// Connections open now, over every worker: opened less closed.
+void render_gauges(std::string& out) {
+    auto at = [](Counter c) -> long long {
+        return g_shared ? static_cast<long long>(g_shared->counters[static_cast<unsigned>(c)]) : 0;
+    };
+    long long open = at(Counter::stream_opened) - at(Counter::stream_closed);
+    out += "# HELP whatsapp_stream_connections WebSocket and SSE connections open now\n";
+    out += "# TYPE whatsapp_stream_connections gauge\n";
+    out += "whatsapp_stream_connections " + std::to_string(open < 0 ? 0 : open) + "\n";
+}
 
 void append_line(std::string& out, const char* name, unsigned long long value) {
     out += name;
@@ -240,6 +256,7 @@ std::string render() {
     }
     render_commit_times(out);
     render_histograms(out);
+    render_gauges(out);
     out += "# HELP whatsapp_replies_total Prelude API answers (reply, send, batch) by code\n";
     out += "# TYPE whatsapp_replies_total counter\n";
     for (unsigned i = 0; i < kReplyCodeCount; i++) {

@@ -30,6 +30,10 @@ enum class Counter : unsigned {
     pacing_rejections,
     pruned_messages,
     pruned_events,
+    pruned_stream,
+    stream_opened,     // WebSocket and SSE connections opened (closed: their gauge's other half)
+    stream_closed,
+    stream_overflows,  // closed with 1013: unsent output over its bound
     count_
 };
 

@@ -18,6 +18,8 @@
 #include "pacing.hpp"
 #include "send_api.hpp"
 #include "state.hpp"
+#include "stream_api.hpp"
+#include "stream_hub.hpp"
 #include "variables.hpp"
 
 namespace wa::ngx {
@@ -67,6 +69,8 @@ ngx_command_t commands[] = {
     {ngx_string("whatsapp_notify"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, notify_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_messaging"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, messaging_directive,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("whatsapp_stream"), NGX_HTTP_LOC_CONF | NGX_CONF_ANY, stream_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_guard"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, guard_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
@@ -134,6 +138,7 @@ ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
     if (conf_check_cross_directive(cf) != NGX_OK) return NGX_ERROR;
     if (credits_add_zone(cf) != NGX_OK) return NGX_ERROR;
     if (pacing_add_zone(cf) != NGX_OK) return NGX_ERROR;
+    if (stream_add_zone(cf) != NGX_OK) return NGX_ERROR;
     return metrics_add_zone(cf);
 }
 
@@ -201,6 +206,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         if (commit_init_process(cycle, *w) != NGX_OK) return NGX_ERROR;
         if (housekeeping_init_process(cycle) != NGX_OK) return NGX_ERROR;
         if (scheduled_sends_init_process(cycle) != NGX_OK) return NGX_ERROR;
+        stream_init_process(cycle);
         return delivery_init_process(cycle);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp init: %s", e.what());

@@ -95,6 +95,12 @@ struct OwnEvent {
         ev.handler = handler;
         ev.cancelable = cancelable ? 1 : 0;
     }
+    // Runs once after this loop turn's I/O, however often it is posted.
+    void post() {
+        if (!ev.posted) {
+            ngx_post_event(&ev, &ngx_posted_events);
+        }
+    }
 };
 
 // What the upstream of a finished subrequest answered: a status nginx made

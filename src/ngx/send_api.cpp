@@ -14,6 +14,7 @@
 #include <random>
 
 #include "api/messaging.hpp"
+#include "api/pipes.hpp"
 #include "api/prelude.hpp"
 #include "api/prelude_notify.hpp"
 #include "base/clock.hpp"
@@ -39,7 +40,7 @@ namespace wa::ngx {
 namespace {
 
 // The endpoints; each names its Idempotency-Key fingerprints.
-enum class Endpoint { reply, notify, batch, inbox_text, inbox_template };
+enum class Endpoint { reply, notify, batch, inbox_text, inbox_template, socket_reply };
 
 std::string_view endpoint_name(Endpoint e) {
     switch (e) {
@@ -48,11 +49,38 @@ std::string_view endpoint_name(Endpoint e) {
         case Endpoint::batch: return "prelude.notify.batch";
         case Endpoint::inbox_text: return "inbox.text";
         case Endpoint::inbox_template: return "inbox.template";
+        case Endpoint::socket_reply: return "pipes.reply";
     }
     return {};
 }
 
 bool is_inbox(Endpoint e) { return e == Endpoint::inbox_text || e == Endpoint::inbox_template; }
+
+// A reply made for a socket (SPEC §8.1): its pipeline runs in a request of
+// its own, whose answer is a reply_status frame handed to done; released
+// from a posted event, after nginx is done with the request.
+struct SocketReply {
+    BackgroundRequest background;
+    SocketAnswer done;
+    bool answered = false;
+    OwnEvent release;
+};
+
+void release_socket_reply(ngx_event_t* ev) noexcept {
+    auto* s = static_cast<SocketReply*>(static_cast<ngx_connection_t*>(ev->data)->data);
+    s->background.release();
+    delete s;
+}
+
+void socket_answer(SocketReply& s, std::string frame) {
+    if (s.answered) return;
+    s.answered = true;
+    try {
+        s.done(std::move(frame));
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "whatsapp stream reply: %s", e.what());
+    }
+}
 
 // Graph sends of one batch in flight at once.
 constexpr std::size_t kBatchConcurrency = 16;
@@ -102,6 +130,8 @@ struct ReplyState {
     GraphExchange graph;
     bool graph_handled = false;
     HeldKey idempotency;
+    SocketReply* socket = nullptr;   // Endpoint::socket_reply
+    std::string conversation_named;  // as the client named it (socket answers)
     // A batch whose next recipient waits for the number's rate.
     OwnEvent paced;
 
@@ -144,19 +174,45 @@ struct Answer {
 };
 
 // The endpoint's dialect words it: Prelude's body and x-should-retry (what
-// its SDK obeys), or the inbox's envelope.
-Answer error_answer(const ReplyError& e, std::string_view request_id, bool inbox = false) {
+// its SDK obeys), the inbox's envelope, or a socket's reply_status frame.
+Answer error_answer(const ReplyError& e, std::string_view request_id,
+                    Endpoint endpoint = Endpoint::reply, std::string_view conversation = {}) {
     Answer a;
     a.status = e.http_status;
-    a.body = inbox ? inbox_error_json(e) : reply_error_json(e, request_id);
     a.code = e.code;
+    if (endpoint == Endpoint::socket_reply) {
+        PipesError p = pipes_error_of(e);
+        p.conversation_id = conversation;
+        a.body = reply_status_error(p);
+        return a;
+    }
+    bool inbox = is_inbox(endpoint);
+    a.body = inbox ? inbox_error_json(e) : reply_error_json(e, request_id);
     if (e.retry_after_s > 0) a.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
     if (!inbox) a.headers.emplace_back("x-should-retry", e.should_retry() ? "true" : "false");
     return a;
 }
 
+// Ends the request: a socket's is released (its answer given, or an
+// internal error said), a client's finalized with rc.
+void end_request(ngx_http_request_t* r, ngx_int_t rc) {
+    ReplyState* st = state_of(r);
+    if (st == nullptr || st->socket == nullptr) return ngx_http_finalize_request(r, rc);
+    SocketReply& s = *st->socket;
+    if (!s.answered) {
+        PipesError p = pipes_error_of(ReplyError{500, "internal_error", "the reply failed"});
+        p.conversation_id = st->conversation_named;
+        socket_answer(s, reply_status_error(p));
+    }
+    s.release.post();
+}
+
 ngx_int_t send_answer(ngx_http_request_t* r, const Answer& a, bool replayed = false) {
     if (!replayed) count_reply(a.code);
+    if (ReplyState* st = state_of(r); st != nullptr && st->socket != nullptr) {
+        socket_answer(*st->socket, a.body);
+        return NGX_DONE;
+    }
     if (a.code != "ok") {
         if (RequestCtx* ctx = request_ctx(r)) ctx->error = pool_str(r->pool, a.code);
     }
@@ -170,7 +226,7 @@ ngx_int_t send_answer(ngx_http_request_t* r, const Answer& a, bool replayed = fa
 
 void answer_now(ngx_http_request_t* r, const Answer& a) {
     ngx_connection_t* c = r->connection;
-    ngx_http_finalize_request(r, send_answer(r, a));
+    end_request(r, send_answer(r, a));
     ngx_http_run_posted_requests(c);
 }
 
@@ -179,7 +235,7 @@ void answer_now(ngx_http_request_t* r, const Answer& a) {
 void respond(ngx_http_request_t* r, Answer a) {
     ReplyState* st = state_of(r);
     if (st == nullptr || !st->idempotency.held || worker() == nullptr) {
-        return ngx_http_finalize_request(r, send_answer(r, a));
+        return end_request(r, send_answer(r, a));
     }
     HeldKey k = st->idempotency;
     st->idempotency.held = false;
@@ -203,7 +259,8 @@ void respond(ngx_http_request_t* r, Answer a) {
 
 void finish(ngx_http_request_t* r, const ReplyError& e) {
     ReplyState* st = state_of(r);
-    respond(r, error_answer(e, request_id(r), st != nullptr && is_inbox(st->endpoint)));
+    respond(r, st ? error_answer(e, request_id(r), st->endpoint, st->conversation_named)
+                  : error_answer(e, request_id(r)));
 }
 
 ReplyError store_unavailable() {
@@ -264,6 +321,11 @@ bool scheduled(const ReplyState& st) { return st.later; }
 using OkAnswer = std::function<Answer(const RecordedSend& sent)>;
 
 OkAnswer ok_answer_of(const ReplyState& st) {
+    if (st.endpoint == Endpoint::socket_reply) {
+        return [conversation = st.conversation_named](const RecordedSend& sent) {
+            return Answer{200, reply_status_ok(conversation, sent.message_id), {}, "ok"};
+        };
+    }
     if (is_inbox(st.endpoint)) {
         return [send = st.send](const RecordedSend& sent) {
             return Answer{
@@ -303,7 +365,8 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
     auto target = std::make_shared<SendTarget>(st.target);
     auto send = std::make_shared<SendRequest>(st.send);
     auto ok_answer = std::make_shared<OkAnswer>(ok_answer_of(st));
-    bool inbox = is_inbox(st.endpoint);
+    Endpoint endpoint = st.endpoint;
+    std::string conversation_named = st.conversation_named;
     auto prepared = std::make_shared<PreparedSend>(st.prepared);
     HeldKey key = st.idempotency;
     st.idempotency.held = false;
@@ -322,7 +385,8 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
             if (!sent) return sent.error();
             Recorded rec{std::move(*sent), {}};
             rec.answer = wamid.empty() && !schedule_at
-                             ? error_answer(reply_unknown(rec.send.message_id), rid, inbox)
+                             ? error_answer(reply_unknown(rec.send.message_id), rid, endpoint,
+                                            conversation_named)
                              : (*ok_answer)(rec.send);
             if (key.held) {
                 auto kept =
@@ -403,7 +467,7 @@ void graph_answered(ngx_http_request_t* r) noexcept {
         finish(r, error);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s", e.what());
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        end_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 }
 
@@ -459,7 +523,7 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
         return finish(r, reply_paced(retry_after_seconds(*wait)));
     }
     if (!graph_send(r, *st.target.number, st.prepared.graph_body, &st.graph, graph_answered)) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        end_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 }
 
@@ -558,7 +622,7 @@ void batch_graph_answered(ngx_http_request_t* r) noexcept {
         pump_batch(r, *st);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp notify: %s", e.what());
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        end_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 }
 
@@ -629,7 +693,7 @@ void paced_batch(ngx_event_t* ev) noexcept {
         pump_batch(r, *st);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp notify: %s", e.what());
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        end_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
     ngx_http_run_posted_requests(c);
 }
@@ -786,7 +850,7 @@ void claim_key(ngx_http_request_t* r, ReplyState& st, std::string body) {
                 }
             } catch (const std::exception& e) {
                 ngx_log_error(NGX_LOG_ERR, c->log, 0, "whatsapp reply: %s", e.what());
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                end_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             }
             ngx_http_run_posted_requests(c);
         });
@@ -804,14 +868,15 @@ void body_read(ngx_http_request_t* r) noexcept {
         handle_body(r, *st, body);
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s", e.what());
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        end_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 }
 
 // Answers before the body is read: it is discarded, not parsed.
 ngx_int_t refuse_early(ngx_http_request_t* r, const ReplyError& e, bool inbox = false) {
     if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    return send_answer(r, error_answer(e, request_id(r), inbox));
+    return send_answer(
+        r, error_answer(e, request_id(r), inbox ? Endpoint::inbox_text : Endpoint::reply));
 }
 
 std::uint64_t new_owner() {
@@ -914,6 +979,40 @@ std::optional<ReplyError> check_reply(ngx_http_request_t* r, const SendRequest& 
 
 ngx_int_t send_prelude_error(ngx_http_request_t* r, const ReplyError& e) {
     return send_answer(r, error_answer(e, request_id(r)));
+}
+
+bool socket_send(std::shared_ptr<const ApiKeys> keys, const ApiKey& key, SendRequest send,
+                 std::string conversation_named, SocketAnswer done) {
+    Worker* w = worker();
+    if (w == nullptr || w->exiting || w->conf->dispatch_ctx == nullptr) return false;
+    auto* s = new SocketReply();
+    s->done = std::move(done);
+    s->release.init(release_socket_reply, ngx_cycle->log);
+    s->release.conn.data = s;
+    ngx_http_request_t* r =
+        s->background.create(w->conf->dispatch_ctx, "replying on a whatsapp stream");
+    RequestCtx* ctx = r ? request_ctx(r) : nullptr;
+    auto* st = ctx ? pool_new<ReplyState>(r->pool) : nullptr;
+    if (st) st->pending = pending_request(r);
+    if (st == nullptr || st->pending == nullptr) {
+        s->background.release();
+        delete s;
+        return false;
+    }
+    tag_log(r, conversation_named);
+    ctx->tenant = pool_str(r->pool, key.tenant);
+    st->keys = std::move(keys);
+    st->key = &key;
+    st->endpoint = Endpoint::socket_reply;
+    st->socket = s;
+    st->conversation_named = std::move(conversation_named);
+    st->send = std::move(send);
+    st->send.scope = SendScope::of(key);
+    ctx->handler_state = st;
+    send_checked(r, *st);
+    // The Graph subrequest is posted on the request's connection: run it now.
+    ngx_http_run_posted_requests(s->background.connection);
+    return true;
 }
 
 ngx_int_t inbox_send(ngx_http_request_t* r, const ApiKey& key, const Uuid* conversation) {

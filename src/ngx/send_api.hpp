@@ -3,6 +3,10 @@
 // /batch, /reply) and the inbox's sends (§7.3), started by messaging_api.cpp.
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <string>
+
 #include "api/prelude.hpp"
 #include "domain/api_keys.hpp"
 #include "ngx.hpp"
@@ -28,5 +32,15 @@ std::optional<ReplyError> check_reply(ngx_http_request_t* r, const SendRequest& 
 // text in *conversation, or with nullptr a template (POST messages/template).
 // May throw; returns what a content handler returns.
 ngx_int_t inbox_send(ngx_http_request_t* r, const ApiKey& key, const Uuid* conversation);
+
+// A reply over a socket (SPEC §8.1 whatsapp_reply), through the same
+// pipeline in a request of its own: done gets the reply_status frame
+// (success or Pipes' code), exactly once, possibly before this returns.
+// conversation_named is the client's conversationId, echoed in the frame;
+// keys keep key alive. false: nothing started (out of memory or
+// connections, the worker exiting), done is not called.
+using SocketAnswer = std::function<void(std::string frame)>;
+bool socket_send(std::shared_ptr<const ApiKeys> keys, const ApiKey& key, SendRequest send,
+                 std::string conversation_named, SocketAnswer done);
 
 }  // namespace wa::ngx

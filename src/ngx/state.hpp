@@ -38,6 +38,7 @@ struct MainConf {
     time_t retention = NGX_CONF_UNSET;  // whatsapp_retention: messages, delivered events
     ngx_str_t graph_uri{0, nullptr};
     ngx_str_t callback_uri{0, nullptr};
+    ngx_str_t media_uri{0, nullptr};  // the first whatsapp_media location: downloadUrl's prefix
     NumberDirectory numbers;
     TemplateDirectory templates;  // whatsapp_template blocks
     DeliveryPolicy policy;
@@ -66,6 +67,9 @@ struct LocConf {
     bool webhook;  // whatsapp_webhook is here (not inherited)
     bool reply;    // whatsapp_reply is here
     bool guard;    // whatsapp_guard is here (not inherited)
+    // whatsapp_stream's parameters (0: the default)
+    ngx_msec_t stream_ping;
+    size_t stream_max_output;
 };
 
 // The module's MainConf, from a request, while parsing the configuration, or

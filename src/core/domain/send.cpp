@@ -175,6 +175,13 @@ Result<SendCheck> check_new_message(Txn& txn, const SendRequest& request, std::i
     return out;
 }
 
+// The same customer, with or without the + of E.164.
+bool same_recipient(std::string_view named, std::string_view customer) {
+    if (!named.empty() && named.front() == '+') named.remove_prefix(1);
+    if (!customer.empty() && customer.front() == '+') customer.remove_prefix(1);
+    return named == customer;
+}
+
 // A message in request.conversation, to its customer.
 Result<SendCheck> check_conversation_message(Txn& txn, const SendRequest& request,
                                              const NumberDirectory& numbers, std::int64_t now_ns) {
@@ -192,6 +199,13 @@ Result<SendCheck> check_conversation_message(Txn& txn, const SendRequest& reques
     t.conversation_id = typeid_encode("conv", t.conversation);
     t.to = (*conv)->customer;
     t.window_expires_at_ns = (*conv)->window_expires_at_ns;
+    // A client that names the recipient or the number (the realtime
+    // dialect's toNumber, poolNumberId) must name this conversation's.
+    if ((!request.to.empty() && !same_recipient(request.to, t.to)) ||
+        (!request.phone_number_id.empty() && request.phone_number_id != number->phone_number_id)) {
+        out.refusal = SendRefusal::recipient_mismatch;
+        return out;
+    }
     if (request.content.kind != GraphContent::Kind::template_message &&
         t.window_expires_at_ns <= now_ns) {
         out.refusal = SendRefusal::window_closed;

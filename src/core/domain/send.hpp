@@ -48,10 +48,14 @@ struct SendRequest {
     std::optional<Uuid> conversation;  // a conversation message: in this one
     const NumberConfig* sender = nullptr;  // a new message: from this number (no reply_to)
     std::string to;                        // the recipient the client named
-    std::string customer_name;             // a new message: the name of a conversation it starts
-    GraphContent content;                  // content.text: the text (or a media caption)
-    std::string callback_url;              // empty: the number's callback
-    std::string correlation_id;            // empty: none
+    // A conversation message: the number the client expects it to go from
+    // (its phone_number_id); empty: not named. A mismatch, like a `to`
+    // that is not the customer, is recipient_mismatch.
+    std::string phone_number_id;
+    std::string customer_name;   // a new message: the name of a conversation it starts
+    GraphContent content;        // content.text: the text (or a media caption)
+    std::string callback_url;    // empty: the number's callback
+    std::string correlation_id;  // empty: none
 };
 
 // Why the store refuses a send before Meta is called, in §6.2's order.
