@@ -6,17 +6,22 @@ Library:
     webhook / change / entry / envelope);
   * body_bytes(): serialise like Meta does (compact, non-ASCII escaped as \\uXXXX);
   * sign() / post_webhook(): X-Hub-Signature-256 and a signed POST;
-  * GraphSim: an in-process stand-in for POST /<version>/<phone_number_id>/messages.
+  * GraphSim: an in-process stand-in for POST /<version>/<phone_number_id>/messages and the
+    media endpoints (GET /<version>/<media_id>, GET /media-files/<id>, POST
+    /<version>/<phone_number_id>/media).
 
 CLI:
   cloudapi_sim.py send --url URL --secret-file F --phone-number-id ID --display-phone 15550783881 \\
                        --from 33612345678 --text "hello" [--wamid W] [--name N]
+  cloudapi_sim.py send ... --media-id ID [--mime-type image/jpeg] [--caption C]
+                       an inbound image instead of a text (--text is then not needed)
   cloudapi_sim.py serve [--host 127.0.0.1] --port P
 
 Only the Python standard library is used.
 """
 
 import argparse
+import base64
 import hashlib
 import hmac
 import http.client
@@ -331,13 +336,69 @@ def post_webhook(url, secret, body, signature=None, headers=None, timeout=30.0):
 # ---------------------------------------------------------------------------------------------
 
 _SEND_PATH = re.compile(r"^/(v\d+\.\d+)/([^/]+)/messages/?$")
+_UPLOAD_PATH = re.compile(r"^/(v\d+\.\d+)/([^/]+)/media/?$")
+_MEDIA_INFO_PATH = re.compile(r"^/(?:v\d+\.\d+/)?([A-Za-z0-9_.-]+)/?$")
+_MEDIA_FILE_PATH = re.compile(r"^/media-files/([A-Za-z0-9_.-]+)$")
+
+# Error injection (fail, hang_next) is per endpoint.
+ENDPOINTS = ("send", "media_info", "media_file", "media_upload")
+
+
+def parse_multipart(content_type, raw):
+    """multipart/form-data -> [{"name", "filename", "content_type", "data"}] in order, or None
+    when the body is not one (no boundary, no closing delimiter, a part without headers)."""
+    m = re.search(r'boundary="?([^";]+)"?', content_type or "")
+    if not m or not content_type.lower().startswith("multipart/form-data"):
+        return None
+    delim = b"--" + m.group(1).encode()
+    if not raw.startswith(delim + b"\r\n"):
+        return None
+    end = raw.find(b"\r\n" + delim + b"--")
+    if end < 0:
+        return None
+    parts = []
+    for chunk in raw[len(delim) + 2:end].split(b"\r\n" + delim + b"\r\n"):
+        head, sep, data = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            return None
+        part = {"name": None, "filename": None, "content_type": None, "data": data}
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "content-disposition":
+                n = re.search(r'\bname="([^"]*)"', value)
+                f = re.search(r'\bfilename="([^"]*)"', value)
+                part["name"] = n.group(1) if n else None
+                part["filename"] = f.group(1) if f else None
+            elif key.strip().lower() == "content-type":
+                part["content_type"] = value.strip()
+        parts.append(part)
+    return parts
 
 
 class GraphSim(HttpService):
     """Graph stand-in: POST /<version>/<phone_number_id>/messages answers 200 with a wamid.
 
+    Media (WHATSAPP.md §5.4, §8), every call requiring "Authorization: Bearer <token>" (the
+    expected_token when set; 401 error 190 otherwise):
+      GET /<version>/<media_id>[?phone_number_id=P]  {"messaging_product","url","mime_type",
+          "sha256","file_size","id"} of a media added with add_media (unknown, or another
+          number's when P is given: 400 error 100, as Meta answers); url is
+          <sim>/media-files/<id> (media_url_template changes it);
+      GET /media-files/<id>  the bytes, streamed in 64 KiB writes, with Content-Type and
+          Content-Length (chunked instead when chunked_files is set), and headers of Meta's own
+          a gateway must not echo (MEDIA_FILE_HEADERS);
+      POST /<version>/<phone_number_id>/media  a multipart upload (messaging_product, type,
+          file): {"id": "<new id>"}; recorded in uploads, and downloadable like added media.
+    Each media call is recorded in media_requests (endpoint, path, headers).
+
     Control (HTTP and methods): GET /_sim/requests, POST /_sim/reset, POST /_sim/fail
-    {"http_status":400,"code":131047,"count":1}."""
+    {"http_status":400,"code":131047,"count":1,"endpoint":"send"} (endpoint: one of ENDPOINTS),
+    POST /_sim/media?id=ID&mime_type=M&phone_number_id=P with the file's bytes as the body."""
+
+    # What Meta's file server sends besides the file: none of it may reach an API client.
+    MEDIA_FILE_HEADERS = (("X-FB-Trace-ID", "SimTraceId0123"), ("X-FB-Debug", "sim-debug=="),
+                          ("Set-Cookie", "fr=sim-cookie; Path=/; HttpOnly"),
+                          ("Access-Control-Allow-Origin", "*"))
 
     def __init__(self, port=0, host="127.0.0.1", verbose=False):
         self.host = host
@@ -347,8 +408,15 @@ class GraphSim(HttpService):
         self._requests = []
         self._counter = 0
         self._wamid_tag = os.urandom(4).hex().upper()  # unique across simulator runs
-        self._failures = []  # list of [http_status, code, remaining, message]
-        self._hangs = []     # seconds to wait before answering the next sends
+        # per endpoint (ENDPOINTS): lists of [http_status, code, remaining, message]
+        self._failures = {e: [] for e in ENDPOINTS}
+        self._hangs = {e: [] for e in ENDPOINTS}  # seconds to wait before the next answers
+        self._media = {}  # id -> {"data", "mime_type", "sha256", "phone_number_id"}
+        self._media_requests = []
+        self._uploads = []
+        self._media_counter = 0
+        self.media_url_template = None  # "{base}/media-files/{id}" unless set
+        self.chunked_files = False  # files sent chunked, without Content-Length
         # Header names a gateway may send to Meta: anything else is a leak of the
         # API client's request, recorded in violations.
         self.allowed_headers = {"host", "connection", "content-length", "content-type",
@@ -363,21 +431,68 @@ class GraphSim(HttpService):
         with self._lock:
             return list(self._requests)
 
+    @property
+    def media_requests(self):
+        with self._lock:
+            return list(self._media_requests)
+
+    @property
+    def uploads(self):
+        """Every media upload: {"id", "phone_number_id", "fields" {name: text},
+        "filename", "content_type", "data", "headers", "content_type_header"}."""
+        with self._lock:
+            return list(self._uploads)
+
     def reset(self):
         with self._lock:
             self._requests.clear()
-            self._failures.clear()
-            self._hangs.clear()
+            for e in ENDPOINTS:
+                self._failures[e].clear()
+                self._hangs[e].clear()
+            self._media_requests.clear()
+            self._uploads.clear()
             self.violations.clear()
 
-    def fail(self, http_status=400, code=131047, count=1, message=None):
+    def fail(self, http_status=400, code=131047, count=1, message=None, endpoint="send"):
+        """The next count calls of endpoint (ENDPOINTS) answer http_status with Graph's error
+        object for code (media_file: the status and that body, as a CDN would)."""
         with self._lock:
-            self._failures.append([int(http_status), int(code), int(count), message])
+            self._failures[endpoint].append([int(http_status), int(code), int(count), message])
 
-    def hang_next(self, seconds, count=1):
-        """The next count sends are answered only after seconds (a timeout upstream)."""
+    def hang_next(self, seconds, count=1, endpoint="send"):
+        """The next count calls of endpoint are answered only after seconds (a timeout
+        upstream)."""
         with self._lock:
-            self._hangs.extend([float(seconds)] * int(count))
+            self._hangs[endpoint].extend([float(seconds)] * int(count))
+
+    def add_media(self, data, mime_type="image/jpeg", media_id=None, phone_number_id=None):
+        """Makes data downloadable as media_id (a fresh numeric id when None); with
+        phone_number_id, Graph gives it only to that number (or to no phone_number_id).
+        Returns the id."""
+        with self._lock:
+            if media_id is None:
+                self._media_counter += 1
+                media_id = "7%014d" % self._media_counter
+            self._media[str(media_id)] = {
+                "data": bytes(data), "mime_type": mime_type,
+                "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
+                "phone_number_id": phone_number_id}
+            return str(media_id)
+
+    def _take(self, endpoint):
+        """(hang seconds, failure or None) for the next call of endpoint."""
+        with self._lock:
+            hangs = self._hangs[endpoint]
+            hang = hangs.pop(0) if hangs else 0
+            failure = None
+            failures = self._failures[endpoint]
+            if failures:
+                f = failures[0]
+                f[2] -= 1
+                if f[2] <= 0:
+                    failures.pop(0)
+                failure = f
+            return hang, failure
 
     def wait_for(self, n, timeout=10.0):
         timeout *= self.timeout_scale
@@ -409,10 +524,18 @@ class GraphSim(HttpService):
                 self.wfile.write(data)
 
             def do_GET(self):
-                if self.path.split("?")[0] == "/_sim/requests":
-                    self._reply(200, sim.requests)
-                else:
-                    self._reply(404, {"error": "not found"})
+                path, _, query = self.path.partition("?")
+                headers = {k: v for k, v in self.headers.items()}
+                if path == "/_sim/requests":
+                    return self._reply(200, sim.requests)
+                m = _MEDIA_FILE_PATH.match(path)
+                if m:
+                    return sim._serve_file(self, m.group(1), headers)
+                m = _MEDIA_INFO_PATH.match(path)
+                if m and not path.startswith("/_sim/"):
+                    code, obj = sim._media_info(m.group(1), self.path, query, headers)
+                    return self._reply(code, obj)
+                self._reply(404, {"error": "not found"})
 
             def do_POST(self):
                 raw = self._body()
@@ -426,8 +549,20 @@ class GraphSim(HttpService):
                     except ValueError:
                         return self._reply(400, {"error": "bad json"})
                     sim.fail(cfg.get("http_status", 400), cfg.get("code", 131047),
-                             cfg.get("count", 1), cfg.get("message"))
+                             cfg.get("count", 1), cfg.get("message"),
+                             cfg.get("endpoint", "send"))
                     return self._reply(200, {"ok": True})
+                if path == "/_sim/media":
+                    q = urllib.parse.parse_qs(self.path.partition("?")[2])
+                    one = lambda k, d=None: q.get(k, [d])[0]  # noqa: E731
+                    media_id = sim.add_media(raw, one("mime_type", "image/jpeg"), one("id"),
+                                             one("phone_number_id"))
+                    return self._reply(200, {"id": media_id})
+                m = _UPLOAD_PATH.match(path)
+                if m:
+                    code, obj = sim._handle_upload(m.group(2), self.path,
+                                                   {k: v for k, v in self.headers.items()}, raw)
+                    return self._reply(code, obj)
                 m = _SEND_PATH.match(path)
                 if not m:
                     return self._reply(404, {"error": {"message": "Unknown path " + path,
@@ -448,15 +583,8 @@ class GraphSim(HttpService):
                "headers": headers, "body": body, "raw": raw.decode("utf-8", "replace"),
                "time": time.time()}
         self._check_headers(path, headers)
+        hang, failure = self._take("send")
         with self._lock:
-            hang = self._hangs.pop(0) if self._hangs else 0
-            failure = None
-            if self._failures:
-                f = self._failures[0]
-                f[2] -= 1
-                if f[2] <= 0:
-                    self._failures.pop(0)
-                failure = f
             if failure is None:
                 self._counter += 1
                 wamid = "wamid.SIM%s%d" % (self._wamid_tag, self._counter)
@@ -482,6 +610,110 @@ class GraphSim(HttpService):
                      "messages": [{"id": rec["wamid"]}]}
 
 
+    # -- media ---------------------------------------------------------------------------------
+    def _record_media(self, endpoint, path, headers, **extra):
+        self._check_headers(path, headers)
+        rec = {"endpoint": endpoint, "path": path, "headers": headers, "time": time.time()}
+        rec.update(extra)
+        with self._lock:
+            self._media_requests.append(rec)
+            self._lock.notify_all()
+        return rec
+
+    def _bearer_ok(self, headers):
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        if self.expected_token is not None:
+            return auth == "Bearer " + self.expected_token
+        return auth.startswith("Bearer ") and len(auth) > len("Bearer ")
+
+    def _media_url(self, media_id):
+        template = self.media_url_template or "{base}/media-files/{id}"
+        return template.format(base=self.url, id=media_id)
+
+    def _refusal(self, endpoint, headers):
+        """After a scripted hang: (status, error object) when the call has no bearer token or is
+        scripted to fail; None when it goes on."""
+        hang, failure = self._take(endpoint)
+        if hang:
+            time.sleep(hang)
+        if not self._bearer_ok(headers):
+            return 401, _graph_error(190, None, 401)
+        if failure is not None:
+            http_status, code, _, msg = failure
+            return http_status, _graph_error(code, msg, http_status)
+        return None
+
+    def _media_info(self, media_id, path, query, headers):
+        pnid = urllib.parse.parse_qs(query).get("phone_number_id", [None])[0]
+        self._record_media("media_info", path, headers, media_id=media_id, phone_number_id=pnid)
+        refusal = self._refusal("media_info", headers)
+        if refusal:
+            return refusal
+        with self._lock:
+            media = self._media.get(media_id)
+        if media is None or (pnid and media["phone_number_id"] and
+                             pnid != media["phone_number_id"]):
+            return 400, _graph_error(100, "Unsupported get request. Object with ID '%s' does not "
+                                          "exist" % media_id, 400)
+        return 200, {"messaging_product": "whatsapp", "url": self._media_url(media_id),
+                     "mime_type": media["mime_type"], "sha256": media["sha256"],
+                     "file_size": str(len(media["data"])), "id": media_id}
+
+    def _serve_file(self, handler, media_id, headers):
+        self._record_media("media_file", handler.path, headers, media_id=media_id)
+        refusal = self._refusal("media_file", headers)
+        if refusal:
+            return handler._reply(*refusal)
+        with self._lock:
+            media = self._media.get(media_id)
+        if media is None:
+            return handler._reply(404, {"error": "not found"})
+        data = media["data"]
+        handler.send_response(200)
+        handler.send_header("Content-Type", media["mime_type"])
+        if self.chunked_files:
+            handler.send_header("Transfer-Encoding", "chunked")
+        else:
+            handler.send_header("Content-Length", str(len(data)))
+        for name, value in self.MEDIA_FILE_HEADERS:
+            handler.send_header(name, value)
+        handler.end_headers()
+        view = memoryview(data)
+        for at in range(0, len(data), 65536):
+            piece = view[at:at + 65536]
+            if self.chunked_files:
+                handler.wfile.write(b"%x\r\n" % len(piece) + bytes(piece) + b"\r\n")
+            else:
+                handler.wfile.write(piece)
+        if self.chunked_files:
+            handler.wfile.write(b"0\r\n\r\n")
+
+    def _handle_upload(self, phone_number_id, path, headers, raw):
+        ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+        rec = self._record_media("media_upload", path, headers, phone_number_id=phone_number_id,
+                                 size=len(raw))
+        refusal = self._refusal("media_upload", headers)
+        if refusal:
+            return refusal
+        parts = parse_multipart(ctype, raw)
+        if parts is None:
+            return 400, _graph_error(100, "The request is not multipart/form-data", 400)
+        fields = {p["name"]: p["data"].decode("utf-8", "replace")
+                  for p in parts if p["filename"] is None}
+        files = [p for p in parts if p["name"] == "file" and p["filename"] is not None]
+        if fields.get("messaging_product") != "whatsapp" or len(files) != 1 \
+                or not fields.get("type"):
+            return 400, _graph_error(100, "messaging_product, type and file are required", 400)
+        f = files[0]
+        media_id = self.add_media(f["data"], fields["type"], phone_number_id=phone_number_id)
+        upload = {"id": media_id, "phone_number_id": phone_number_id, "fields": fields,
+                  "filename": f["filename"], "content_type": f["content_type"],
+                  "data": f["data"], "headers": headers, "content_type_header": ctype}
+        with self._lock:
+            rec["id"] = media_id
+            self._uploads.append(upload)
+        return 200, {"id": media_id}
+
     def _check_headers(self, path, headers):
         problems = ["unexpected header %s: %s" % (k, v) for k, v in headers.items()
                     if k.lower() not in self.allowed_headers]
@@ -500,6 +732,7 @@ _GRAPH_TITLES = {
     130429: "Rate limit hit",
     131056: "(Business Account, Consumer Account) pair rate limit hit",
     131000: "Something went wrong",
+    131053: "Media upload error",
     190: "Invalid OAuth access token",
     100: "Invalid parameter",
 }
@@ -523,8 +756,16 @@ def _graph_error(code, message=None, http_status=400):
 def _cmd_send(a):
     with open(a.secret_file, "rb") as f:
         secret = f.read().strip()
-    msg = text_message(a.wamid or new_wamid(), a.from_, a.text, timestamp=a.timestamp,
-                       name=a.name)
+    if a.media_id:
+        msg = image_message(a.wamid or new_wamid(), a.from_, media_id=a.media_id,
+                            mime_type=a.mime_type, caption=a.caption, timestamp=a.timestamp,
+                            name=a.name)
+    elif a.text is not None:
+        msg = text_message(a.wamid or new_wamid(), a.from_, a.text, timestamp=a.timestamp,
+                           name=a.name)
+    else:
+        print("send: --text or --media-id is required", file=sys.stderr)
+        return 2
     payload = webhook(a.phone_number_id, a.display_phone, [msg])
     body = body_bytes(payload)
     status_code, text = post_webhook(a.url, secret, body)
@@ -535,7 +776,8 @@ def _cmd_send(a):
 
 def _cmd_serve(a):
     sim = GraphSim(port=a.port, host=a.host, verbose=True).start()
-    print("Graph API simulator on http://%s:%d (POST /<version>/<phone_number_id>/messages)"
+    print("Graph API simulator on http://%s:%d (POST /<version>/<phone_number_id>/messages, "
+          "media: GET /<version>/<media_id>, POST /_sim/media?id=ID&mime_type=M to add one)"
           % (a.host, sim.port), flush=True)
     try:
         threading.Event().wait()
@@ -555,7 +797,10 @@ def main(argv=None):
     s.add_argument("--phone-number-id", required=True)
     s.add_argument("--display-phone", default="15550783881")
     s.add_argument("--from", dest="from_", required=True)
-    s.add_argument("--text", required=True)
+    s.add_argument("--text")
+    s.add_argument("--media-id", help="send an image with this media id instead of a text")
+    s.add_argument("--mime-type", default="image/jpeg")
+    s.add_argument("--caption")
     s.add_argument("--wamid")
     s.add_argument("--name")
     s.add_argument("--timestamp", type=int)

@@ -3,18 +3,20 @@
 namespace wa::ngx {
 
 void HostCheck::start(ngx_resolver_t* resolver, ngx_msec_t timeout, std::string host,
-                      const CallbackGuard& guard, Done done, HostCheck** handle) {
+                      const CallbackGuard& guard, Done done, HostCheck** handle,
+                      std::string_view subject) {
     if (handle) *handle = nullptr;
     ngx_resolver_ctx_t* rctx = resolver ? ngx_resolve_start(resolver, nullptr)
                                         : static_cast<ngx_resolver_ctx_t*>(NGX_NO_RESOLVER);
     if (rctx == nullptr) return done(HostVerdict{"resolver out of memory", {}});
     if (rctx == NGX_NO_RESOLVER) {
-        return done(
-            HostVerdict{"callback_url names a host and there is no resolver to check it", {}});
+        return done(HostVerdict{
+            std::string(subject) + " names a host and there is no resolver to check it", {}});
     }
     auto* check = new HostCheck();
     check->rctx_ = rctx;
     check->host_ = std::move(host);
+    check->subject_ = subject;
     check->guard_ = &guard;
     check->done_ = std::move(done);
     check->handle_ = handle;
@@ -42,12 +44,12 @@ void HostCheck::resolved(ngx_resolver_ctx_t* rctx) noexcept {
     auto* check = static_cast<HostCheck*>(rctx->data);
     HostVerdict v;
     if (rctx->state || rctx->naddrs == 0) {
-        v.refused = "callback_url host does not resolve";
+        v.refused = check->subject_ + " host does not resolve";
     }
     for (ngx_uint_t i = 0; i < rctx->naddrs && v.refused.empty(); i++) {
         auto ip = ip_from_sockaddr(rctx->addrs[i].sockaddr);
         if (!ip || !check->guard_->address_allowed(*ip)) {
-            v.refused = "callback_url host resolves to an address that is not allowed";
+            v.refused = check->subject_ + " host resolves to an address that is not allowed";
         } else if (!v.address) {
             v.address = ip;
         }

@@ -29,8 +29,10 @@ class HostCheck {
 public:
     using Done = std::function<void(const HostVerdict&)>;
 
+    // subject names the URL in the refusals ("callback_url", "media URL").
     static void start(ngx_resolver_t* resolver, ngx_msec_t timeout, std::string host,
-                      const CallbackGuard& guard, Done done, HostCheck** handle = nullptr);
+                      const CallbackGuard& guard, Done done, HostCheck** handle = nullptr,
+                      std::string_view subject = "callback_url");
     void cancel();
 
 private:
@@ -39,6 +41,7 @@ private:
     ngx_resolver_ctx_t* rctx_ = nullptr;
     HostCheck** handle_ = nullptr;
     std::string host_;
+    std::string subject_;
     const CallbackGuard* guard_ = nullptr;
     Done done_;
 };

@@ -444,7 +444,15 @@ bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clc
     // of the reply location.
     std::string graph(view(mcf->graph_uri));
     graph += "/0/messages";
-    if (location_serves(clcf, graph)) mcf->graph_servers.push_back(cscf);
+    if (location_serves(clcf, graph)) {
+        mcf->graph_servers.push_back(cscf);
+        // Media uploads (upload_media) are as large as the file: only
+        // bodies the module built reach an internal location.
+        if (clcf->internal) clcf->client_max_body_size = 0;
+    }
+    // Media downloads fetch the file through whatsapp_fetch (checked at
+    // postconfiguration for the servers of whatsapp_media locations).
+    if (location_serves(clcf, view(mcf->fetch_uri))) mcf->fetch_locations.emplace_back(cscf, clcf);
 
     if (mcf->dispatch_ctx == nullptr || mcf->callback_location_found) return true;
     if (cscf != mcf->dispatch_ctx->srv_conf[ngx_http_core_module.ctx_index]) return true;
@@ -468,6 +476,40 @@ bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clc
     return true;
 }
 
+namespace {
+
+// What a whatsapp_media location's server lacks, or nullptr.
+const char* media_location_problem(MainConf* mcf, void* server) {
+    if (std::find(mcf->graph_servers.begin(), mcf->graph_servers.end(), server) ==
+        mcf->graph_servers.end()) {
+        return "no location for the \"whatsapp_graph\" URI in its server (Graph is asked for "
+               "the media URL through it)";
+    }
+    ngx_http_core_loc_conf_t* fetch = conf_fetch_location(mcf, server);
+    if (fetch == nullptr) {
+        return "no location for the \"whatsapp_fetch\" URI in its server (the file is fetched "
+               "through it)";
+    }
+    // Only our subrequests may reach it: it sends the number's token.
+    if (!fetch->internal) return "the location serving \"whatsapp_fetch\" must be \"internal\"";
+    return nullptr;
+}
+
+}  // namespace
+
+ngx_http_core_loc_conf_t* conf_fetch_location(MainConf* mcf, void* server) {
+    ngx_http_core_loc_conf_t* best = nullptr;
+    for (const auto& [srv, clcf] : mcf->fetch_locations) {
+        if (srv != server) continue;
+        // As nginx picks: an exact match, else the longest prefix.
+        if (best == nullptr || (clcf->exact_match && !best->exact_match) ||
+            (clcf->exact_match == best->exact_match && clcf->name.len > best->name.len)) {
+            best = clcf;
+        }
+    }
+    return best;
+}
+
 ngx_int_t conf_check_cross_directive(ngx_conf_t* cf) {
     MainConf* mcf = main_conf(cf);
     if (mcf->dispatch_ctx == nullptr && !mcf->numbers.all().empty()) {
@@ -482,6 +524,13 @@ ngx_int_t conf_check_cross_directive(ngx_conf_t* cf) {
                            "\"whatsapp_webhook\" (events are delivered through it)",
                            &mcf->callback_uri);
         return NGX_ERROR;
+    }
+    for (const auto& [server, location] : mcf->media_locations) {
+        if (auto* problem = media_location_problem(mcf, server)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"whatsapp_media\" in location \"%V\": %s",
+                               &location->name, problem);
+            return NGX_ERROR;
+        }
     }
     for (const auto& [server, location] : mcf->reply_locations) {
         if (std::find(mcf->graph_servers.begin(), mcf->graph_servers.end(), server) ==

@@ -28,10 +28,17 @@ void conf_note_dispatch_server(ngx_conf_t* cf);
 // missing internal location fails `nginx -t`.
 bool conf_check_internal_locations(ngx_conf_t* cf, ngx_http_core_loc_conf_t* clcf);
 
+struct MainConf;
+// The location serving whatsapp_fetch in a server (ngx_http_core_srv_conf_t*),
+// as nginx would pick it for the fetch subrequest; nullptr when none.
+ngx_http_core_loc_conf_t* conf_fetch_location(MainConf* mcf, void* server);
+
 // From postconfiguration, once every location is merged: the checks that
 // cross directives. Numbers need a whatsapp_webhook location, its server a
-// location for the whatsapp_callback URI, and every whatsapp_reply
-// location's server one for whatsapp_graph. NGX_ERROR (logged) fails nginx -t.
+// location for the whatsapp_callback URI, every whatsapp_reply location's
+// server one for whatsapp_graph, and every whatsapp_media location's server
+// one for whatsapp_graph and an internal one for whatsapp_fetch. NGX_ERROR
+// (logged) fails nginx -t.
 ngx_int_t conf_check_cross_directive(ngx_conf_t* cf);
 
 }  // namespace wa::ngx

@@ -94,26 +94,35 @@ bool add_header_out(ngx_http_request_t* r, std::string_view key, std::string_vie
     return push_header(r->pool, &r->headers_out.headers, key, value);
 }
 
-bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body,
-                          const HeaderList& headers) {
-    sr->method = NGX_HTTP_POST;
-    sr->method_name = kPost;
+namespace {
+
+// sr's body: kept_body (not copied), or none at all when empty and no
+// POST; and a header list of its own, holding only `headers`.
+bool set_subrequest(ngx_http_request_t* sr, std::string_view kept_body, bool post,
+                    const HeaderList& headers) {
     auto* rb = static_cast<ngx_http_request_body_t*>(
         ngx_pcalloc(sr->pool, sizeof(ngx_http_request_body_t)));
-    ngx_chain_t* cl = ngx_alloc_chain_link(sr->pool);
-    auto* b = static_cast<ngx_buf_t*>(ngx_calloc_buf(sr->pool));
-    if (rb == nullptr || cl == nullptr || b == nullptr) return false;
-    ngx_str_t copy = pool_str(sr->pool, body);
-    b->pos = copy.data;
-    b->last = copy.data + copy.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    cl->buf = b;
-    cl->next = nullptr;
-    rb->bufs = cl;
-    sr->request_body = rb;
-    sr->headers_in.content_length_n = static_cast<off_t>(copy.len);
+    if (rb == nullptr) return false;
+    sr->request_body = rb;  // never the client's body
     sr->headers_in.chunked = 0;
+    sr->headers_in.content_length_n = post ? static_cast<off_t>(kept_body.size()) : -1;
+    if (post) {
+        ngx_chain_t* cl = ngx_alloc_chain_link(sr->pool);
+        auto* b = static_cast<ngx_buf_t*>(ngx_calloc_buf(sr->pool));
+        if (cl == nullptr || b == nullptr) return false;
+        b->pos = reinterpret_cast<u_char*>(const_cast<char*>(kept_body.data()));
+        b->last = b->pos + kept_body.size();
+        b->memory = 1;
+        b->last_buf = 1;
+        cl->buf = b;
+        cl->next = nullptr;
+        rb->bufs = cl;
+        sr->method = NGX_HTTP_POST;
+        sr->method_name = kPost;
+    } else {
+        sr->method = NGX_HTTP_GET;
+        sr->method_name = ngx_http_core_get_method;
+    }
 
     // headers_in is a shallow copy of the parent's: start a list of our own.
     ngx_memzero(&sr->headers_in.headers, sizeof(ngx_list_t));
@@ -125,6 +134,24 @@ bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body,
         if (!push_header(sr->pool, &sr->headers_in.headers, name, value)) return false;
     }
     return true;
+}
+
+}  // namespace
+
+bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body,
+                          const HeaderList& headers) {
+    ngx_str_t copy = pool_str(sr->pool, body);
+    if (copy.len != body.size()) return false;
+    return set_subrequest(sr, view(copy), true, headers);
+}
+
+bool make_post_subrequest_over(ngx_http_request_t* sr, std::string_view kept_body,
+                               const HeaderList& headers) {
+    return set_subrequest(sr, kept_body, true, headers);
+}
+
+bool make_get_subrequest(ngx_http_request_t* sr, const HeaderList& headers) {
+    return set_subrequest(sr, {}, false, headers);
 }
 
 std::shared_ptr<PendingRequest> pending_request(ngx_http_request_t* r) {

@@ -150,6 +150,7 @@ void ingest(ngx_http_request_t* r, std::vector<bool> signed_by, WebhookBatch bat
     IngestOptions opts;
     opts.window_ns = static_cast<std::int64_t>(w->conf->window) * kNsPerSec;
     opts.lease_ns = w->conf->policy.lease_ns;
+    opts.media_prefix = view(w->conf->media_prefix);
     const NumberDirectory* numbers = &w->conf->numbers;
     auto input = std::make_shared<std::pair<WebhookBatch, std::vector<bool>>>(std::move(batch),
                                                                               std::move(signed_by));

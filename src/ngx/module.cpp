@@ -1,7 +1,8 @@
 // The module, in nginx's order: the directive table, the http module
 // context, the module itself, then its hooks. What a directive or a hook
 // does at length lives in the file of its concern (conf.cpp, state.cpp,
-// inbound.cpp, send_api.cpp, messaging_api.cpp, delivery.cpp, commit.cpp, housekeeping.cpp, ...).
+// inbound.cpp, send_api.cpp, messaging_api.cpp, media_api.cpp, delivery.cpp, commit.cpp,
+// housekeeping.cpp, ...).
 
 #include <exception>
 
@@ -13,6 +14,7 @@
 #include "housekeeping.hpp"
 #include "scheduled_sends.hpp"
 #include "inbound.hpp"
+#include "media_api.hpp"
 #include "messaging_api.hpp"
 #include "metrics.hpp"
 #include "pacing.hpp"
@@ -49,6 +51,8 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, graph_uri), nullptr},
     {ngx_string("whatsapp_callback"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, conf_uri,
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, callback_uri), nullptr},
+    {ngx_string("whatsapp_fetch"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, conf_uri,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, fetch_uri), nullptr},
     {ngx_string("whatsapp_delivery"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, conf_delivery,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_number"), NGX_HTTP_MAIN_CONF | NGX_CONF_BLOCK | NGX_CONF_TAKE1,
@@ -71,6 +75,8 @@ ngx_command_t commands[] = {
     {ngx_string("whatsapp_messaging"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, messaging_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_stream"), NGX_HTTP_LOC_CONF | NGX_CONF_ANY, stream_directive,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("whatsapp_media"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, media_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_guard"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, guard_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
@@ -132,6 +138,7 @@ ngx_int_t note_request_id(ngx_conf_t* cf) {
 
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
     if (delivery_init_filters(cf) != NGX_OK) return NGX_ERROR;
+    if (media_init_filters(cf) != NGX_OK) return NGX_ERROR;
     if (note_request_id(cf) != NGX_OK) return NGX_ERROR;
     if (guard_init(cf) != NGX_OK) return NGX_ERROR;
     if (main_conf(cf)->store_path.len == 0) return NGX_OK;
@@ -157,6 +164,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     ngx_conf_init_value(mcf->retention, 30 * 24 * 3600);
     if (mcf->graph_uri.len == 0) mcf->graph_uri = const_str(kDefaultGraphUri);
     if (mcf->callback_uri.len == 0) mcf->callback_uri = const_str(kDefaultCallbackUri);
+    if (mcf->fetch_uri.len == 0) mcf->fetch_uri = const_str(kDefaultFetchUri);
     if (!mcf->numbers.all().empty() && mcf->store_path.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"whatsapp_number\" is configured but \"whatsapp_store\" is not");
@@ -182,6 +190,10 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
     if (conf->reply) {
         main_conf(cf)->reply_locations.push_back(
             {ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module), clcf});
+    }
+    if (conf->media) {
+        main_conf(cf)->media_locations.emplace_back(
+            ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module), clcf);
     }
     return NGX_CONF_OK;
 }

@@ -67,6 +67,12 @@ bool add_header_out(ngx_http_request_t* r, std::string_view key, std::string_vie
 // cookies, body) reaches the upstream behind the internal location.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 bool make_post_subrequest(ngx_http_request_t* sr, std::string_view body, const HeaderList& headers);
+// The same without copying body, which must outlive the subrequest (a
+// large upload kept by the caller's pool-owned state).
+bool make_post_subrequest_over(ngx_http_request_t* sr, std::string_view kept_body,
+                               const HeaderList& headers);
+// A GET with no body whose request headers are exactly `headers`.
+bool make_get_subrequest(ngx_http_request_t* sr, const HeaderList& headers);
 
 // A request with no client behind it, for the subrequests the module makes
 // on its own (event deliveries, scheduled sends): created in conf_ctx, the

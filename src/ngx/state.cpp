@@ -66,11 +66,14 @@ MainConf* main_conf(ngx_cycle_t* cycle) {
     return static_cast<MainConf*>(ctx->main_conf[ngx_http_whatsapp_module.ctx_index]);
 }
 
-KeyAuth authorize_request(ngx_http_request_t* r, Scope needed) {
+const ApiKeys& api_keys(ngx_http_request_t* r) {
     static const ApiKeys kNoKeys;
     MainConf* mcf = main_conf(r);
-    const ApiKeys& keys = mcf->api_keys ? *mcf->api_keys : kNoKeys;
-    return keys.authorize(header_in(r, "Authorization"), needed);
+    return mcf->api_keys ? *mcf->api_keys : kNoKeys;
+}
+
+KeyAuth authorize_request(ngx_http_request_t* r, Scope needed) {
+    return api_keys(r).authorize(header_in(r, "Authorization"), needed);
 }
 
 Worker* worker() { return g_worker && g_worker->commit ? g_worker : nullptr; }

@@ -23,9 +23,10 @@ extern "C" ngx_module_t ngx_http_whatsapp_module;
 
 namespace wa::ngx {
 
-// Defaults of whatsapp_graph and whatsapp_callback.
+// Defaults of whatsapp_graph, whatsapp_callback and whatsapp_fetch.
 inline constexpr std::string_view kDefaultGraphUri = "/_whatsapp/graph";
 inline constexpr std::string_view kDefaultCallbackUri = "/_whatsapp/callback";
+inline constexpr std::string_view kDefaultFetchUri = "/_whatsapp/fetch";
 
 // Meta's largest webhook payload (3 MiB): what a whatsapp_webhook location
 // accepts, and the Content-Length above which it answers 413.
@@ -38,7 +39,6 @@ struct MainConf {
     time_t retention = NGX_CONF_UNSET;  // whatsapp_retention: messages, delivered events
     ngx_str_t graph_uri{0, nullptr};
     ngx_str_t callback_uri{0, nullptr};
-    ngx_str_t media_uri{0, nullptr};  // the first whatsapp_media location: downloadUrl's prefix
     NumberDirectory numbers;
     TemplateDirectory templates;  // whatsapp_template blocks
     DeliveryPolicy policy;
@@ -60,6 +60,19 @@ struct MainConf {
     // a location for whatsapp_graph (ngx_http_core_srv_conf_t* / loc_conf_t*).
     std::vector<void*> graph_servers;
     std::vector<std::pair<void*, void*>> reply_locations;
+    // Media downloads (whatsapp_media, SPEC §8.4): the file comes through
+    // the whatsapp_fetch location of the media location's server.
+    ngx_str_t fetch_uri{0, nullptr};
+    // The first whatsapp_media location's URI ("/v1/media/"): where events
+    // point their media (content.media.url; domain/media.hpp
+    // media_download_url). Empty without a whatsapp_media location.
+    ngx_str_t media_prefix{0, nullptr};
+    // Every location serving fetch_uri (server, location), and every
+    // whatsapp_media location (server, location): checked at
+    // postconfiguration, and the fetch location's resolver checks the
+    // host of a media URL.
+    std::vector<std::pair<void*, ngx_http_core_loc_conf_t*>> fetch_locations;
+    std::vector<std::pair<void*, ngx_http_core_loc_conf_t*>> media_locations;
 };
 
 struct LocConf {
@@ -67,6 +80,7 @@ struct LocConf {
     bool webhook;  // whatsapp_webhook is here (not inherited)
     bool reply;    // whatsapp_reply is here
     bool guard;    // whatsapp_guard is here (not inherited)
+    bool media;    // whatsapp_media is here (not inherited)
     // whatsapp_stream's parameters (0: the default)
     ngx_msec_t stream_ping;
     size_t stream_max_output;
@@ -90,8 +104,10 @@ struct Worker {
 // nullptr in the master, in helper processes, or when the store failed to open.
 Worker* worker();
 
-// The request's Authorization against the configured keys (without a keys
-// file every key is unknown).
+// The configured keys (without a keys file, none: every key is unknown).
+const ApiKeys& api_keys(ngx_http_request_t* r);
+
+// The request's Authorization against the configured keys.
 KeyAuth authorize_request(ngx_http_request_t* r, Scope needed);
 
 // --- the lifecycle behind worker(), for module.cpp's hooks ---------------

@@ -60,7 +60,7 @@ void raise_watermark(std::int64_t stamp) {
 
 std::string media_prefix() {
     MainConf* mcf = worker() ? worker()->conf : nullptr;
-    return mcf ? std::string(view(mcf->media_uri)) : std::string();
+    return mcf ? std::string(view(mcf->media_prefix)) : std::string();
 }
 
 // The frames of items, as every client sees them; items whose message

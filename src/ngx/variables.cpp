@@ -39,6 +39,8 @@ VariableDef kVariables[] = {
     {ngx_string("whatsapp_error"), offsetof(RequestCtx, error)},
     {ngx_string("whatsapp_callback_url"), offsetof(RequestCtx, callback_url)},
     {ngx_string("whatsapp_callback_host"), offsetof(RequestCtx, callback_host)},
+    {ngx_string("whatsapp_fetch_url"), offsetof(RequestCtx, fetch_url)},
+    {ngx_string("whatsapp_fetch_host"), offsetof(RequestCtx, fetch_host)},
 };
 
 // nginx's line context (client, server, request, ...), then the id.

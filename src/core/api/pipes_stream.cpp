@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include "domain/media.hpp"
+
 namespace wa {
 
 namespace {
@@ -26,11 +28,7 @@ void media_of(const Message& m, std::string_view prefix, PipesMessage& out) {
     out.has_media = true;
     out.mime_type = str("mime_type");
     out.file_name = str("filename");
-    if (!prefix.empty()) {
-        out.download_url = std::string(prefix);
-        if (out.download_url.back() != '/') out.download_url.push_back('/');
-        out.download_url += out.media_id;
-    }
+    out.download_url = media_download_url(prefix, out.media_id);
 }
 
 }  // namespace

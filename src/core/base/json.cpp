@@ -294,4 +294,17 @@ void json_put(JsonWriter& w, std::string_view key, std::string_view value) {
     w.String(value.data(), static_cast<SizeType>(value.size()));
 }
 
+void set_string_member(rapidjson::Value& obj, std::string_view key, std::string_view value,
+                       rapidjson::Document::AllocatorType& alloc) {
+    rapidjson::Value v(value.data(), static_cast<rapidjson::SizeType>(value.size()), alloc);
+    rapidjson::Value name(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    if (obj.HasMember(name)) {
+        obj[name] = v;
+    } else {
+        obj.AddMember(
+            rapidjson::Value(key.data(), static_cast<rapidjson::SizeType>(key.size()), alloc), v,
+            alloc);
+    }
+}
+
 }  // namespace wa

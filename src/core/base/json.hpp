@@ -39,4 +39,10 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 // "key":"value"
 void json_put(JsonWriter& w, std::string_view key, std::string_view value);
 
+// obj[key] = value (a copy), replacing the member in place or adding it
+// last. obj must be an object. (HasMember/operator[] inside: rapidjson
+// 1.1's mutable iterators compare ambiguously under C++20.)
+void set_string_member(rapidjson::Value& obj, std::string_view key, std::string_view value,
+                       rapidjson::Document::AllocatorType& alloc);
+
 }  // namespace wa

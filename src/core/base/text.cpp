@@ -203,4 +203,38 @@ std::string redact_tokens(std::string_view s) {
     return out;
 }
 
+std::optional<std::string> percent_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); i++) {
+        char c = s[i];
+        if (c == '+') {
+            out.push_back(' ');
+        } else if (c == '%') {
+            if (i + 2 >= s.size()) return std::nullopt;
+            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> query_param(std::string_view args, std::string_view name) {
+    while (!args.empty()) {
+        std::size_t amp = args.find('&');
+        std::string_view pair = args.substr(0, amp);
+        args = amp == std::string_view::npos ? std::string_view() : args.substr(amp + 1);
+        std::size_t eq = pair.find('=');
+        auto key = percent_decode(pair.substr(0, eq));
+        if (!key || *key != name) continue;
+        return percent_decode(eq == std::string_view::npos ? std::string_view()
+                                                           : pair.substr(eq + 1));
+    }
+    return std::nullopt;
+}
+
 }  // namespace wa

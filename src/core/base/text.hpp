@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,5 +56,14 @@ std::string log_escape(std::string_view s, std::size_t max_bytes = 256);
 // after "Bearer " (kept: "Bearer [redacted]"). For text from outside, such
 // as a Graph error message, that may echo a credential.
 std::string redact_tokens(std::string_view s);
+
+// application/x-www-form-urlencoded: + is a space, %XX a byte; nullopt
+// for a bad %-escape.
+std::optional<std::string> percent_decode(std::string_view s);
+
+// The decoded value of the first pair of a query string ("a=1&b=2", no
+// '?') whose decoded name is name; nullopt when there is none or its
+// escapes are bad. A name without '=' has the value "".
+std::optional<std::string> query_param(std::string_view args, std::string_view name);
 
 }  // namespace wa

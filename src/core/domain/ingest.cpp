@@ -12,6 +12,7 @@
 #include "domain/conversations.hpp"
 #include "domain/events.hpp"
 #include "domain/inbox.hpp"
+#include "domain/media.hpp"
 #include "domain/send.hpp"
 #include "domain/stream.hpp"
 #include "base/phone.hpp"
@@ -108,6 +109,7 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
         if (!reacted) return reacted.error();
         if (!reacted->empty()) content = set_reaction_message_id(content, *reacted);
     }
+    if (is_media_type(m.type)) content = with_media_url(content, options.media_prefix);
 
     msg.direction = Direction::inbound;
     msg.conversation_id = c.id;
@@ -119,6 +121,7 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
     msg.created_at_ns = now_ns;
     msg.reply_to = *reply_to;
     if (auto r = add_message(txn, msg); !r) return r.error();
+    if (auto r = note_media(txn, c, msg); !r) return r.error();
 
     Event ev = next_event(c, kInboundReceived, number.e164, number.callback, now_ns);
 

@@ -17,6 +17,9 @@ namespace wa {
 struct IngestOptions {
     std::int64_t window_ns = 24 * 3600 * std::int64_t{1'000'000'000};
     std::int64_t lease_ns = 30 * std::int64_t{1'000'000'000};  // first attempt's lease
+    // The whatsapp_media location ("/v1/media/"): media content points
+    // there (content.media.url, domain/media.hpp); empty: Meta's url is kept.
+    std::string media_prefix;
 };
 
 struct IngestOutcome {

@@ -2,6 +2,7 @@
 
 #include "base/clock.hpp"
 #include "domain/inbox.hpp"
+#include "domain/media.hpp"
 #include "store/records.hpp"
 
 namespace wa {
@@ -49,6 +50,7 @@ Result<bool> prune_message(Txn& txn, std::string_view key) {
         if (auto r = txn.del(Db::wamids, wamid_key(m->wamid)); !r) return r.error();
     }
     if (auto r = txn.del(Db::conversation_messages, message_index_key(*m)); !r) return r.error();
+    if (auto r = forget_media(txn, *m); !r) return r.error();
     if (auto r = txn.del(Db::messages, key); !r) return r.error();
     return true;
 }

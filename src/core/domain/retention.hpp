@@ -30,7 +30,8 @@ struct PruneStep {
 // cutoff_ns, from pos (updated), and removes those that may go. A message
 // takes its wamid mapping (a redelivery of it older than the retention
 // would be stored again: keep the retention above Meta's 7 days of
-// retries) and its conversation's index entry with it.
+// retries), its conversation's index entry and its media id's entry
+// (domain/media.hpp) with it.
 Result<PruneStep> prune_before(Txn& txn, std::int64_t cutoff_ns, std::size_t limit,
                                PrunePosition& pos);
 

@@ -387,9 +387,6 @@ Result<void> build_content(const Value& msg, const std::string& path,
 
 namespace wa {
 
-using webhook_detail::SizeType;
-using webhook_detail::Value;
-
 std::string set_reaction_message_id(std::string_view content_json, std::string_view id) {
     rapidjson::Document doc;
     if (!parse_json_strict(content_json, doc)) {
@@ -400,14 +397,7 @@ std::string set_reaction_message_id(std::string_view content_json, std::string_v
     if (!doc.IsObject() || !doc.HasMember("reaction") || !doc["reaction"].IsObject()) {
         return std::string(content_json);
     }
-    Value& reaction = doc["reaction"];
-    auto& alloc = doc.GetAllocator();
-    Value idv(id.data(), static_cast<SizeType>(id.size()), alloc);
-    if (reaction.HasMember("message_id")) {
-        reaction["message_id"] = idv;
-    } else {
-        reaction.AddMember("message_id", idv, alloc);
-    }
+    set_string_member(doc["reaction"], "message_id", id, doc.GetAllocator());
     return to_json(doc);
 }
 
