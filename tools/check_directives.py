@@ -156,9 +156,11 @@ def syntax_arity(name, syntax):
             fewest += 1
             most += 1
             optional_only = False
+    # nginx's convention: one or more of the optional arguments (none at all
+    # only where the table says NGX_CONF_ANY, see check_one).
     if optional_only and most > 0:
-        fewest = 1  # nginx's convention: one or more of the optional arguments
-    return fewest, most, is_block
+        fewest = 1
+    return fewest, most, is_block, optional_only
 
 
 def check(module_cpp, readme, sources):
@@ -195,8 +197,10 @@ def check_one(name, cmd, doc, sources):
     if isinstance(arity, str):
         problems.append(arity)
     else:
-        fewest, most, is_block = arity
+        fewest, most, is_block, optional_only = arity
         want_fewest, want_most = ARITY_FLAGS[cmd["arity"]]
+        if optional_only and cmd["arity"] == "NGX_CONF_ANY":
+            fewest, most = 0, INF  # every argument optional: none or any of them
         if cmd["arity"] in OPEN_ENDED:
             ok = fewest == want_fewest and most >= want_fewest
         else:

@@ -31,7 +31,7 @@ enum class Counter : unsigned {
     pruned_messages,
     pruned_events,
     pruned_stream,
-    stream_opened,     // WebSocket and SSE connections opened (closed: their gauge's other half)
+    stream_opened,  // WebSocket and SSE connections opened (closed: their gauge's other half)
     stream_closed,
     stream_overflows,  // closed with 1013: unsent output over its bound
     count_
@@ -40,8 +40,9 @@ enum class Counter : unsigned {
 // Latency histograms (seconds): the webhook's acknowledgement (from nginx's
 // request start, as $request_time, to the 2xx after the fsync), a send's
 // Graph round trip, an event's delivery (from its commit to the
-// callback's 2xx, retries included).
-enum class Latency : unsigned { webhook_ack, graph_send, event_delivery, count_ };
+// callback's 2xx, retries included), a live stream frame's fan-out (from its
+// stamp, taken in the commit, to its write on the client's socket).
+enum class Latency : unsigned { webhook_ack, graph_send, event_delivery, stream_fanout, count_ };
 void observe(Latency h, std::int64_t ns);
 
 // When nginx began the request, in ns (ms resolution).

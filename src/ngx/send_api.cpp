@@ -207,9 +207,12 @@ void end_request(ngx_http_request_t* r, ngx_int_t rc) {
     s.release.post();
 }
 
-ngx_int_t send_answer(ngx_http_request_t* r, const Answer& a, bool replayed = false) {
+// st: the pipeline's state, when r is the pipeline's request (a guard's or
+// an early refusal's is not: their handler state is another's).
+ngx_int_t send_answer(ngx_http_request_t* r, const Answer& a, bool replayed = false,
+                      ReplyState* st = nullptr) {
     if (!replayed) count_reply(a.code);
-    if (ReplyState* st = state_of(r); st != nullptr && st->socket != nullptr) {
+    if (st != nullptr && st->socket != nullptr) {
         socket_answer(*st->socket, a.body);
         return NGX_DONE;
     }
@@ -226,7 +229,7 @@ ngx_int_t send_answer(ngx_http_request_t* r, const Answer& a, bool replayed = fa
 
 void answer_now(ngx_http_request_t* r, const Answer& a) {
     ngx_connection_t* c = r->connection;
-    end_request(r, send_answer(r, a));
+    end_request(r, send_answer(r, a, false, state_of(r)));
     ngx_http_run_posted_requests(c);
 }
 
@@ -235,7 +238,7 @@ void answer_now(ngx_http_request_t* r, const Answer& a) {
 void respond(ngx_http_request_t* r, Answer a) {
     ReplyState* st = state_of(r);
     if (st == nullptr || !st->idempotency.held || worker() == nullptr) {
-        return end_request(r, send_answer(r, a));
+        return end_request(r, send_answer(r, a, false, st));
     }
     HeldKey k = st->idempotency;
     st->idempotency.held = false;

@@ -6,7 +6,9 @@
 
 #include "api/pipes_stream.hpp"
 #include "base/text.hpp"
+#include "base/clock.hpp"
 #include "domain/inbox.hpp"
+#include "metrics.hpp"
 #include "shm_zone.hpp"
 #include "state.hpp"
 
@@ -133,8 +135,10 @@ bool read_hubs(std::int64_t upto) {
             for (const StreamFrame& f : *frames) {
                 if (f.stamp <= c->cursor) continue;
                 c->cursor = f.stamp;
-                if (sees(*c, f)) c->push(f);
+                if (!sees(*c, f)) continue;
+                c->push(f);
                 if (!still_in(hub, c)) break;
+                observe(Latency::stream_fanout, now_ns() - f.stamp);
             }
             if (still_in(hub, c)) c->cursor = std::max(c->cursor, reached);
         }
