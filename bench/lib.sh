@@ -177,6 +177,7 @@ bench_write_conf() {
 load_module $module;
 worker_processes $sut_workers;
 $sut_affinity
+${bench_main:-}
 pid $work/nginx.pid;
 error_log $work/error.log warn;
 events { worker_connections 16384; }
