@@ -28,12 +28,12 @@ GLOBEX_CUSTOMER = "33687654321"
 
 
 def stream_conf(nginx, graph, stream_args="ping=30s", extra_keys=(), numbers_extra="",
-                **conf):
+                http_extra_more="", **conf):
     graph.expected_token = H.ACCESS_TOKEN
     numbers = number_block() + "\n    " + number_block(
         number=GLOBEX_NUMBER, phone_number_id=GLOBEX_PNID, tenant="globex") + numbers_extra
     ng = nginx(start=False, numbers=numbers,
-               http_extra="whatsapp_api_keys @PREFIX@/api.keys;",
+               http_extra="whatsapp_api_keys @PREFIX@/api.keys;\n    " + http_extra_more,
                server_extra="location = %s { whatsapp_stream %s; add_header X-Worker $pid always; }"
                % (PATH, stream_args), **conf)
     H.write_keys(ng.prefix, [STREAM_LINE, READONLY_LINE, NOSCOPE_LINE, GLOBEX_LINE]
@@ -293,6 +293,19 @@ def test_sigkill_of_a_worker_loses_nothing_for_its_clients(killable):
     again, _ = connect(gw, query="since=" + last)
     assert [f["data"]["text"] for f in messages(again, 5)] == ["after %d" % i for i in range(5)]
     again.close()
+
+
+def test_retention_prunes_stream_history_and_its_cursors_become_invalid(nginx, graph):
+    gw = stream_conf(nginx, graph, http_extra_more="whatsapp_retention 3s;")
+    ws, _ = connect(gw)
+    inbound(gw, "soon gone")
+    cursor = messages(ws, 1)[0]["data"]["eventId"]
+    ws.close()
+    H.wait_metric(gw, lambda m: H.metric(m, "whatsapp_pruned_total", kind="stream") >= 1,
+                  timeout=20 * H.TIMEOUT_SCALE, what="the stream entry pruned")
+    late = W.RawSocket(gw.port, PATH + "?apiKey=%s&since=%s" % (STREAM_SECRET, cursor))
+    assert late.recv_json()["code"] == "INVALID_CURSOR"
+    assert late.wait_close() == 1008
 
 
 # ---- backpressure and liveness -----------------------------------------------------------------
