@@ -108,6 +108,14 @@ def test_a_wrong_argument_count_is_rejected():
     assert problems(readme) == []  # 1MORE: one CIDR is a valid reading of "one or more"
     readme = edit_block("whatsapp_callback_allow", "CIDR ...;", ";")
     assert len(problems(readme)) == 1
+    # ANY (whatsapp_stream): optional arguments only, or none; a required one is wrong.
+    for syntax in ("whatsapp_stream;", "whatsapp_stream [ping=TIME];"):
+        readme = edit_block("whatsapp_stream", "whatsapp_stream [ping=TIME] [max_output=SIZE];",
+                            syntax)
+        assert problems(readme) == [], syntax
+    readme = edit_block("whatsapp_stream", "[ping=TIME] [max_output=SIZE]", "ping=TIME")
+    (p,) = problems(readme)
+    assert "NGX_CONF_ANY" in p, p
 
 
 def test_a_directive_the_table_lacks_is_rejected():

@@ -20,7 +20,8 @@ What must agree:
     ending in "{ ... }" is a block. TAKE flags must match the syntax's fewest and most arguments
     exactly; 1MORE / 2MORE need at least that many and no fewer possible. As in nginx's own
     documentation (ssl_protocols), a syntax of optional arguments only means "one or more of":
-    its fewest is 1;
+    its fewest is 1 — except for ANY, which takes none as well, so optional arguments only (or
+    none) are what it must show;
   - Phase: present exactly for the directives whose handler installs the location's content
     handler (it sets clcf->handler in src/ngx/*.cpp), and it says "content"; or for those
     defined in a file that adds an access-phase handler (NGX_HTTP_ACCESS_PHASE), and it says
@@ -146,7 +147,7 @@ def syntax_arity(name, syntax):
     words = re.findall(r"\[[^\]]*\]|\.\.\.|…|[^\s\[\]]+", s)
     if not words or words[0] != name:
         return "Syntax must start with the directive's name: %r" % syntax
-    fewest, most, optional_only = 0, 0, True
+    fewest, most = 0, 0
     for w in words[1:]:
         if w in ("...", "…"):
             most = INF
@@ -155,12 +156,7 @@ def syntax_arity(name, syntax):
         else:
             fewest += 1
             most += 1
-            optional_only = False
-    # nginx's convention: one or more of the optional arguments (none at all
-    # only where the table says NGX_CONF_ANY, see check_one).
-    if optional_only and most > 0:
-        fewest = 1
-    return fewest, most, is_block, optional_only
+    return fewest, most, is_block
 
 
 def check(module_cpp, readme, sources):
@@ -197,14 +193,17 @@ def check_one(name, cmd, doc, sources):
     if isinstance(arity, str):
         problems.append(arity)
     else:
-        fewest, most, is_block, optional_only = arity
+        fewest, most, is_block = arity
         want_fewest, want_most = ARITY_FLAGS[cmd["arity"]]
-        if optional_only and cmd["arity"] == "NGX_CONF_ANY":
-            fewest, most = 0, INF  # every argument optional: none or any of them
-        if cmd["arity"] in OPEN_ENDED:
-            ok = fewest == want_fewest and most >= want_fewest
+        if cmd["arity"] == "NGX_CONF_ANY":
+            ok = fewest == 0  # optional arguments only (or none), however many
         else:
-            ok = (fewest, most) == (want_fewest, want_most)
+            if fewest == 0 and most > 0:
+                fewest = 1  # nginx's convention: one or more of the optional arguments
+            if cmd["arity"] in OPEN_ENDED:
+                ok = fewest == want_fewest and most >= want_fewest
+            else:
+                ok = (fewest, most) == (want_fewest, want_most)
         if not ok:
             problems.append("Syntax %r takes %s argument(s); module.cpp says %s"
                             % (doc["syntax"], span(fewest, most), cmd["arity"]))

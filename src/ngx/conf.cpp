@@ -537,8 +537,9 @@ ngx_int_t conf_check_cross_directive(ngx_conf_t* cf) {
             mcf->graph_servers.end()) {
             auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(location);
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"whatsapp_reply\" in location \"%V\": no location for "
-                               "\"%V/\" in its server (replies are sent through it)",
+                               "location \"%V\" sends (whatsapp_reply, whatsapp_notify, "
+                               "whatsapp_send, whatsapp_stream) but its server has no location "
+                               "for \"%V/\" (sends go to WhatsApp through it)",
                                &clcf->name, &mcf->graph_uri);
             return NGX_ERROR;
         }

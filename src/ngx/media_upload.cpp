@@ -46,7 +46,7 @@ Result<std::string> result_of(const GraphExchange& g) {
     const GraphResult& e = id.error();
     // Meta's text may echo the access token (an error 190 does).
     std::string why = e.meta.code ? redact_tokens(e.meta.message) : e.reason;
-    return upload_error(kUploadRefused,
+    return upload_error(e.outcome == GraphOutcome::refused ? kUploadRefused : kUploadFailed,
                         "HTTP " + std::to_string(g.status) + ": " + (why.empty() ? "no id" : why));
 }
 

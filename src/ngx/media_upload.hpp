@@ -21,9 +21,14 @@ namespace wa::ngx {
 // which), no connection to the Graph API, out of memory, another upload of
 // r still in flight.
 inline constexpr std::string_view kUploadNotSent = "upload_not_sent";
-// Meta answered, without a media id: the message is Meta's error ("(#131053)
-// ...", tokens redacted) or what its answer lacked.
+// Meta refused the file itself (an error meta/graph_message.hpp calls
+// refused: 100, 131053 media upload error, ...): the message is Meta's
+// reason ("(#131053) ...", tokens redacted); the same file cannot succeed.
 inline constexpr std::string_view kUploadRefused = "upload_refused";
+// Meta answered without a media id for another reason: its throttling, the
+// gateway's credentials or Meta's state (190, 5xx, ...), or an answer that
+// lacked the id. The message says which, for logs; a retry may succeed.
+inline constexpr std::string_view kUploadFailed = "upload_failed";
 // The request was written and no answer came (a timeout, the connection
 // lost): Meta may keep an unused copy; uploading again is harmless.
 inline constexpr std::string_view kUploadNoAnswer = "upload_no_answer";

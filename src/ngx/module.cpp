@@ -6,6 +6,7 @@
 
 #include <exception>
 
+#include "api/pipes.hpp"
 #include "commit.hpp"
 #include "conf.hpp"
 #include "credits.hpp"
@@ -75,6 +76,8 @@ ngx_command_t commands[] = {
     {ngx_string("whatsapp_messaging"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, messaging_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_stream"), NGX_HTTP_LOC_CONF | NGX_CONF_ANY, stream_directive,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("whatsapp_send"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, rest_send_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("whatsapp_media"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, media_directive,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
@@ -185,6 +188,10 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
     // Meta's batches reach 3 MB: lift nginx's default unless one was set.
     if (conf->webhook && clcf->client_max_body_size == kDefaultClientMaxBodySize) {
         clcf->client_max_body_size = kWebhookMaxBody;
+    }
+    // A REST send carries its file as base64: up to 16 MiB, 22 MiB of body.
+    if (conf->rest_send && clcf->client_max_body_size == kDefaultClientMaxBodySize) {
+        clcf->client_max_body_size = static_cast<off_t>(kMaxPipesSendBodyBytes);
     }
     if (!conf_check_internal_locations(cf, clcf)) return static_cast<char*>(NGX_CONF_ERROR);
     if (conf->reply) {

@@ -3,9 +3,13 @@
 // callback host resolution -> store checks -> credit hold -> the one send
 // path (graph_send) -> record (group commit) -> answer, which an
 // Idempotency-Key keeps for replays. The Prelude dialect's locations
-// (whatsapp_reply; whatsapp_notify: send, /batch, /reply) start here; the
-// inbox's sends come from messaging_api.cpp. Each endpoint's codec (api/)
-// reads its body and words its answers; nothing else differs.
+// (whatsapp_reply; whatsapp_notify: send, /batch, /reply) and Pipes' REST
+// send (whatsapp_send) start here; the inbox's sends come from
+// messaging_api.cpp, a socket's replies from stream_api.cpp. Each
+// endpoint's codec (api/) reads its body and words its answers; nothing
+// else differs but a REST send's media: a link is judged by the SSRF guard
+// with the request's checks, a file given as base64 is uploaded to Meta
+// after the store's checks, just before the Graph send.
 #include "send_api.hpp"
 
 #include <algorithm>
@@ -25,6 +29,7 @@
 #include "conf.hpp"
 #include "credits.hpp"
 #include "delivery.hpp"
+#include "media_upload.hpp"
 #include "domain/idempotency.hpp"
 #include "domain/pacing.hpp"
 #include "domain/scheduled.hpp"
@@ -40,7 +45,15 @@ namespace wa::ngx {
 namespace {
 
 // The endpoints; each names its Idempotency-Key fingerprints.
-enum class Endpoint { reply, notify, batch, inbox_text, inbox_template, socket_reply };
+enum class Endpoint {
+    reply,
+    notify,
+    batch,
+    inbox_text,
+    inbox_template,
+    socket_reply,
+    pipes_send,
+};
 
 std::string_view endpoint_name(Endpoint e) {
     switch (e) {
@@ -50,6 +63,7 @@ std::string_view endpoint_name(Endpoint e) {
         case Endpoint::inbox_text: return "inbox.text";
         case Endpoint::inbox_template: return "inbox.template";
         case Endpoint::socket_reply: return "pipes.reply";
+        case Endpoint::pipes_send: return "pipes.send";
     }
     return {};
 }
@@ -119,14 +133,18 @@ struct ReplyState {
     // A send for later (schedule_at ahead when the request was read): decided
     // once, so that its credit, send and record all agree.
     bool later = false;
-    // The client's callback_url, either endpoint's (check_url's verdict).
-    bool has_callback = false;
-    CallbackTarget callback;
+    // The URL of the request that the SSRF guard judges (check_url's
+    // verdict), its host resolved when it is a name: a Prelude endpoint's
+    // callback_url, or a REST send's media link.
+    bool has_guarded_url = false;
+    CallbackTarget guarded_url;
+    PipesSend pipes;                // Endpoint::pipes_send
+    std::string uploaded_media_id;  // Endpoint::pipes_send: what Meta gave our upload
     SendRequest send;
     SendTarget target;
     PreparedSend prepared;
     std::shared_ptr<CreditHold> credit;
-    HostCheck* resolving = nullptr;  // callback_url's host being checked
+    HostCheck* resolving = nullptr;  // guarded_url's host being checked
     GraphExchange graph;
     bool graph_handled = false;
     HeldKey idempotency;
@@ -155,7 +173,7 @@ ReplyState::~ReplyState() {
 
 ReplyState* state_of(ngx_http_request_t* r) {
     auto* ctx = request_ctx(r);
-    return ctx ? static_cast<ReplyState*>(ctx->handler_state) : nullptr;
+    return ctx ? static_cast<ReplyState*>(ctx->send_state) : nullptr;
 }
 
 std::string request_id(ngx_http_request_t* r) {
@@ -184,6 +202,15 @@ Answer error_answer(const ReplyError& e, std::string_view request_id,
         PipesError p = pipes_error_of(e);
         p.conversation_id = conversation;
         a.body = reply_status_error(p);
+        return a;
+    }
+    if (endpoint == Endpoint::pipes_send) {
+        PipesError p = pipes_error_of(e);
+        a.status = p.http_status;
+        a.body = pipes_error_json(p);
+        if (p.retry_after_s > 0) {
+            a.headers.emplace_back("Retry-After", std::to_string(p.retry_after_s));
+        }
         return a;
     }
     bool inbox = is_inbox(endpoint);
@@ -329,6 +356,11 @@ OkAnswer ok_answer_of(const ReplyState& st) {
             return Answer{200, reply_status_ok(conversation, sent.message_id), {}, "ok"};
         };
     }
+    if (st.endpoint == Endpoint::pipes_send) {
+        return [](const RecordedSend& sent) {
+            return Answer{200, rest_send_ok_json(sent.message_id, sent.conversation_id), {}, "ok"};
+        };
+    }
     if (is_inbox(st.endpoint)) {
         return [send = st.send](const RecordedSend& sent) {
             return Answer{
@@ -373,6 +405,7 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
     auto prepared = std::make_shared<PreparedSend>(st.prepared);
     HeldKey key = st.idempotency;
     st.idempotency.held = false;
+    std::string uploaded = st.uploaded_media_id;
     std::string rid = request_id(r);
     DeliveryPolicy policy = w->conf->policy;
     std::shared_ptr<CreditHold> credit = st.credit;  // released after the commit
@@ -381,10 +414,10 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
     std::int64_t expires_at = notify_expires_at(st.notify, now_ns());
     submit_for<Recorded>(
         [=, wamid = std::move(wamid)](Txn& txn) -> Result<Recorded> {
-            auto sent = schedule_at
-                            ? schedule_send(txn, *target, *send, *prepared, schedule_at, expires_at,
-                                            now_ns())
-                            : record_send(txn, *target, *send, *prepared, wamid, policy, now_ns());
+            auto sent = schedule_at ? schedule_send(txn, *target, *send, *prepared, schedule_at,
+                                                    expires_at, now_ns())
+                                    : record_send(txn, *target, *send, *prepared, wamid, policy,
+                                                  now_ns(), uploaded);
             if (!sent) return sent.error();
             Recorded rec{std::move(*sent), {}};
             rec.answer = wamid.empty() && !schedule_at
@@ -512,6 +545,54 @@ std::optional<ReplyError> check_target(ngx_log_t* log, const SendRequest& send, 
     return std::nullopt;
 }
 
+// The Graph send of st.send, its tx_ id made now.
+void send_prepared(ngx_http_request_t* r, ReplyState& st) {
+    st.prepared = prepare_send(st.send, st.target);
+    if (!graph_send(r, *st.target.number, st.prepared.graph_body, &st.graph, graph_answered)) {
+        end_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+// A REST send's file given as base64 (SPEC §8.3). A file Meta refuses is the
+// client's to fix (400 with Meta's reason); any other failure sent nothing
+// and may be retried (502): an upload that was written and got no answer
+// leaves at most an unused copy at Meta, never a message.
+ReplyError upload_failure(const Error& e) {
+    if (e.code == kUploadRefused) {
+        return ReplyError{400, "invalid_request", "Meta refused the media: " + e.message, "media"};
+    }
+    return ReplyError{
+        502, "upstream_error",
+        e.code == kUploadNoAnswer
+            ? "the WhatsApp API did not answer the media upload; nothing was sent"
+            : "the media could not be uploaded to the WhatsApp API; nothing was sent"};
+}
+
+void media_uploaded(ngx_http_request_t* r, Result<std::string> media_id) {
+    ReplyState* st = state_of(r);
+    if (st == nullptr) return ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    try {
+        if (!media_id) {
+            st->credit.reset();
+            return finish(r, upload_failure(media_id.error()));
+        }
+        st->uploaded_media_id = std::move(*media_id);
+        st->send.content = pipes_content(st->pipes, st->uploaded_media_id);
+        send_prepared(r, *st);
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp send: %s", e.what());
+        end_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+// The file goes to the conversation's number (its token, its
+// phone_number_id), then the message that names it.
+void upload_and_send(ngx_http_request_t* r, ReplyState& st) {
+    std::string bytes = std::move(st.pipes.media_bytes);
+    upload_media(r, *st.target.number, std::move(bytes), st.pipes.mime_type, st.pipes.file_name,
+                 media_uploaded);
+}
+
 // Rows 7-10, then the send (or, for later, its record).
 void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
     // A scheduled send's credit is judged when it is made.
@@ -519,15 +600,18 @@ void check_target_and_send(ngx_http_request_t* r, ReplyState& st) {
                                 st.target, st.credit);
     note_target(r, st.target);
     if (refused) return finish(r, *refused);
-    st.prepared = prepare_send(st.send, st.target);
-    if (scheduled(st)) return record_and_answer(r, st, {});
+    if (scheduled(st)) {
+        st.prepared = prepare_send(st.send, st.target);
+        return record_and_answer(r, st, {});
+    }
     if (auto wait = pacing_take(*st.target.number, number_index(*st.target.number))) {
         st.credit.reset();
         return finish(r, reply_paced(retry_after_seconds(*wait)));
     }
-    if (!graph_send(r, *st.target.number, st.prepared.graph_body, &st.graph, graph_answered)) {
-        end_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (st.endpoint == Endpoint::pipes_send && st.pipes.media == PipesMediaSource::upload) {
+        return upload_and_send(r, st);
     }
+    send_prepared(r, st);
 }
 
 // -- batches -----------------------------------------------------------------------------------
@@ -718,41 +802,67 @@ void send_checked(ngx_http_request_t* r, ReplyState& st) {
     check_target_and_send(r, st);
 }
 
-// -- callback_url hosts ------------------------------------------------------------------------
+// -- the hosts of guarded URLs (callback_url, a media link) ------------------------------------
 
-ReplyError invalid_callback(std::string message) {
+// What the request calls its guarded URL, and the answer when its host is
+// refused.
+std::string_view guarded_url_subject(const ReplyState& st) {
+    return st.endpoint == Endpoint::pipes_send ? "media URL" : "callback_url";
+}
+
+ReplyError guarded_url_refused(const ReplyState& st, std::string message) {
+    if (st.endpoint == Endpoint::pipes_send) {
+        return ReplyError{400, "invalid_request", std::move(message), "media"};
+    }
     return ReplyError{400, "invalid_callback_url", std::move(message), "callback_url"};
 }
 
 // A hostname is judged by every address it resolves to, with the
 // location's resolver; without one it cannot be checked and is refused.
-void resolve_callback_host(ngx_http_request_t* r, ReplyState& st) {
+void resolve_guarded_host(ngx_http_request_t* r, ReplyState& st) {
     auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
         ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+    std::string_view subject = guarded_url_subject(st);
     // May answer at once: st is not touched after this.
     HostCheck::start(
-        clcf->resolver, clcf->resolver_timeout, st.callback.host, main_conf(r)->callback_guard,
-        [r, &st](const HostVerdict& v) {
+        clcf->resolver, clcf->resolver_timeout, st.guarded_url.host, main_conf(r)->callback_guard,
+        [r, &st, subject](const HostVerdict& v) {
             ngx_connection_t* c = r->connection;
             if (!v.refused.empty()) {
-                ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                              "whatsapp reply: callback_url host \"%s\": %s",
-                              log_escape(st.callback.host).c_str(), v.refused.c_str());
-                finish(r, invalid_callback(v.refused));
+                ngx_log_error(NGX_LOG_INFO, c->log, 0, "whatsapp send: %s host \"%s\": %s",
+                              std::string(subject).c_str(), log_escape(st.guarded_url.host).c_str(),
+                              v.refused.c_str());
+                finish(r, guarded_url_refused(st, v.refused));
             } else {
                 send_checked(r, st);
             }
             ngx_http_run_posted_requests(c);
         },
-        &st.resolving);
+        &st.resolving, subject);
 }
 
 // -- the request -------------------------------------------------------------------------------
 
-// The endpoint's checks (rows 2-6 for a reply; §6.4's for a send) make
-// st.send; then the callback host and the store.
+// The endpoint's checks (rows 2-6 for a reply; §6.4's for a send; §8.3's
+// for a REST send, its media link's URL included) make st.send; then the
+// guarded URL's host and the store.
 std::optional<ReplyError> parse_body(ngx_http_request_t* r, ReplyState& st, std::string_view body) {
     MainConf* mcf = main_conf(r);
+    if (st.endpoint == Endpoint::pipes_send) {
+        auto parsed = parse_rest_send(body);
+        if (!parsed) return reply_error_of(parsed.error());
+        st.pipes = std::move(parsed.value());
+        if (st.pipes.media == PipesMediaSource::link) {
+            // Meta fetches the file itself, from the link as the client wrote it.
+            auto link = check_media_link(st.pipes.media_link, mcf->callback_guard);
+            if (!link) return reply_error_of(link.error());
+            st.has_guarded_url = true;
+            st.guarded_url = std::move(link.value());
+        }
+        // An upload's media id comes once Meta has the file (upload_and_send).
+        st.send = pipes_send_request(st.pipes);
+        return std::nullopt;
+    }
     if (st.endpoint == Endpoint::inbox_text) {
         auto parsed = parse_text_send(body, st.conversation);
         if (!parsed) return parsed.error();
@@ -772,8 +882,8 @@ std::optional<ReplyError> parse_body(ngx_http_request_t* r, ReplyState& st, std:
         if (!parsed) return parsed.error();
         st.request = std::move(parsed.value());
         st.send = send_request_of(st.request);
-        st.has_callback = st.request.has_callback_url;
-        st.callback = st.request.callback;
+        st.has_guarded_url = st.request.has_callback_url;
+        st.guarded_url = st.request.callback;
         return std::nullopt;
     }
     auto parsed = st.endpoint == Endpoint::batch
@@ -785,26 +895,28 @@ std::optional<ReplyError> parse_body(ngx_http_request_t* r, ReplyState& st, std:
     auto send = notify_send_request(st.notify, mcf->templates, mcf->numbers, st.key->tenant);
     if (!send) return send.error();
     st.send = std::move(send.value());
-    st.has_callback = st.notify.has_callback_url;
-    st.callback = st.notify.callback;
+    st.has_guarded_url = st.notify.has_callback_url;
+    st.guarded_url = st.notify.callback;
     return std::nullopt;
 }
 
 void handle_body(ngx_http_request_t* r, ReplyState& st, std::string_view body) {
     if (auto e = parse_body(r, st, body)) return finish(r, *e);
     st.send.scope = SendScope::of(*st.key);
-    if (st.has_callback && !st.callback.is_literal) return resolve_callback_host(r, st);
+    if (st.has_guarded_url && !st.guarded_url.is_literal) return resolve_guarded_host(r, st);
     send_checked(r, st);
 }
 
 // A kept answer again: retrying it cannot give another, so the SDK is told
-// not to, whatever the first answer said.
-Answer replayed(IdempotencyClaim& claim) {
+// not to, whatever the first answer said (Pipes' dialect has no such header).
+Answer replayed(IdempotencyClaim& claim, Endpoint endpoint) {
     Answer a{claim.status, std::move(claim.body), {}, "ok"};
     for (auto& [name, value] : claim.headers) {
         if (name != "x-should-retry") a.headers.emplace_back(std::move(name), std::move(value));
     }
-    if (a.status >= 400) a.headers.emplace_back("x-should-retry", "false");
+    if (a.status >= 400 && endpoint != Endpoint::pipes_send) {
+        a.headers.emplace_back("x-should-retry", "false");
+    }
     return a;
 }
 
@@ -843,7 +955,8 @@ void claim_key(ngx_http_request_t* r, ReplyState& st, std::string body) {
                     st->idempotency.held = true;
                     handle_body(r, *st, *kept);
                 } else if (claim.kind == Kind::replay) {
-                    ngx_http_finalize_request(r, send_answer(r, replayed(claim), true));
+                    ngx_http_finalize_request(r,
+                                              send_answer(r, replayed(claim, st->endpoint), true));
                 } else if (claim.kind == Kind::in_use) {
                     finish(r, key_error(409, "idempotency_key_in_use",
                                         "a request with this Idempotency-Key is in progress"));
@@ -875,11 +988,12 @@ void body_read(ngx_http_request_t* r) noexcept {
     }
 }
 
-// Answers before the body is read: it is discarded, not parsed.
-ngx_int_t refuse_early(ngx_http_request_t* r, const ReplyError& e, bool inbox = false) {
+// Answers before the body is read, in the endpoint's dialect: the body is
+// discarded, not parsed.
+ngx_int_t refuse_early(ngx_http_request_t* r, const ReplyError& e,
+                       Endpoint endpoint = Endpoint::reply) {
     if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    return send_answer(
-        r, error_answer(e, request_id(r), inbox ? Endpoint::inbox_text : Endpoint::reply));
+    return send_answer(r, error_answer(e, request_id(r), endpoint));
 }
 
 std::uint64_t new_owner() {
@@ -892,25 +1006,26 @@ std::uint64_t new_owner() {
 ngx_int_t start_send(ngx_http_request_t* r, Endpoint endpoint, const ApiKey& key,
                      const Uuid* conversation) {
     MainConf* mcf = main_conf(r);
-    bool inbox = is_inbox(endpoint);
     RequestCtx* ctx = request_ctx(r);
     if (ctx == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     ctx->tenant = pool_str(r->pool, key.tenant);
-    if (worker() == nullptr) return refuse_early(r, store_unavailable(), inbox);
+    if (worker() == nullptr) return refuse_early(r, store_unavailable(), endpoint);
     std::string_view idempotency_key = header_in(r, "Idempotency-Key");
     if (!idempotency_key.empty() && !valid_idempotency_key(idempotency_key)) {
         return refuse_early(r,
                             key_error(400, "invalid_request",
                                       "Idempotency-Key must be 1-255 visible ASCII characters"),
-                            inbox);
+                            endpoint);
     }
-    // Row 2 for a declared length; parse_reply_request catches chunked ones.
-    if (r->headers_in.content_length_n > static_cast<off_t>(kMaxReplyBodyBytes)) {
+    // Row 2 for a declared length; the codecs catch chunked ones.
+    std::size_t max_body =
+        endpoint == Endpoint::pipes_send ? kMaxPipesSendBodyBytes : kMaxReplyBodyBytes;
+    if (r->headers_in.content_length_n > static_cast<off_t>(max_body)) {
         return refuse_early(
             r,
             ReplyError{400, "invalid_request",
-                       "request body larger than " + std::to_string(kMaxReplyBodyBytes) + " bytes"},
-            inbox);
+                       "request body larger than " + std::to_string(max_body) + " bytes"},
+            endpoint);
     }
     auto* st = pool_new<ReplyState>(r->pool);
     if (st == nullptr) return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -925,26 +1040,38 @@ ngx_int_t start_send(ngx_http_request_t* r, Endpoint endpoint, const ApiKey& key
         st->idempotency.key = idempotency_key;
         st->idempotency.owner = new_owner();
     }
-    ctx->handler_state = st;
+    ctx->send_state = st;
     ngx_int_t rc = ngx_http_read_client_request_body(r, body_read);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) return rc;
     return NGX_DONE;
 }
 
-ngx_int_t prelude_send(ngx_http_request_t* r, Endpoint endpoint) {
-    if (!(r->method & NGX_HTTP_POST)) return NGX_HTTP_NOT_ALLOWED;
+// A location's send by its key (Authorization: Bearer, with
+// messaging:messages:send: row 1), answered in the endpoint's dialect.
+ngx_int_t keyed_send(ngx_http_request_t* r, Endpoint endpoint) {
     try {
+        if (!(r->method & NGX_HTTP_POST)) {
+            // Prelude's endpoints keep nginx's own 405; Pipes' clients read JSON.
+            if (endpoint != Endpoint::pipes_send) return NGX_HTTP_NOT_ALLOWED;
+            if (!add_header_out(r, "Allow", "POST")) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return refuse_early(r, ReplyError{405, "method_not_allowed", "use POST"}, endpoint);
+        }
         tag_request_log(r);
         KeyAuth auth = authorize_request(r, Scope::messages_send);  // row 1
-        if (auth.check != KeyCheck::ok) return refuse_early(r, reply_error(auth.check));
+        if (auth.check != KeyCheck::ok) return refuse_early(r, reply_error(auth.check), endpoint);
         return start_send(r, endpoint, *auth.key, nullptr);
     } catch (const std::exception& e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp reply: %s", e.what());
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp send: %s", e.what());
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
 
-ngx_int_t reply_handler(ngx_http_request_t* r) noexcept { return prelude_send(r, Endpoint::reply); }
+ngx_int_t reply_handler(ngx_http_request_t* r) noexcept { return keyed_send(r, Endpoint::reply); }
+
+// whatsapp_send: Pipes' POST /v1/messages/send (SPEC §8.3).
+ngx_int_t rest_send_handler(ngx_http_request_t* r) noexcept {
+    return keyed_send(r, Endpoint::pipes_send);
+}
 
 // A whatsapp_notify location: what follows its prefix picks the endpoint.
 ngx_int_t notify_handler(ngx_http_request_t* r) noexcept {
@@ -952,9 +1079,9 @@ ngx_int_t notify_handler(ngx_http_request_t* r) noexcept {
         ngx_http_get_module_loc_conf(r, ngx_http_core_module));
     std::string_view uri = view(r->uri);
     std::string_view rest = uri.substr(std::min(uri.size(), clcf->name.len));
-    if (rest.empty() || rest == "/") return prelude_send(r, Endpoint::notify);
-    if (rest == "/reply") return prelude_send(r, Endpoint::reply);
-    if (rest == "/batch") return prelude_send(r, Endpoint::batch);
+    if (rest.empty() || rest == "/") return keyed_send(r, Endpoint::notify);
+    if (rest == "/reply") return keyed_send(r, Endpoint::reply);
+    if (rest == "/batch") return keyed_send(r, Endpoint::batch);
     if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     try {
         return send_answer(
@@ -1011,7 +1138,7 @@ bool socket_send(std::shared_ptr<const ApiKeys> keys, const ApiKey& key, SendReq
     st->conversation_named = std::move(conversation_named);
     st->send = std::move(send);
     st->send.scope = SendScope::of(key);
-    ctx->handler_state = st;
+    ctx->send_state = st;
     send_checked(r, *st);
     // The Graph subrequest is posted on the request's connection: run it now.
     ngx_http_run_posted_requests(s->background.connection);
@@ -1038,6 +1165,12 @@ char* reply_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
 
 char* notify_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     core_loc_conf(cf)->handler = notify_handler;
+    return send_location_directive(cf, conf);
+}
+
+char* rest_send_directive(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    core_loc_conf(cf)->handler = rest_send_handler;
+    static_cast<LocConf*>(conf)->rest_send = true;  // its body limit (merge_loc_conf)
     return send_location_directive(cf, conf);
 }
 

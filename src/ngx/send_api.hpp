@@ -1,6 +1,7 @@
 // The sends of every dialect, through one pipeline: the Prelude dialect's
 // locations (SPEC §6: whatsapp_reply; whatsapp_notify, a prefix: send,
-// /batch, /reply) and the inbox's sends (§7.3), started by messaging_api.cpp.
+// /batch, /reply), Pipes' REST send (§8.3: whatsapp_send), the inbox's
+// sends (§7.3), started by messaging_api.cpp, and a socket's replies (§8.1).
 #pragma once
 
 #include <functional>
@@ -15,6 +16,10 @@ namespace wa::ngx {
 
 char* reply_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* notify_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+// whatsapp_send: Pipes.bot's REST send (SPEC §8.3), POST with
+// {conversationId, text | media...}; its client_max_body_size is lifted to
+// the body a 16 MiB base64 file needs, unless set.
+char* rest_send_directive(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 // What every sending location's directive does after setting its handler.
 char* send_location_directive(ngx_conf_t* cf, void* conf) noexcept;
 

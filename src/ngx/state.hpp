@@ -77,10 +77,11 @@ struct MainConf {
 
 struct LocConf {
     ngx_str_t verify_token{0, nullptr};
-    bool webhook;  // whatsapp_webhook is here (not inherited)
-    bool reply;    // whatsapp_reply is here
-    bool guard;    // whatsapp_guard is here (not inherited)
-    bool media;    // whatsapp_media is here (not inherited)
+    bool webhook;    // whatsapp_webhook is here (not inherited)
+    bool reply;      // whatsapp_reply is here
+    bool guard;      // whatsapp_guard is here (not inherited)
+    bool media;      // whatsapp_media is here (not inherited)
+    bool rest_send;  // whatsapp_send is here (not inherited)
     // whatsapp_stream's parameters (0: the default)
     ngx_msec_t stream_ping;
     size_t stream_max_output;

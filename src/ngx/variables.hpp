@@ -17,10 +17,14 @@ struct RequestCtx {
     ngx_str_t fetch_url;      // on media fetch subrequests: the file's URL (checked, pinned)
     ngx_str_t fetch_host;     // on media fetch subrequests: Host and TLS name
     bool discard_output;      // delivery subrequests: the callback's answer body
-    void* handler_state;      // the handler's own state (pool-owned), e.g. a reply's
-    void* media_fetch;        // media fetch subrequests: the download they serve (media_api.cpp)
-    void* media_upload;       // the upload_media in flight (media_upload.cpp)
-    ngx_str_t log_id;         // what the request's log lines end with (request_id: ...)
+    void* handler_state;      // the handler's own state (pool-owned), e.g. a download's
+    // A send's state (send_api.cpp's, pool-owned): its own field, since a
+    // request of another handler (guard mode's, holding handler_state) may
+    // answer through the send path's error words.
+    void* send_state;
+    void* media_fetch;   // media fetch subrequests: the download they serve (media_api.cpp)
+    void* media_upload;  // the upload_media in flight (media_upload.cpp)
+    ngx_str_t log_id;    // what the request's log lines end with (request_id: ...)
     ngx_http_log_handler_pt nginx_log_handler;  // the one tag_log wrapped
 };
 

@@ -357,6 +357,10 @@ TEST(GraphMedia, UploadAnswer) {
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().meta.code, 131053);
     EXPECT_EQ(refused.error().meta.message, "(#131053) Media upload error");
+    EXPECT_EQ(refused.error().outcome, GraphOutcome::refused);  // the file is at fault
+    auto failed = parse_media_upload(500, R"({"error":{"code":131000,"message":"(#131000) x"}})");
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.error().outcome, GraphOutcome::failed);
 }
 
 TEST(GraphMedia, UploadBody) {

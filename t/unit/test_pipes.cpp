@@ -342,6 +342,32 @@ TEST(PipesRest, MediaLink) {
     EXPECT_EQ(s.media_type, "video");
 }
 
+TEST(PipesRest, MediaLinkThroughTheSsrfGuard) {
+    CallbackGuard guard;
+    auto ok = check_media_link("https://cdn.example.com/a/cat.jpg?v=2", guard);
+    ASSERT_TRUE(ok.ok());
+    EXPECT_FALSE(ok->is_literal);  // a name: the caller resolves it
+    EXPECT_EQ(ok->host, "cdn.example.com");
+    auto pub = check_media_link("https://93.184.216.34/cat.jpg", guard);
+    ASSERT_TRUE(pub.ok());
+    EXPECT_TRUE(pub->is_literal);
+    // Private, loopback and local names are refused by default, naming why.
+    for (std::string_view url : {"https://127.0.0.1/cat.jpg", "https://10.0.0.7/cat.jpg",
+                                 "https://[::1]/cat.jpg", "https://169.254.169.254/latest",
+                                 "https://printer.local/x.pdf", "https://localhost/x.jpg"}) {
+        auto refused = check_media_link(url, guard);
+        ASSERT_FALSE(refused.ok()) << url;
+        EXPECT_EQ(refused.error().http_status, 400);
+        EXPECT_EQ(refused.error().code, "INVALID_REQUEST");
+        EXPECT_EQ(refused.error().message.rfind("media URL: ", 0), 0u) << refused.error().message;
+    }
+    EXPECT_NE(check_media_link("https://127.0.0.1/cat.jpg", guard).error().message.find("public"),
+              std::string::npos);
+    // Listed in whatsapp_callback_allow: accepted.
+    ASSERT_TRUE(guard.allow_cidr("127.0.0.0/8").ok());
+    EXPECT_TRUE(check_media_link("https://127.0.0.1:8443/cat.jpg", guard).ok());
+}
+
 TEST(PipesRest, MediaUrlsOtherThanHttps) {
     for (const char* m : {"http://cdn.example.com/a.jpg", "ftp://x/y", "file:///etc/passwd",
                           "javascript:alert(1)", "https://", "https:/x", "mailto:a@b"}) {
@@ -560,6 +586,36 @@ TEST(PipesErrors, InboxAndGatewayCodes) {
     // A forbidden that is not the scope's.
     expect_pipes(pipes_error_of(ReplyError(403, "forbidden", "the API key may not send messages")),
                  403, "FORBIDDEN");
+}
+
+TEST(PipesErrors, CodecRefusalsRoundTripThroughTheSendPath) {
+    // parse_rest_send's and check_media_link's refusals travel the pipeline
+    // as ReplyErrors and come back to the client as they were.
+    for (const PipesError& e :
+         {pipes_invalid_request("caption is longer than 1024 characters"),
+          parse_rest_send(R"({"conversationId":"im_01h455vb4pex5vsknk084sn02q","text":"x"})")
+              .error(),
+          check_media_link("https://10.1.2.3/a.jpg", CallbackGuard{}).error()}) {
+        ReplyError r = reply_error_of(e);
+        PipesError back = pipes_error_of(r);
+        EXPECT_EQ(back.code, e.code);
+        EXPECT_EQ(back.http_status, e.http_status);
+        EXPECT_EQ(back.message, e.message);
+    }
+    EXPECT_EQ(reply_error_of(pipes_invalid_request("x")).code, "invalid_request");
+    ReplyError nf = reply_error_of(pipes_refusal(SendRefusal::no_such_message));
+    EXPECT_EQ(nf.http_status, 404);
+    EXPECT_EQ(nf.code, "not_found");
+    // Any other code keeps its status and what it carries.
+    PipesError paced;
+    paced.http_status = 429;
+    paced.code = "RATE_LIMITED";
+    paced.message = "slow down";
+    paced.retry_after_s = 3;
+    ReplyError rl = reply_error_of(paced);
+    EXPECT_EQ(rl.code, "rate_limited");
+    EXPECT_EQ(rl.retry_after_s, 3);
+    expect_pipes(pipes_error_of(rl), 429, "RATE_LIMITED");
 }
 
 }  // namespace

@@ -369,7 +369,8 @@ TEST(Graph, Throttled) {
 }
 
 TEST(Graph, RefusedContent) {
-    for (long long code : {100LL, 131008LL, 131009LL, 131021LL, 131026LL, 131030LL, 131051LL}) {
+    for (long long code :
+         {100LL, 131008LL, 131009LL, 131021LL, 131026LL, 131030LL, 131051LL, 131053LL}) {
         auto r = wa::parse_graph_response(400, graph_error(code, "(#x) title", "why it failed"));
         EXPECT_EQ(r.outcome, wa::GraphOutcome::refused) << code;
         auto e = wa::reply_error_from_graph(r);

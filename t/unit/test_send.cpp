@@ -8,6 +8,7 @@
 
 #include "base/clock.hpp"
 #include "domain/ingest.hpp"
+#include "domain/media.hpp"
 #include "base/json.hpp"
 #include "api/prelude.hpp"
 #include "domain/send.hpp"
@@ -323,6 +324,40 @@ TEST_F(OutboundTest, StatusWebhookMovesTheRecordedReplyForward) {
     ASSERT_TRUE(out.ok());
     EXPECT_EQ(out->statuses_applied, 1u);
     EXPECT_EQ(out->statuses_unknown, 0u);
+}
+
+TEST_F(OutboundTest, AnUploadedMediaIdIsTheSendersToDownloadANamedOneIsNot) {
+    std::string im = receive("wamid.IN1");
+    auto c = check(request(im), key_for("acme"));
+    ASSERT_TRUE(c.ok());
+    auto media_send = [&](std::string media_id, std::string_view uploaded) {
+        SendRequest s = send_of(request(im), key_for("acme"));
+        s.content.kind = GraphContent::Kind::media;
+        s.content.media_type = "image";
+        s.content.media_id = std::move(media_id);
+        s.content.text = "a cat";
+        PreparedSend p = prepare_send(s, c.target);
+        Txn txn = write();
+        auto r = record_send(txn, c.target, s, p, "wamid.OUT" + s.content.media_id,
+                             DeliveryPolicy{}, kNow, uploaded);
+        EXPECT_TRUE(r.ok()) << r.error().message;
+        EXPECT_TRUE(txn.commit().ok());
+        return p.id;
+    };
+    Uuid uploaded = media_send("8001", "8001");
+    media_send("8002", {});  // an id the client named: not made downloadable
+    Txn txn = read();
+    auto owner = media_owner(txn, "8001", "acme");
+    ASSERT_TRUE(owner.ok() && owner->has_value());
+    EXPECT_EQ((*owner)->id, c.target.conversation);
+    EXPECT_FALSE(media_owner(txn, "8001", "globex")->has_value());
+    EXPECT_FALSE(media_owner(txn, "8002", "acme")->has_value());
+    // Stored as the media message it is: its type, caption and media id.
+    txn.abort();
+    Message m = stored(uploaded);
+    EXPECT_EQ(m.type, "image");
+    EXPECT_EQ(m.text, "a cat");
+    EXPECT_EQ(media_id_of(m), "8001");
 }
 
 TEST_F(OutboundTest, CreditsCountOnlyRecordedSends) {

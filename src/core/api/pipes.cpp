@@ -488,6 +488,13 @@ SendRequest pipes_send_request(const PipesSend& s, std::string_view uploaded_med
     return r;
 }
 
+Outcome<CallbackTarget, PipesError> check_media_link(std::string_view link,
+                                                     const CallbackGuard& guard) {
+    auto target = guard.check_url(link);
+    if (!target) return invalid("media URL: " + target.error().message);
+    return std::move(*target);
+}
+
 std::string rest_send_ok_json(std::string_view message_id, std::string_view conversation_id) {
     return json_object([&](JsonWriter& w) {
         put_bool(w, "success", true);
@@ -568,6 +575,18 @@ PipesError pipes_error_of(const ReplyError& e) {
     }
     if (e.http_status >= 400 && e.http_status < 500) return invalid(e.message);
     return pipes_error(500, "INTERNAL_ERROR", e.message);
+}
+
+ReplyError reply_error_of(const PipesError& e) {
+    if (e.code == kInvalidRequest) return ReplyError{400, "invalid_request", e.message};
+    if (e.code == "CONVERSATION_NOT_FOUND") return ReplyError{404, "not_found", e.message};
+    std::string code;
+    for (char c : e.code)
+        code += ascii_lower(c);
+    ReplyError r{e.http_status, std::move(code), e.message};
+    r.retry_after_s = e.retry_after_s;
+    r.message_id = e.message_id;
+    return r;
 }
 
 }  // namespace wa

@@ -20,6 +20,7 @@
 #include "api/prelude.hpp"
 #include "base/ids.hpp"
 #include "base/result.hpp"
+#include "domain/callback_guard.hpp"
 #include "domain/send.hpp"
 #include "meta/graph_message.hpp"
 
@@ -203,6 +204,15 @@ GraphContent pipes_content(const PipesSend& s, std::string_view uploaded_media_i
 // by the caller).
 SendRequest pipes_send_request(const PipesSend& s, std::string_view uploaded_media_id = {});
 
+// The SSRF guard on a link's URL (SPEC §8.3, as a client's callback_url in
+// §3.1 whatsapp_callback_allow): guard.check_url's target, whose host the
+// caller still resolves and judges when it is a name (is_literal false).
+// Refused: INVALID_REQUEST 400 naming why ("media URL: address is not
+// public"). Meta is sent the link as the client wrote it: it fetches the
+// file itself, not the gateway.
+Outcome<CallbackTarget, PipesError> check_media_link(std::string_view link,
+                                                     const CallbackGuard& guard);
+
 // 200: {"success":true,"messageId":...,"conversationId":...}.
 std::string rest_send_ok_json(std::string_view message_id, std::string_view conversation_id);
 // {"success":false,"error":message,"code":code}, with "messageId" when e
@@ -245,5 +255,12 @@ PipesError pipes_refusal(SendRefusal refusal);
 //          missing_text, invalid_phone_number, invalid_variables, ...)
 //   anything else -> INTERNAL_ERROR 500.
 PipesError pipes_error_of(const ReplyError& e);
+
+// The send path's ReplyError for a refusal of this codec (parse_rest_send,
+// check_media_link), which pipes_error_of turns back into e's code, status
+// and message: INVALID_REQUEST -> invalid_request 400,
+// CONVERSATION_NOT_FOUND -> not_found 404; any other code lowercased, with
+// its status.
+ReplyError reply_error_of(const PipesError& e);
 
 }  // namespace wa

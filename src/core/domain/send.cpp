@@ -4,6 +4,7 @@
 #include "domain/conversations.hpp"
 #include "domain/events.hpp"
 #include "domain/inbox.hpp"
+#include "domain/media.hpp"
 #include "base/json.hpp"
 #include "store/records.hpp"
 
@@ -339,10 +340,16 @@ Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg, boo
 
 Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendRequest& request,
                                  const PreparedSend& prepared, std::string_view wamid,
-                                 const DeliveryPolicy& policy, std::int64_t now_ns) {
+                                 const DeliveryPolicy& policy, std::int64_t now_ns,
+                                 std::string_view uploaded_media_id) {
     auto conv = send_conversation(txn, target, request, now_ns);
     if (!conv) return conv.error();
     Message msg = outbound_message(*conv, request, prepared, {}, now_ns);
+    if (!uploaded_media_id.empty()) {
+        if (auto noted = note_sent_media(txn, *conv, msg, uploaded_media_id); !noted) {
+            return noted.error();
+        }
+    }
     return record_outcome(txn, *conv, msg, true, *target.number, wamid, policy, now_ns);
 }
 

@@ -145,9 +145,15 @@ struct RecordedSend {
 // Unknown (wamid empty): the message with status "unknown" and no wamid, the
 // credit counted (held until Meta says), no event: link_unknown_send turns it
 // into an accepted one when a status webhook names its tx_ id.
+// uploaded_media_id: the media id Meta's media endpoint returned to the
+// gateway's own upload of this message's file (never one a client named),
+// noted as the sender tenant's in the same transaction (domain/media.hpp
+// note_sent_media), so that it may download what it sent; request.content
+// carries it as its media_id.
 Result<RecordedSend> record_send(Txn& txn, const SendTarget& target, const SendRequest& request,
                                  const PreparedSend& prepared, std::string_view wamid,
-                                 const DeliveryPolicy& policy, std::int64_t now_ns);
+                                 const DeliveryPolicy& policy, std::int64_t now_ns,
+                                 std::string_view uploaded_media_id = {});
 
 // The conversation a send records into: the target's, or for a new message
 // the (number, to) one, created when they never spoke (its pair index

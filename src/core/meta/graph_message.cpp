@@ -49,7 +49,8 @@ bool is_refusal(std::int64_t code) {
         case 131021:
         case 131026:
         case 131030:
-        case 131051: return true;
+        case 131051:
+        case 131053: return true;
         default: return false;
     }
 }

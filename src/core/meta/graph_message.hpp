@@ -80,7 +80,8 @@ struct GraphResult {
 //   131056 (pair limit, 1 msg/6 s)  -> throttled, retry after 6 s
 //   80007 (WABA), 4 (app calls),
 //   131048 (spam limit)             -> throttled, retry after 60 s
-//   100, 131008, 131009, 131021, 131026, 131030, 131051
+//   100, 131008, 131009, 131021, 131026, 131030, 131051, 131053 (media
+//   that could not be fetched or processed: a MIME type not the file's)
 //                                   -> refused, with Meta's details (the
 //                                      content or the recipient is at
 //                                      fault; the same request cannot succeed)
