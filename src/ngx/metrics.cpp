@@ -81,8 +81,7 @@ constexpr HistogramDef kLatencyDefs[kLatencies] = {
     {"whatsapp_event_delivery_seconds",
      "Events from their commit to the callback's 2xx, retries included"},
     {"whatsapp_stream_fanout_seconds",
-     "Live stream frames from their stamp (in the commit, before its fsync) to the client's "
-     "socket"},
+     "Live stream frames from the durable commit that published them to the client's socket"},
 };
 
 // Per bucket (not cumulative: rendering sums them), then the sum and count.

@@ -40,8 +40,8 @@ enum class Counter : unsigned {
 // Latency histograms (seconds): the webhook's acknowledgement (from nginx's
 // request start, as $request_time, to the 2xx after the fsync), a send's
 // Graph round trip, an event's delivery (from its commit to the
-// callback's 2xx, retries included), a live stream frame's fan-out (from its
-// stamp, taken in the commit, to its write on the client's socket).
+// callback's 2xx, retries included), a live stream frame's fan-out (from
+// the durable commit that published it to its write on the client's socket).
 enum class Latency : unsigned { webhook_ack, graph_send, event_delivery, stream_fanout, count_ };
 void observe(Latency h, std::int64_t ns);
 

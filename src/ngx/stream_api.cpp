@@ -94,6 +94,7 @@ private:
     ws::Parser parser_;
     std::string out_;
     std::deque<std::size_t> ends_;  // where each queued frame ends in out_
+    bool partial_head_ = false;     // out_ begins inside a frame partly written before
     std::size_t sent_ = 0;
     bool closing_ = false;
     bool opened_ = false;
@@ -220,14 +221,15 @@ void Connection::write_raw(std::string_view bytes) {
 // Drops every frame not begun: what a client that does not read gets
 // before its close frame is the rest of the frame it is in, no more.
 void Connection::drop_unsent_frames() {
-    std::size_t cut = sent_;
+    std::size_t start = 0, cut = out_.size();
     for (std::size_t end : ends_) {
-        if (end >= sent_) {
-            cut = end;
+        bool begun = sent_ > start || (start == 0 && partial_head_);
+        if (sent_ < end) {
+            cut = begun ? end : start;
             break;
         }
+        start = end;
     }
-    if (sent_ == 0 || std::find(ends_.begin(), ends_.end(), sent_) != ends_.end()) cut = sent_;
     out_.resize(cut);
     while (!ends_.empty() && ends_.back() > cut)
         ends_.pop_back();
@@ -239,12 +241,25 @@ void Connection::push(const StreamFrame& frame) {
         count(Counter::stream_overflows);
         return close(1013, "client not reading: resume with since");
     }
-    if (mode_ == Mode::websocket) {
-        write_raw(ws::encode_frame(ws::Opcode::text, frame.json));
-    } else {
+    if (mode_ == Mode::sse) {
         send_sse(frame.type, frame.event_id, frame.json);
+        return flush();
     }
-    flush();
+    if (!out_.empty() || r_->out != nullptr) {
+        write_raw(frame.ws);
+        return flush();
+    }
+    // Nothing queued: straight from the hub's copy, queueing only what the
+    // socket does not take (the common case copies nothing).
+    ssize_t n = c_->send(c_, reinterpret_cast<u_char*>(const_cast<char*>(frame.ws.data())),
+                         frame.ws.size());
+    if (n == static_cast<ssize_t>(frame.ws.size())) return;
+    if (n == NGX_ERROR || n == 0) return write_failed();
+    std::size_t taken = n == NGX_AGAIN ? 0 : static_cast<std::size_t>(n);
+    out_.assign(frame.ws, taken);
+    ends_.push_back(out_.size());
+    partial_head_ = taken > 0;
+    if (ngx_handle_write_event(c_->write, 0) != NGX_OK) write_failed();
 }
 
 void Connection::flush() {
@@ -270,7 +285,10 @@ void Connection::flush() {
         out_.clear();
         ends_.clear();
         sent_ = 0;
+        partial_head_ = false;
     } else if (sent_ >= kCompactAt) {
+        // The frame sent_ is in keeps only its rest (none: sent_ ends a frame).
+        partial_head_ = std::find(ends_.begin(), ends_.end(), sent_) == ends_.end();
         out_.erase(0, sent_);
         while (!ends_.empty() && ends_.front() <= sent_)
             ends_.pop_front();

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/pipes_stream.hpp"
+#include "api/websocket.hpp"
 #include "base/text.hpp"
 #include "base/clock.hpp"
 #include "domain/inbox.hpp"
@@ -26,7 +27,10 @@ constexpr std::size_t kReplayEntries = 64;
 // A replaying client takes more only while its unsent output is below this.
 constexpr std::size_t kReplayLowWater = 64 * 1024;
 
-ngx_atomic_t* g_watermark = nullptr;  // shared: the largest durable stamp
+// Shared: the largest durable stamp, and when a commit last raised it (what
+// whatsapp_stream_fanout_seconds counts from).
+ngx_atomic_t* g_watermark = nullptr;
+ngx_atomic_t* g_raised_at = nullptr;
 ngx_str_t kZoneName = ngx_string("whatsapp_stream");
 
 struct Hub {
@@ -56,7 +60,10 @@ void raise_watermark(std::int64_t stamp) {
     for (;;) {
         ngx_atomic_uint_t seen = *g_watermark;
         if (static_cast<std::int64_t>(seen) >= stamp) return;
-        if (ngx_atomic_cmp_set(g_watermark, seen, static_cast<ngx_atomic_uint_t>(stamp))) return;
+        if (ngx_atomic_cmp_set(g_watermark, seen, static_cast<ngx_atomic_uint_t>(stamp))) {
+            *g_raised_at = static_cast<ngx_atomic_uint_t>(now_ns());
+            return;
+        }
     }
 }
 
@@ -76,8 +83,9 @@ Result<std::vector<StreamFrame>> frames_of(Txn& txn, const std::vector<StreamIte
         if (!ev) return ev.error();
         if (!*ev) continue;
         PipesFrame f = pipes_stream_frame(**ev, prefix);
+        std::string ws = ws::encode_frame(ws::Opcode::text, f.json);
         frames.push_back(StreamFrame{item.stamp, std::move(f.event_id), std::move(f.type),
-                                     std::move(f.json), item.entry.conversation});
+                                     std::move(f.json), std::move(ws), item.entry.conversation});
     }
     return frames;
 }
@@ -100,9 +108,10 @@ void arm_poll() {
 // A client copy of the list: a push may close a client, which leaves.
 std::vector<StreamClient*> snapshot(const Hub& hub) { return hub.clients; }
 
-bool still_in(const Hub& hub, StreamClient* c) {
-    return std::find(hub.clients.begin(), hub.clients.end(), c) != hub.clients.end();
-}
+// Whether c is still in hub: a closed client leaves at once, while its
+// object lives until a posted event (never inside a push), so the pointer
+// of a snapshot can be asked.
+bool still_in(const Hub& hub, const StreamClient* c) { return c->hub_ == &hub; }
 
 // Reads each hub forward to the watermark; true when a hub has more.
 bool read_hubs(std::int64_t upto) {
@@ -114,6 +123,7 @@ bool read_hubs(std::int64_t upto) {
         return false;
     }
     bool more = false;
+    auto raised_at = static_cast<std::int64_t>(*g_raised_at);
     for (auto& [tenant, hub] : g_hubs->by_tenant) {
         if (hub.cursor >= upto) continue;
         auto items = stream_range(*txn, tenant, hub.cursor, upto, kPassEntries);
@@ -138,7 +148,7 @@ bool read_hubs(std::int64_t upto) {
                 if (!sees(*c, f)) continue;
                 c->push(f);
                 if (!still_in(hub, c)) break;
-                observe(Latency::stream_fanout, now_ns() - f.stamp);
+                observe(Latency::stream_fanout, now_ns() - raised_at);
             }
             if (still_in(hub, c)) c->cursor = std::max(c->cursor, reached);
         }
@@ -265,8 +275,10 @@ StreamClient::~StreamClient() {
 }
 
 ngx_int_t stream_add_zone(ngx_conf_t* cf) {
-    return shm_zone_add(cf, &kZoneName, sizeof(ngx_atomic_t),
-                        [](void* w) { g_watermark = static_cast<ngx_atomic_t*>(w); });
+    return shm_zone_add(cf, &kZoneName, 2 * sizeof(ngx_atomic_t), [](void* w) {
+        g_watermark = static_cast<ngx_atomic_t*>(w);
+        g_raised_at = g_watermark + 1;
+    });
 }
 
 void stream_init_process(ngx_cycle_t* cycle) {

@@ -26,6 +26,7 @@ struct StreamFrame {
     std::string event_id;  // se_...
     std::string type;      // whatsapp_message | message_status
     std::string json;      // the whole frame: {"type":...,"data":{...}}
+    std::string ws;        // json as a WebSocket text frame, encoded once for every client
     Uuid conversation{};
 };
 
