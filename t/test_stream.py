@@ -537,35 +537,35 @@ def test_reply_status_codes(nginx, graph):
         w.close()
 
 
-def test_rate_limited_and_insufficient_balance_on_the_socket(nginx, graph):
+def slow_number(nginx, graph, settings):
+    """A gateway with a third tenant whose number has the given settings; its client and the
+    conversation of one inbound message."""
     extra = "\n    " + number_block(number="+15550783777", phone_number_id="106540352247777",
-                                    tenant="slow").replace("}", "    rate 1r/s;\n    credits 1;\n    }")
+                                    tenant="slow").replace("}", "    %s\n    }" % settings)
     slow_secret, slow_line = api_key("slow-bot", tenant="slow",
                                      scopes="events:stream,messaging:messages:send")
     gw = stream_conf(nginx, graph, extra_keys=[slow_line], numbers_extra=extra)
     ws, _ = connect(gw, key=slow_secret)
     inbound(gw, "hi", pnid="106540352247777")
-    conv = messages(ws, 1)[0]["data"]["conversationId"]
+    return ws, messages(ws, 1)[0]["data"]["conversationId"]
+
+
+def test_insufficient_balance_on_the_socket(nginx, graph):
+    ws, conv = slow_number(nginx, graph, "credits 1;")
     assert reply_over(ws, conv)["success"] is True
-    # Within the same second: over 1r/s, never sent.
-    assert reply_over(ws, conv)["code"] in ("RATE_LIMITED", "INSUFFICIENT_BALANCE")
-    time.sleep(1.1)
-    # The one credit is used.
+    n = len(graph.requests)
     assert reply_over(ws, conv)["code"] == "INSUFFICIENT_BALANCE"
+    assert len(graph.requests) == n
     ws.close()
 
 
-def test_rate_limited_code(nginx, graph):
-    extra = "\n    " + number_block(number="+15550783777", phone_number_id="106540352247777",
-                                    tenant="slow").replace("}", "    rate 1r/s;\n    }")
-    slow_secret, slow_line = api_key("slow-bot", tenant="slow",
-                                     scopes="events:stream,messaging:messages:send")
-    gw = stream_conf(nginx, graph, extra_keys=[slow_line], numbers_extra=extra)
-    ws, _ = connect(gw, key=slow_secret)
-    inbound(gw, "hi", pnid="106540352247777")
-    conv = messages(ws, 1)[0]["data"]["conversationId"]
+def test_rate_limited_on_the_socket(nginx, graph):
+    ws, conv = slow_number(nginx, graph, "rate 1r/s;")
     assert reply_over(ws, conv)["success"] is True
+    n = len(graph.requests)
+    # Within the same second: over 1r/s, never sent.
     assert reply_over(ws, conv)["code"] == "RATE_LIMITED"
+    assert len(graph.requests) == n
     ws.close()
 
 

@@ -118,18 +118,11 @@ Connection* connection_of(ngx_http_request_t* r) {
     return ctx ? static_cast<Connection*>(ctx->handler_state) : nullptr;
 }
 
-void read_handler(ngx_http_request_t* r) noexcept {
+// r's read or write event, for its connection; an exception closes it.
+template <void (Connection::*On)()>
+void on_event(ngx_http_request_t* r) noexcept {
     try {
-        if (Connection* c = connection_of(r)) c->on_read();
-    } catch (const std::exception& e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp stream: %s", e.what());
-        if (Connection* c = connection_of(r)) c->close(1011, "internal error");
-    }
-}
-
-void write_handler(ngx_http_request_t* r) noexcept {
-    try {
-        if (Connection* c = connection_of(r)) c->on_write();
+        if (Connection* c = connection_of(r)) (c->*On)();
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "whatsapp stream: %s", e.what());
         if (Connection* c = connection_of(r)) c->close(1011, "internal error");
@@ -161,8 +154,8 @@ void Connection::open(std::string_view early_bytes) {
     finish.conn.data = this;
     opened_ = true;
     ngx_add_timer(&ping.ev, mode_ == Mode::sse ? settings_.ping / 2 : settings_.ping);
-    r_->read_event_handler = read_handler;
-    r_->write_event_handler = write_handler;
+    r_->read_event_handler = on_event<&Connection::on_read>;
+    r_->write_event_handler = on_event<&Connection::on_write>;
     count(Counter::stream_opened);
     std::optional<std::string> scoped;
     if (conversation) scoped = typeid_encode("conv", *conversation);
@@ -189,8 +182,8 @@ void Connection::refuse_cursor() {
     ping.conn.data = this;
     finish.init(finish_handler, c_->log);
     finish.conn.data = this;
-    r_->read_event_handler = read_handler;
-    r_->write_event_handler = write_handler;
+    r_->read_event_handler = on_event<&Connection::on_read>;
+    r_->write_event_handler = on_event<&Connection::on_write>;
     write_raw(ws::encode_frame(ws::Opcode::text,
                                error_frame("INVALID_CURSOR", "unknown or pruned eventId")));
     close(ws::close_code::policy_violation, "invalid cursor");
