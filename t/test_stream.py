@@ -28,14 +28,14 @@ GLOBEX_CUSTOMER = "33687654321"
 
 
 def stream_conf(nginx, graph, stream_args="ping=30s", extra_keys=(), numbers_extra="",
-                http_extra_more="", **conf):
+                http_extra_more="", server_more="", **conf):
     graph.expected_token = H.ACCESS_TOKEN
     numbers = number_block() + "\n    " + number_block(
         number=GLOBEX_NUMBER, phone_number_id=GLOBEX_PNID, tenant="globex") + numbers_extra
     ng = nginx(start=False, numbers=numbers,
                http_extra="whatsapp_api_keys @PREFIX@/api.keys;\n    " + http_extra_more,
                server_extra="location = %s { whatsapp_stream %s; add_header X-Worker $pid always; }"
-               % (PATH, stream_args), **conf)
+               % (PATH, stream_args) + "\n        " + server_more, **conf)
     H.write_keys(ng.prefix, [STREAM_LINE, READONLY_LINE, NOSCOPE_LINE, GLOBEX_LINE]
                  + list(extra_keys))
     ng.start()
@@ -566,6 +566,20 @@ def test_rate_limited_on_the_socket(nginx, graph):
     # Within the same second: over 1r/s, never sent.
     assert reply_over(ws, conv)["code"] == "RATE_LIMITED"
     assert len(graph.requests) == n
+    ws.close()
+
+
+def test_upstream_timeout_on_the_socket_names_the_unknown_send(nginx, graph):
+    from test_send_outcomes import SLOW_GRAPH
+    gw = stream_conf(nginx, graph, server_more=SLOW_GRAPH["server_extra"] % graph.port,
+                     http_extra_more=SLOW_GRAPH["http_extra"])
+    ws, _ = connect(gw)
+    inbound(gw, "hi")
+    conv = messages(ws, 1)[0]["data"]["conversationId"]
+    graph.hang_next(3)
+    r = reply_over(ws, conv)
+    assert r["success"] is False and r["code"] == "UPSTREAM_TIMEOUT", r
+    assert H.is_typeid(r.get("messageId"), "tx"), r
     ws.close()
 
 
