@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include "base/json.hpp"
 #include "domain/media.hpp"
 
 namespace wa {
@@ -15,13 +16,12 @@ void media_of(const Message& m, std::string_view prefix, PipesMessage& out) {
     rapidjson::Document doc;
     doc.Parse(m.content_json.data(), m.content_json.size());
     if (doc.HasParseError() || !doc.IsObject()) return;
-    auto media = doc.FindMember("media");
-    if (media == doc.MemberEnd() || !media->value.IsObject()) return;
-    auto str = [&](const char* key) {
-        auto it = media->value.FindMember(key);
-        return it != media->value.MemberEnd() && it->value.IsString()
-                   ? std::string(it->value.GetString(), it->value.GetStringLength())
-                   : std::string();
+    const rapidjson::Value* media = member(doc, "media");
+    if (media == nullptr || !media->IsObject()) return;
+    auto str = [&](std::string_view key) {
+        const rapidjson::Value* v = member(*media, key);
+        return v != nullptr && v->IsString() ? std::string(v->GetString(), v->GetStringLength())
+                                             : std::string();
     };
     out.media_id = str("id");
     if (out.media_id.empty()) return;
