@@ -77,6 +77,7 @@ public:
 private:
     static constexpr std::size_t kMaxMessage = 1024 * 1024;
 
+    void take_over();
     void write_raw(std::string_view bytes);
     void drop_unsent_frames();
     void write_failed();
@@ -148,14 +149,9 @@ void finish_handler(ngx_event_t* ev) noexcept {
 
 void Connection::open(std::string_view early_bytes) {
     heard_ = ngx_current_msec;
-    ping.init(ping_handler, c_->log, true);
-    ping.conn.data = this;
-    finish.init(finish_handler, c_->log);
-    finish.conn.data = this;
+    take_over();
     opened_ = true;
     ngx_add_timer(&ping.ev, mode_ == Mode::sse ? settings_.ping / 2 : settings_.ping);
-    r_->read_event_handler = on_event<&Connection::on_read>;
-    r_->write_event_handler = on_event<&Connection::on_write>;
     count(Counter::stream_opened);
     std::optional<std::string> scoped;
     if (conversation) scoped = typeid_encode("conv", *conversation);
@@ -177,13 +173,18 @@ void Connection::open(std::string_view early_bytes) {
     flush();
 }
 
-void Connection::refuse_cursor() {
+// After the upgrade the connection's events are ours.
+void Connection::take_over() {
     ping.init(ping_handler, c_->log, true);
     ping.conn.data = this;
     finish.init(finish_handler, c_->log);
     finish.conn.data = this;
     r_->read_event_handler = on_event<&Connection::on_read>;
     r_->write_event_handler = on_event<&Connection::on_write>;
+}
+
+void Connection::refuse_cursor() {
+    take_over();
     write_raw(ws::encode_frame(ws::Opcode::text,
                                error_frame("INVALID_CURSOR", "unknown or pruned eventId")));
     close(ws::close_code::policy_violation, "invalid cursor");

@@ -113,6 +113,46 @@ std::vector<StreamClient*> snapshot(const Hub& hub) { return hub.clients; }
 // of a snapshot can be asked.
 bool still_in(const Hub& hub, const StreamClient* c) { return c->hub_ == &hub; }
 
+// Up to limit of tenant's entries in (after, upto], worded; full: the limit
+// was reached (more may follow the last). nullopt when the store failed (logged).
+struct Batch {
+    std::vector<StreamFrame> frames;
+    std::int64_t last = 0;  // the last entry read (0: none)
+    bool full = false;
+};
+
+std::optional<Batch> read_batch(Txn& txn, std::string_view tenant, std::int64_t after,
+                                std::int64_t upto, std::size_t limit) {
+    auto items = stream_range(txn, tenant, after, upto, limit);
+    if (!items) {
+        log_store_failure("stream not read", items.error());
+        return std::nullopt;
+    }
+    auto frames = frames_of(txn, *items);
+    if (!frames) {
+        log_store_failure("stream entry not read", frames.error());
+        return std::nullopt;
+    }
+    Batch b{std::move(*frames), items->empty() ? 0 : items->back().stamp, items->size() == limit};
+    return b;
+}
+
+// Hands c the frames after its cursor that it may see, moving its cursor;
+// false when c closed meanwhile. A live hand-over (raised_at > 0) counts
+// each frame's fan-out latency.
+bool hand_over(Hub& hub, StreamClient& c, const std::vector<StreamFrame>& frames,
+               std::int64_t raised_at) {
+    for (const StreamFrame& f : frames) {
+        if (f.stamp <= c.cursor) continue;
+        c.cursor = f.stamp;
+        if (!sees(c, f)) continue;
+        c.push(f);
+        if (!still_in(hub, &c)) return false;
+        if (raised_at > 0) observe(Latency::stream_fanout, now_ns() - raised_at);
+    }
+    return true;
+}
+
 // Reads each hub forward to the watermark; true when a hub has more.
 bool read_hubs(std::int64_t upto) {
     Worker* w = worker();
@@ -126,33 +166,18 @@ bool read_hubs(std::int64_t upto) {
     auto raised_at = static_cast<std::int64_t>(*g_raised_at);
     for (auto& [tenant, hub] : g_hubs->by_tenant) {
         if (hub.cursor >= upto) continue;
-        auto items = stream_range(*txn, tenant, hub.cursor, upto, kPassEntries);
-        if (!items) {
-            log_store_failure("stream not read", items.error());
-            continue;
-        }
-        auto frames = frames_of(*txn, *items);
-        if (!frames) {
-            log_store_failure("stream entry not read", frames.error());
-            continue;
-        }
-        bool full = items->size() == kPassEntries;
-        std::int64_t reached = full ? items->back().stamp : upto;
+        auto batch = read_batch(*txn, tenant, hub.cursor, upto, kPassEntries);
+        if (!batch) continue;
+        std::int64_t reached = batch->full ? batch->last : upto;
         // The hub moves first: a client that joins during a push starts after.
         hub.cursor = reached;
         for (StreamClient* c : snapshot(hub)) {
             if (!still_in(hub, c) || !c->live) continue;
-            for (const StreamFrame& f : *frames) {
-                if (f.stamp <= c->cursor) continue;
-                c->cursor = f.stamp;
-                if (!sees(*c, f)) continue;
-                c->push(f);
-                if (!still_in(hub, c)) break;
-                observe(Latency::stream_fanout, now_ns() - raised_at);
+            if (hand_over(hub, *c, batch->frames, raised_at)) {
+                c->cursor = std::max(c->cursor, reached);
             }
-            if (still_in(hub, c)) c->cursor = std::max(c->cursor, reached);
         }
-        more = more || full;
+        more = more || batch->full;
     }
     return more;
 }
@@ -166,22 +191,16 @@ void shut_down_clients() {
 }
 
 void run_pass() {
-    if (ngx_exiting || ngx_terminate) {
-        shut_down_clients();
-        return;
-    }
+    if (ngx_exiting || ngx_terminate) return shut_down_clients();
     std::int64_t upto = watermark();
-    if (upto > g_hubs->seen || !g_hubs->by_tenant.empty()) {
-        bool more = read_hubs(upto);
-        g_hubs->seen = upto;
-        if (more) g_hubs->pass.post();
-    }
+    bool more = read_hubs(upto);
+    g_hubs->seen = upto;
+    if (more) g_hubs->pass.post();
 }
 
 void poll_handler(ngx_event_t*) noexcept {
     try {
-        if (ngx_exiting || ngx_terminate) return shut_down_clients();
-        if (watermark() > g_hubs->seen) run_pass();
+        if (ngx_exiting || ngx_terminate || watermark() > g_hubs->seen) run_pass();
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0, "whatsapp stream: %s", e.what());
     }
@@ -216,25 +235,10 @@ void replay_step() {
         Hub* hub = hub_of(*c);
         if (hub == nullptr || c->live) continue;
         if (c->pending_output() >= kReplayLowWater) continue;  // stream_drained resumes it
-        auto items = stream_range(*txn, hub->tenant, c->cursor, hub->cursor, kReplayEntries);
-        if (!items) {
-            log_store_failure("stream not replayed", items.error());
-            continue;
-        }
-        auto frames = frames_of(*txn, *items);
-        if (!frames) {
-            log_store_failure("stream entry not replayed", frames.error());
-            continue;
-        }
-        bool full = items->size() == kReplayEntries;
-        for (const StreamFrame& f : *frames) {
-            c->cursor = f.stamp;
-            if (sees(*c, f)) c->push(f);
-            if (hub_of(*c) == nullptr) break;  // closed while pushing
-        }
-        if (hub_of(*c) == nullptr) continue;
-        if (full) {
-            c->cursor = items->back().stamp;
+        auto batch = read_batch(*txn, hub->tenant, c->cursor, hub->cursor, kReplayEntries);
+        if (!batch || !hand_over(*hub, *c, batch->frames, 0)) continue;
+        if (batch->full) {
+            c->cursor = batch->last;
             c->replay_posted_ = true;
             g_hubs->replaying.push_back(c);
         } else {
