@@ -204,11 +204,17 @@ def test_status_changes_come_as_message_status(gw, graph):
 
 # ---- resume ------------------------------------------------------------------------------------
 
-def test_resume_replays_exactly_what_was_missed_then_goes_live(gw):
-    ws, _ = connect(gw)
-    inbound(gw, "before")
+def cursor_after(gw, text, key=STREAM_SECRET):
+    """The eventId of one inbound message, from a client that then leaves."""
+    ws, _ = connect(gw, key=key)
+    inbound(gw, text)
     last = messages(ws, 1)[0]["data"]["eventId"]
     ws.close()
+    return last
+
+
+def test_resume_replays_exactly_what_was_missed_then_goes_live(gw):
+    last = cursor_after(gw, "before")
     for i in range(50):
         inbound(gw, "missed %d" % i)
     again, _ = connect(gw, query="since=" + last)
@@ -224,10 +230,7 @@ def test_resume_replays_exactly_what_was_missed_then_goes_live(gw):
 
 
 def test_resume_while_messages_keep_coming_has_no_gap_or_duplicate(gw):
-    ws, _ = connect(gw)
-    inbound(gw, "first")
-    last = messages(ws, 1)[0]["data"]["eventId"]
-    ws.close()
+    last = cursor_after(gw, "first")
     for i in range(20):
         inbound(gw, "old %d" % i)
     import threading
@@ -252,12 +255,9 @@ def test_unknown_cursor_is_invalid_cursor_and_1008(gw):
 
 
 def test_a_cursor_of_another_tenant_is_unknown(gw):
-    ws, _ = connect(gw)
-    inbound(gw, "acme's")
-    cursor = messages(ws, 1)[0]["data"]["eventId"]
+    cursor = cursor_after(gw, "acme's")
     other = W.RawSocket(gw.port, PATH + "?apiKey=%s&since=%s" % (GLOBEX_SECRET, cursor))
     assert other.recv_json()["code"] == "INVALID_CURSOR"
-    ws.close()
 
 
 def test_reload_closes_with_1001_and_clients_resume_losslessly(gw):
@@ -297,10 +297,7 @@ def test_sigkill_of_a_worker_loses_nothing_for_its_clients(killable):
 
 def test_retention_prunes_stream_history_and_its_cursors_become_invalid(nginx, graph):
     gw = stream_conf(nginx, graph, http_extra_more="whatsapp_retention 3s;")
-    ws, _ = connect(gw)
-    inbound(gw, "soon gone")
-    cursor = messages(ws, 1)[0]["data"]["eventId"]
-    ws.close()
+    cursor = cursor_after(gw, "soon gone")
     H.wait_metric(gw, lambda m: H.metric(m, "whatsapp_pruned_total", kind="stream") >= 1,
                   timeout=20 * H.TIMEOUT_SCALE, what="the stream entry pruned")
     late = W.RawSocket(gw.port, PATH + "?apiKey=%s&since=%s" % (STREAM_SECRET, cursor))
