@@ -73,7 +73,7 @@ Result<void> fill_one(Txn& txn, Conversation& c, std::size_t messages, std::int6
         m.created_at_ns = at_ns + static_cast<std::int64_t>(i);
         m.status = m.direction == Direction::outbound ? "delivered" : "";
         m.wamid = "wamid.fill." + uuid_to_string(m.id);
-        if (auto r = add_message(txn, m); !r) return r;
+        if (auto r = add_message(txn, c, m); !r) return r;
         if (auto r = txn.put(Db::wamids, wamid_key(m.wamid), key_of(m.id)); !r) return r;
         if (m.direction == Direction::inbound) {
             c.last_inbound_at_ns = m.created_at_ns;

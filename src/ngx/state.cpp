@@ -28,8 +28,8 @@ ngx_int_t chown_store(ngx_cycle_t* cycle, const std::string& path) {
     return NGX_OK;
 }
 
-// A store written before the inbox's indexes existed gets them once, here,
-// before any worker writes.
+// A store written before the inbox's indexes, or before the message
+// chains, gets them once, here, before any worker writes.
 ngx_int_t build_indexes(ngx_cycle_t* cycle, Store& store) {
     auto txn = store.begin_write();
     if (!txn) {
@@ -38,15 +38,25 @@ ngx_int_t build_indexes(ngx_cycle_t* cycle, Store& store) {
         return NGX_ERROR;
     }
     auto built = build_inbox_indexes(*txn);
-    if (built && !*built) return NGX_OK;
-    Result<void> committed = built ? txn->commit() : Result<void>(built.error());
+    Result<std::optional<std::size_t>> chained = std::optional<std::size_t>();
+    if (built) chained = build_message_chains(*txn);
+    if (built && chained && !*built && !*chained) return NGX_OK;
+    Result<void> committed = !built     ? Result<void>(built.error())
+                             : !chained ? Result<void>(chained.error())
+                                        : txn->commit();
     if (!committed) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp_store: inbox indexes: %s",
                       committed.error().message.c_str());
         return NGX_ERROR;
     }
-    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                  "whatsapp_store: inbox indexes built for %uz conversations", **built);
+    if (*built) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "whatsapp_store: inbox indexes built for %uz conversations", **built);
+    }
+    if (*chained) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "whatsapp_store: message chains built for %uz messages", **chained);
+    }
     return NGX_OK;
 }
 

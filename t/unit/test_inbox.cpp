@@ -8,6 +8,7 @@
 
 #include "domain/conversations.hpp"
 #include "domain/inbox.hpp"
+#include "history.hpp"
 #include "store_fixture.hpp"
 
 namespace wa::unit {
@@ -197,6 +198,7 @@ TEST_F(Inbox, AnyTenantsConversationById) {
 
 TEST_F(Inbox, MessagesNewestFirstBefore) {
     Uuid a = add("acme", "+1", 1000);
+    Uuid b = add("acme", "+2", 1000);
     std::vector<Uuid> ids;
     {
         Txn t = write();
@@ -205,8 +207,11 @@ TEST_F(Inbox, MessagesNewestFirstBefore) {
             m.id = uuid_v7_now();
             m.conversation_id = a;
             m.text = "m" + std::to_string(i);
-            ASSERT_TRUE(add_message(t, m).ok());
+            ASSERT_TRUE(add_to_history(t, m).ok());
             ids.push_back(m.id);
+            m.id = uuid_v7_now();  // the other conversation's, in between
+            m.conversation_id = b;
+            ASSERT_TRUE(add_to_history(t, m).ok());
         }
         ASSERT_TRUE(t.commit().ok());
     }
@@ -220,6 +225,52 @@ TEST_F(Inbox, MessagesNewestFirstBefore) {
     ASSERT_EQ(older->size(), 2u);
     EXPECT_EQ((*older)[0].text, "m1");
     EXPECT_TRUE(conversation_messages(t, uuid_v7_now(), 10, std::nullopt)->empty());
+    EXPECT_TRUE(conversation_messages(t, b, 10, ids[2])->empty());  // a's message
+    EXPECT_EQ(conversation_messages(t, b, 10, std::nullopt)->size(), 5u);
+}
+
+// A store of the version before the chains: its conversations' messages
+// in Db::conversation_messages (oldest first by created time), none linked.
+TEST_F(Inbox, MessageChainsOfAnOlderStoreAreBuiltOnce) {
+    Uuid a = add("acme", "+1", 1000), b = add("acme", "+2", 1000);
+    std::vector<Uuid> of_a;
+    {
+        Txn t = write();
+        for (int i = 0; i < 6; i++) {
+            Message m;
+            m.id = uuid_v7_now();
+            m.conversation_id = i % 2 ? b : a;
+            m.text = "m" + std::to_string(i);
+            m.created_at_ns = 10000 - i;  // index order, not id order, decides
+            ASSERT_TRUE(t.put(Db::messages, key_of(m.id), encode(m)).ok());
+            std::string index =
+                std::string(key_of(m.conversation_id)) + time_key(m.created_at_ns, key_of(m.id));
+            ASSERT_TRUE(t.put(Db::conversation_messages, index, "").ok());
+            if (m.conversation_id == a) of_a.push_back(m.id);
+        }
+        // An index entry whose message is gone links nothing.
+        ASSERT_TRUE(t.put(Db::conversation_messages,
+                          std::string(key_of(a)) + time_key(1, key_of(uuid_v7_now())), "")
+                        .ok());
+        ASSERT_TRUE(t.commit().ok());
+    }
+    {
+        Txn t = write();
+        auto chained = build_message_chains(t);
+        ASSERT_TRUE(chained.ok()) << chained.error().message;
+        ASSERT_TRUE(chained->has_value());
+        EXPECT_EQ(**chained, 6u);
+        ASSERT_TRUE(t.commit().ok());
+    }
+    EXPECT_EQ(entries(Db::conversation_messages), 0u);
+    Txn t = read();
+    auto history = conversation_messages(t, a, 10, std::nullopt);
+    ASSERT_TRUE(history.ok());
+    ASSERT_EQ(history->size(), 3u);  // newest (largest created) first: m0, m2, m4
+    EXPECT_EQ((*history)[0].id, of_a[0]);
+    EXPECT_EQ((*history)[1].id, of_a[1]);
+    EXPECT_EQ((*history)[2].id, of_a[2]);
+    EXPECT_EQ(conversation_messages(t, b, 10, std::nullopt)->size(), 3u);
 }
 
 TEST_F(Inbox, AReadClearsOnlyWhatItShowed) {
@@ -269,10 +320,21 @@ TEST_F(Inbox, IndexesOfAnOlderStoreAreBuiltOnce) {
     auto again = build_inbox_indexes(t);
     ASSERT_TRUE(again.ok());
     EXPECT_FALSE(again->has_value());
+    auto chained = build_message_chains(t);
+    ASSERT_TRUE(chained.ok() && chained->has_value());
+    EXPECT_EQ(**chained, 1u);
+    ASSERT_TRUE(build_message_chains(t).ok());
+    EXPECT_FALSE(build_message_chains(t)->has_value());
     ASSERT_TRUE(t.commit().ok());
     auto p = page(acme());
     ASSERT_EQ(p.conversations.size(), 1u);
-    EXPECT_EQ(entries(Db::conversation_messages), 1u);
+    EXPECT_EQ(entries(Db::conversation_messages), 0u);
+    {
+        Txn r = read();
+        auto history = conversation_messages(r, id, 10, std::nullopt);
+        ASSERT_TRUE(history.ok());
+        EXPECT_EQ(history->size(), 1u);
+    }
     // New activity lands above what was there.
     touch(id, 100);
     EXPECT_GT(load(id).last_inbound_at_ns, 500);

@@ -32,6 +32,7 @@ Conversation sample_conversation() {
     c.status = "pending_customer";
     c.mode = "human";
     c.assignee = "agent@example.com";
+    c.newest_message = make_uuid(7);
     return c;
 }
 
@@ -55,7 +56,18 @@ Message sample_message() {
     m.error_code = 131047;
     m.error_title = "Re-engagement message";
     m.error_details = "Message failed to send because more than 24 hours have passed";
+    m.previous = make_uuid(8);
     return m;
+}
+
+// The bytes a version 2 store holds: the version 3 layout without the
+// link version 3 appended (previous, zero here).
+std::string version2_bytes(Message m) {
+    m.previous = Uuid{};
+    std::string b = encode(m);
+    b.resize(b.size() - 16);
+    b[0] = 2;
+    return b;
 }
 
 // The bytes a version 1 store holds: the version 2 layout without the
@@ -67,9 +79,18 @@ std::string version1_bytes(Message m) {
     m.status_ts = m.error_code = 0;
     m.error_title.clear();
     m.error_details.clear();
-    std::string b = encode(m);
+    std::string b = version2_bytes(m);
     constexpr std::size_t appended = 3 * 4 + 8 + 8 + 2 * 4;
     b.resize(b.size() - appended);
+    b[0] = 1;
+    return b;
+}
+
+// A version 1 conversation: version 2 without the chain's head.
+std::string conversation_version1_bytes(Conversation c) {
+    c.newest_message = Uuid{};
+    std::string b = encode(c);
+    b.resize(b.size() - 16);
     b[0] = 1;
     return b;
 }
@@ -111,6 +132,7 @@ void expect_eq(const Conversation& a, const Conversation& b) {
     EXPECT_EQ(a.status, b.status);
     EXPECT_EQ(a.mode, b.mode);
     EXPECT_EQ(a.assignee, b.assignee);
+    EXPECT_EQ(a.newest_message, b.newest_message);
 }
 
 void expect_eq(const Message& a, const Message& b) {
@@ -132,6 +154,7 @@ void expect_eq(const Message& a, const Message& b) {
     EXPECT_EQ(a.error_code, b.error_code);
     EXPECT_EQ(a.error_title, b.error_title);
     EXPECT_EQ(a.error_details, b.error_details);
+    EXPECT_EQ(a.previous, b.previous);
 }
 
 void expect_eq(const Event& a, const Event& b) {
@@ -181,8 +204,8 @@ TEST(Records, MessageRoundTrip) {
 
 TEST(Records, CurrentVersions) {
     auto b = encode(sample_message());
-    EXPECT_EQ(b[0], 2);
-    EXPECT_EQ(encode(sample_conversation())[0], 1);
+    EXPECT_EQ(b[0], 3);
+    EXPECT_EQ(encode(sample_conversation())[0], 2);
     EXPECT_EQ(encode(sample_event())[0], 2);
 }
 
@@ -201,33 +224,60 @@ TEST(Records, MessageVersion1StillDecodes) {
     EXPECT_EQ(d->status_ts, 0);
     EXPECT_EQ(d->error_code, 0);
     EXPECT_EQ(d->error_title, "");
+    EXPECT_EQ(d->previous, Uuid{});
 
-    // Re-encoding upgrades it to version 2.
+    // Re-encoding upgrades it to the current version.
     auto again = decode_message(encode(*d));
     ASSERT_TRUE(again.ok());
     expect_eq(*d, *again);
 }
 
+TEST(Records, MessageVersion2StillDecodes) {
+    auto m = sample_message();
+    auto d = decode_message(version2_bytes(m));
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    m.previous = Uuid{};
+    expect_eq(m, *d);
+}
+
+TEST(Records, ConversationVersion1StillDecodes) {
+    auto c = sample_conversation();
+    auto d = decode_conversation(conversation_version1_bytes(c));
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    c.newest_message = Uuid{};
+    expect_eq(c, *d);
+}
+
 TEST(Records, MessageVersionMismatchesAreCorrupt) {
-    // Version 1 with version 2's fields: trailing bytes.
-    auto v2 = encode(sample_message());
-    auto b = v2;
-    b[0] = 1;
+    // An older version byte on newer fields: trailing bytes.
+    auto v3 = encode(sample_message());
+    auto b = v3;
+    b[0] = 2;
     auto r = decode_message(b);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, "store_corrupt");
-    // Version 2 without them: truncated.
+    b = version2_bytes(sample_message());
+    b[0] = 1;
+    EXPECT_FALSE(decode_message(b).ok());
+    // A newer version byte without its fields: truncated.
+    b = version2_bytes(sample_message());
+    b[0] = 3;
+    EXPECT_FALSE(decode_message(b).ok());
     auto v1 = version1_bytes(sample_message());
     v1[0] = 2;
     EXPECT_FALSE(decode_message(v1).ok());
-    // Version 0 and version 3 are unknown; conversations are still
-    // version 1 only.
-    b = v2;
+    // Version 0 and version 4 are unknown; so are conversations of version 3.
+    b = v3;
     b[0] = 0;
     EXPECT_FALSE(decode_message(b).ok());
-    b[0] = 3;
+    b[0] = 4;
     EXPECT_FALSE(decode_message(b).ok());
     auto c = encode(sample_conversation());
+    c[0] = 3;
+    EXPECT_FALSE(decode_conversation(c).ok());
+    c[0] = 1;
+    EXPECT_FALSE(decode_conversation(c).ok());
+    c = conversation_version1_bytes(sample_conversation());
     c[0] = 2;
     EXPECT_FALSE(decode_conversation(c).ok());
 }

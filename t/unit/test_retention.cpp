@@ -5,6 +5,7 @@
 #include "base/clock.hpp"
 #include "domain/inbox.hpp"
 #include "domain/retention.hpp"
+#include "history.hpp"
 #include "store_fixture.hpp"
 
 namespace wa::unit {
@@ -45,7 +46,7 @@ protected:
         m.wamid = "wamid." + uuid_to_string(m.id);
         Txn t = write();
         m.created_at_ns = ms * kNsPerMs;
-        EXPECT_TRUE(add_message(t, m).ok());
+        EXPECT_TRUE(add_to_history(t, m).ok());
         EXPECT_TRUE(t.put(Db::wamids, wamid_key(m.wamid), key_of(m.id)).ok());
         EXPECT_TRUE(t.commit().ok());
         return m.id;
@@ -86,7 +87,7 @@ protected:
     std::uint8_t next_ = 0;
 };
 
-TEST_F(Retention, OldMessagesGoWithTheirWamidAndIndexEntry) {
+TEST_F(Retention, OldMessagesGoWithTheirWamidAndLeaveTheHistory) {
     std::int64_t now_ms = now_ns() / kNsPerMs;
     Uuid old = message(now_ms - 2 * 3600 * 1000);
     Uuid fresh = message(now_ms);
@@ -97,8 +98,12 @@ TEST_F(Retention, OldMessagesGoWithTheirWamidAndIndexEntry) {
     EXPECT_FALSE(has(Db::messages, old));
     EXPECT_TRUE(has(Db::messages, fresh));
     EXPECT_EQ(entries(Db::wamids), 1u);
-    EXPECT_EQ(entries(Db::conversation_messages), 1u);
     EXPECT_EQ(entries(Db::conversations), 1u);  // conversations stay
+    Txn t = read();
+    auto history = conversation_messages(t, conv_.id, 10, std::nullopt);
+    ASSERT_TRUE(history.ok());
+    ASSERT_EQ(history->size(), 1u);  // the chain ends where retention cut it
+    EXPECT_EQ((*history)[0].id, fresh);
 }
 
 TEST_F(Retention, ScheduledMessagesAndUndeliveredEventsStay) {

@@ -5,6 +5,7 @@
 #include "base/clock.hpp"
 #include "domain/inbox.hpp"
 #include "domain/stream.hpp"
+#include "history.hpp"
 #include "store_fixture.hpp"
 
 namespace wa::unit {
@@ -32,7 +33,7 @@ protected:
         m.text = text;
         m.created_at_ns = at_ns;
         Txn t = write();
-        EXPECT_TRUE(add_message(t, m).ok());
+        EXPECT_TRUE(add_to_history(t, m).ok());
         auto s = stream_inbound(t, c, m);
         EXPECT_TRUE(s.ok());
         EXPECT_TRUE(t.commit().ok());
@@ -105,7 +106,7 @@ TEST_F(Stream, StatusEntriesCarryTheStatusOfTheirTime) {
     m.error_code = 131026;
     m.error_title = "Message undeliverable";
     Txn t = write();
-    ASSERT_TRUE(add_message(t, m).ok());
+    ASSERT_TRUE(add_to_history(t, m).ok());
     auto s = stream_status(t, a, m, now_ns());
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE(t.commit().ok());

@@ -13,6 +13,7 @@ namespace {
 
 constexpr std::string_view kActivityClock = "inbox/activity_clock";
 constexpr std::string_view kIndexesBuilt = "inbox/indexes_built";
+constexpr std::string_view kChainsBuilt = "inbox/chains_built";
 
 // -- keys and summaries --------------------------------------------------------------------
 
@@ -133,6 +134,38 @@ bool index_changed(const Conversation& c) {
            i.mode != c.mode || i.assignee != c.assignee || i.customer_name != c.customer_name;
 }
 
+// The key of Db::conversation_messages, which stores before the chains had.
+std::string message_index_key(const Message& m) {
+    return std::string(key_of(m.conversation_id)) + time_key(m.created_at_ns, key_of(m.id));
+}
+
+// Links one conversation's messages (ids oldest first) and makes the last
+// its head; returns how many it linked.
+Result<std::size_t> link_chain(Txn& txn, std::string_view conversation,
+                               const std::vector<Uuid>& ids) {
+    Uuid previous{};
+    std::size_t n = 0;
+    for (const Uuid& id : ids) {
+        auto bytes = txn.get(Db::messages, key_of(id));
+        if (!bytes) return bytes.error();
+        if (!*bytes) continue;  // an index entry without its message links nothing
+        auto m = decode_message(**bytes);
+        if (!m) return m.error();
+        m->previous = previous;
+        if (auto r = txn.put(Db::messages, key_of(id), encode(*m)); !r) return r.error();
+        previous = id;
+        n++;
+    }
+    auto bytes = txn.get(Db::conversations, conversation);
+    if (!bytes) return bytes.error();
+    if (!*bytes) return n;
+    auto c = decode_conversation(**bytes);
+    if (!c) return c.error();
+    c->newest_message = previous;
+    if (auto r = txn.put(Db::conversations, conversation, encode(*c)); !r) return r.error();
+    return n;
+}
+
 // -- reading the indexes -------------------------------------------------------------------
 
 Result<Conversation> load(Txn& txn, std::string_view entry_key) {
@@ -232,16 +265,14 @@ Result<void> save_conversation(Txn& txn, Conversation& c) {
     return {};
 }
 
-std::string message_index_key(const Message& m) {
-    return std::string(key_of(m.conversation_id)) + time_key(m.created_at_ns, key_of(m.id));
-}
-
-Result<void> add_message(Txn& txn, Message& m) {
+Result<void> add_message(Txn& txn, Conversation& c, Message& m) {
     auto stamped = next_stamp(txn, m.created_at_ns);
     if (!stamped) return stamped.error();
     m.created_at_ns = *stamped;
+    m.previous = c.newest_message;
     if (auto r = txn.put(Db::messages, key_of(m.id), encode(m)); !r) return r;
-    return txn.put(Db::conversation_messages, message_index_key(m), "");
+    c.newest_message = m.id;
+    return {};
 }
 
 Result<std::optional<std::size_t>> build_inbox_indexes(Txn& txn) {
@@ -286,6 +317,48 @@ Result<std::optional<std::size_t>> build_inbox_indexes(Txn& txn) {
         }
     }
     if (auto w = write_counter(txn, kIndexesBuilt, 1); !w) return w.error();
+    return std::optional<std::size_t>(n);
+}
+
+Result<std::optional<std::size_t>> build_message_chains(Txn& txn) {
+    auto built = read_counter(txn, kChainsBuilt);
+    if (!built) return built.error();
+    if (*built) return std::optional<std::size_t>();
+    std::size_t n = 0;
+    std::string conversation;
+    std::vector<Uuid> ids;
+    std::optional<Error> failed;
+    auto flush = [&]() {
+        if (ids.empty()) return true;
+        auto linked = link_chain(txn, conversation, ids);
+        if (!linked) {
+            failed = linked.error();
+            return false;
+        }
+        n += *linked;
+        ids.clear();
+        return true;
+    };
+    auto r = txn.scan(Db::conversation_messages, {}, [&](const Txn::Entry& e) {
+        if (e.key.size() < 32) return true;
+        if (e.key.substr(0, 16) != conversation) {
+            if (!flush()) return false;
+            conversation = e.key.substr(0, 16);
+        }
+        ids.push_back(uuid_from_key(e.key.substr(e.key.size() - 16)));
+        return true;
+    });
+    if (!r) return r.error();
+    if (failed || !flush()) return *failed;
+    for (;;) {
+        auto first = txn.first_with_prefix(Db::conversation_messages, {});
+        if (!first) return first.error();
+        if (!*first) break;
+        if (auto d = txn.del(Db::conversation_messages, std::string((*first)->key)); !d) {
+            return d.error();
+        }
+    }
+    if (auto w = write_counter(txn, kChainsBuilt, 1); !w) return w.error();
     return std::optional<std::size_t>(n);
 }
 
@@ -384,8 +457,7 @@ Result<std::vector<Message>> conversation_messages(Txn& txn, const Uuid& convers
                                                    std::size_t limit,
                                                    const std::optional<Uuid>& before) {
     std::vector<Message> out;
-    std::string prefix(key_of(conversation));
-    std::string below = prefix;
+    Uuid next{};
     if (before) {
         // Older than a message of this conversation; any other id shows nothing.
         auto bytes = txn.get(Db::messages, key_of(*before));
@@ -394,33 +466,25 @@ Result<std::vector<Message>> conversation_messages(Txn& txn, const Uuid& convers
         auto m = decode_message(**bytes);
         if (!m) return m.error();
         if (m->conversation_id != conversation) return out;
-        below = message_index_key(*m);
+        next = m->previous;
     } else {
-        below.append(25, '\xff');
+        auto c = conversation_by_id(txn, conversation);
+        if (!c) return c.error();
+        if (!*c) return out;
+        next = (*c)->newest_message;
     }
-    std::optional<Error> failed;
-    auto r = txn.scan_back(Db::conversation_messages, below, [&](const Txn::Entry& e) {
-        if (out.size() >= limit || e.key.substr(0, prefix.size()) != prefix) return false;
-        Uuid id = uuid_from_key(e.key.substr(e.key.size() - 16));
-        auto bytes = txn.get(Db::messages, key_of(id));
-        if (!bytes) {
-            failed = bytes.error();
-            return false;
-        }
-        if (!*bytes) {
-            failed = make_error("store_corrupt", "message index without message");
-            return false;
-        }
+    for (; out.size() < limit && next != Uuid{};) {
+        auto bytes = txn.get(Db::messages, key_of(next));
+        if (!bytes) return bytes.error();
+        if (!*bytes) break;  // pruned: what came before it is gone too
         auto m = decode_message(**bytes);
-        if (!m) {
-            failed = m.error();
-            return false;
+        if (!m) return m.error();
+        if (m->conversation_id != conversation) {
+            return make_error("store_corrupt", "message chain leaves its conversation");
         }
+        next = m->previous;
         out.push_back(std::move(*m));
-        return true;
-    });
-    if (!r) return r.error();
-    if (failed) return *failed;
+    }
     return out;
 }
 

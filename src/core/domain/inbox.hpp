@@ -58,17 +58,24 @@ Result<void> save_conversation(Txn& txn, Conversation& c);
 // Marks c as the store holds it (after decoding it).
 void note_stored(Conversation& c);
 
-// A new message: its created_at stamped by the store-wide clock (unique,
-// in commit order: two workers' UUIDv7 ids of one millisecond are not),
-// then the record and its place in the conversation's newest-first order.
-Result<void> add_message(Txn& txn, Message& m);
-// Its key in Db::conversation_messages: conv uuid + created_at + msg uuid.
-std::string message_index_key(const Message& m);
+// A new message of c: its created_at stamped by the store-wide clock
+// (unique, in commit order: two workers' UUIDv7 ids of one millisecond are
+// not), then the record, linked after c's newest message. c becomes its
+// head: the caller saves c in the same transaction (every writer of a
+// message changes its conversation anyway). A chain instead of an index
+// keyed by conversation: that index put one more randomly placed B-tree
+// page per message into every commit (the write path's main cost, README
+// "Benchmarks").
+Result<void> add_message(Txn& txn, Conversation& c, Message& m);
 
 // The indexes of a store written before they existed, built once (a
 // marker in Db::meta); returns the conversations indexed, nullopt when
 // they were built before (nothing written).
 Result<std::optional<std::size_t>> build_inbox_indexes(Txn& txn);
+// Then, once: the message chains of a store that kept a conversation's
+// messages in Db::conversation_messages, built from it (which is emptied);
+// returns the messages linked, nullopt when built before.
+Result<std::optional<std::size_t>> build_message_chains(Txn& txn);
 
 struct ConversationFilter {
     std::string status, mode;             // empty: any
@@ -109,7 +116,8 @@ Result<std::optional<Conversation>> tenant_conversation(Txn& txn, const Uuid& id
                                                         const std::optional<Uuid>& only);
 
 // Up to limit of a conversation's messages, newest first, older than
-// `before` when given.
+// `before` when given: the chain from its newest message, which ends at
+// the first message retention pruned.
 Result<std::vector<Message>> conversation_messages(Txn& txn, const Uuid& conversation,
                                                    std::size_t limit,
                                                    const std::optional<Uuid>& before);

@@ -120,7 +120,7 @@ Result<void> ingest_message(Txn& txn, const NumberConfig& number, const InboundM
     msg.meta_timestamp = m.timestamp;
     msg.created_at_ns = now_ns;
     msg.reply_to = *reply_to;
-    if (auto r = add_message(txn, msg); !r) return r.error();
+    if (auto r = add_message(txn, c, msg); !r) return r.error();
     if (auto r = note_media(txn, c, msg); !r) return r.error();
 
     Event ev = next_event(c, kInboundReceived, number.e164, number.callback, now_ns);

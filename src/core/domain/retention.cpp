@@ -49,7 +49,6 @@ Result<bool> prune_message(Txn& txn, std::string_view key) {
     if (!m->wamid.empty()) {
         if (auto r = txn.del(Db::wamids, wamid_key(m->wamid)); !r) return r.error();
     }
-    if (auto r = txn.del(Db::conversation_messages, message_index_key(*m)); !r) return r.error();
     if (auto r = forget_media(txn, *m); !r) return r.error();
     if (auto r = txn.del(Db::messages, key); !r) return r.error();
     return true;

@@ -78,7 +78,7 @@ Result<RecordedSend> schedule_send(Txn& txn, const SendTarget& target, const Sen
     auto conv = send_conversation(txn, target, request, now_ns);
     if (!conv) return conv.error();
     Message msg = outbound_message(*conv, request, prepared, kScheduled, now_ns);
-    if (auto r = add_message(txn, msg); !r) return r.error();
+    if (auto r = add_message(txn, *conv, msg); !r) return r.error();
     if (auto r = save_conversation(txn, *conv); !r) return r.error();
     ScheduledSend s;
     s.graph_body = prepared.graph_body;

@@ -310,7 +310,7 @@ Result<RecordedSend> record_outcome(Txn& txn, Conversation& c, Message& msg, boo
     msg.status = accepted ? kCreated : kUnknown;
     // A scheduled send's message is in the store already, in its place.
     if (fresh) {
-        if (auto r = add_message(txn, msg); !r) return r.error();
+        if (auto r = add_message(txn, c, msg); !r) return r.error();
     } else if (auto r = txn.put(Db::messages, key_of(msg.id), encode(msg)); !r) {
         return r.error();
     }

@@ -12,11 +12,12 @@ namespace wa {
 
 namespace {
 
-constexpr std::uint8_t kRecordVersion = 1;  // conversations
-constexpr std::uint8_t kEventVersion = 2;   // 2 added callback_guarded
-// Messages: version 2 appended the outbound fields (to .. error_details).
-// Stores written by version 1 exist, so both decode.
-constexpr std::uint8_t kMessageVersion = 2;
+// Conversations: version 2 appended newest_message. Messages: version 2
+// appended the outbound fields (to .. error_details), version 3 previous.
+// Stores written by earlier versions exist, so every version decodes.
+constexpr std::uint8_t kConversationVersion = 2;
+constexpr std::uint8_t kEventVersion = 2;  // 2 added callback_guarded
+constexpr std::uint8_t kMessageVersion = 3;
 constexpr std::uint8_t kIdempotencyVersion = 1;
 constexpr std::uint8_t kScheduledVersion = 1;
 constexpr std::uint8_t kStreamVersion = 1;
@@ -212,6 +213,8 @@ void conversation_fields(IO& io, R& c) {
     io.field(c.status);
     io.field(c.mode);
     io.field(c.assignee);
+    if (io.version() < 2) return;
+    io.field(c.newest_message);
 }
 
 template <class IO, class R>
@@ -235,6 +238,8 @@ void message_fields(IO& io, R& m) {
     io.field(m.error_code);
     io.field(m.error_title);
     io.field(m.error_details);
+    if (io.version() < 3) return;
+    io.field(m.previous);
 }
 
 template <class IO, class R>
@@ -319,7 +324,9 @@ constexpr auto kStream = [](auto& io, auto& r) { stream_fields(io, r); };
 
 }  // namespace
 
-std::string encode(const Conversation& c) { return encode_with(kRecordVersion, c, kConversation); }
+std::string encode(const Conversation& c) {
+    return encode_with(kConversationVersion, c, kConversation);
+}
 std::string encode(const Message& m) { return encode_with(kMessageVersion, m, kMessage); }
 std::string encode(const Event& e) { return encode_with(kEventVersion, e, kEvent); }
 std::string encode(const IdempotencyRecord& r) {
@@ -343,7 +350,7 @@ Result<ScheduledSend> decode_scheduled(std::string_view bytes) {
 }
 
 Result<Conversation> decode_conversation(std::string_view bytes) {
-    return decode_with<Conversation>(bytes, "conversation", kRecordVersion, kConversation);
+    return decode_with<Conversation>(bytes, "conversation", kConversationVersion, kConversation);
 }
 
 Result<Message> decode_message(std::string_view bytes) {

@@ -29,6 +29,9 @@ struct Conversation {
     std::string status = "open";  // open | pending_customer | closed
     std::string mode = "human";   // ai | human
     std::string assignee;
+    // Record version 2: the head of its messages' chain (Message::previous),
+    // newest first; zero when it has none or was written before the chain.
+    Uuid newest_message{};
 
     // Not encoded: what the inbox's indexes hold for this conversation, set
     // when it is loaded and after every save (domain/inbox.hpp), so that a
@@ -62,6 +65,10 @@ struct Message {
     std::int64_t error_code = 0;  // failed: Meta's errors[0]
     std::string error_title;
     std::string error_details;
+    // Record version 3: the conversation's message before this one (zero:
+    // none). A conversation's history is this chain from its newest message,
+    // so adding a message writes no index page of its own (domain/inbox.hpp).
+    Uuid previous{};
 };
 
 enum class EventState : std::uint8_t { pending = 1, delivered = 2, dead = 3 };

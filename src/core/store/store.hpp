@@ -35,8 +35,10 @@ enum class Db : unsigned {
     scheduled_due,       // due ns(8, BE) + msg uuid -> "" (when to send or retry it)
     // The inbox's indexes (domain/inbox.hpp), written with the records they
     // follow. act = a conversation's activity ns (8, BE), unique store-wide.
-    inbox_activity,         // tenant '\0' act conv uuid -> ConversationSummary
-    conversation_messages,  // conv uuid + created ns(8, BE) + msg uuid -> ""
+    inbox_activity,  // tenant '\0' act conv uuid -> ConversationSummary
+    // Before the message chains (Message::previous): conv uuid + created
+    // ns(8, BE) + msg uuid -> "". Read once by build_message_chains, then empty.
+    conversation_messages,
     // The realtime stream (domain/stream.hpp): what a tenant's sockets see,
     // in commit order. stamp = the store-wide clock (domain/inbox.hpp).
     stream,  // tenant '\0' stamp(8, BE) -> StreamEntry
