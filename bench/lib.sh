@@ -123,6 +123,7 @@ bench_start() {
     callback=${callback:-http://bench_callback/events}
     standin_start
     bench_write_conf
+    bench_store_disk
     nginx_start "$work" "${pin_sut[@]}"
     sleep 0.5
 }
@@ -446,8 +447,28 @@ bench_pick_median() {
 
 # ---------------------------------------------------------------- commit pipeline
 
-# The module's group-commit counters (nothing for a baseline location).
-commit_snapshot() { bench_metrics | awk '$1 ~ /^whatsapp_store_commit_/ { print $1, $2 }'; }
+# The module's group-commit counters (nothing for a baseline location), and
+# the write requests and sectors the store's disk completed (/proc/diskstats;
+# the whole disk, so anything else writing to it counts too).
+commit_snapshot() {
+    bench_metrics | awk '$1 ~ /^whatsapp_store_commit_/ { print $1, $2 }'
+    if [ -n "${store_disk:-}" ]; then
+        awk -v d="$store_disk" '$3 == d { printf "disk_writes %s\ndisk_sectors %s\n", $8, $10 }' /proc/diskstats
+    fi
+}
+
+# store_disk: the disk holding the bench's store ("" on tmpfs or when
+# /proc/diskstats does not list it): a partition's parent disk.
+bench_store_disk() {
+    local src dev
+    src=$(df --output=source "$work" 2>/dev/null | tail -1)
+    dev=$(basename "$src")
+    [ -e "/sys/class/block/$dev" ] || { store_disk=""; return; }
+    if [ -e "/sys/class/block/$dev/partition" ]; then
+        dev=$(basename "$(dirname "$(readlink -f "/sys/class/block/$dev")")")
+    fi
+    store_disk=$dev
+}
 
 # commit_text BEFORE AFTER DURATION_US: the cells of a commit-pipeline row
 # (batches/s, items per batch, each stage's mean ms per item, how busy the
@@ -464,6 +485,8 @@ commit_text() {
                 printf " | %.3f", 1000 * d[p "item_seconds_total{stage=\"" st[i] "\"}"] / n
             w = d[p "busy_seconds_total{work=\"writer_apply\"}"] + d[p "busy_seconds_total{work=\"writer_commit\"}"]
             printf " | %.0f%% | %.0f%% | %d", 100 * w / s, 100 * d[p "busy_seconds_total{work=\"syncer_sync\"}"] / s, d[p "reapplied_total"]
+            if ("disk_writes" in d) printf " | %.1f | %.0f", d["disk_writes"] / b, d["disk_sectors"] * 512 / 1024 / b
+            else printf " | n/a | n/a"
         }' <(echo "$1") <(echo "$2")
 }
 
@@ -473,8 +496,8 @@ bench_commit_table() {
     echo
     echo "Commit pipeline during each run (means per written item, ms; SPEC §4.6):"
     echo
-    echo "| conns | location | batches/s | items/batch | queued | waiting | applying | committing | syncing | completing | writer busy | syncer busy | re-applied |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| conns | location | batches/s | items/batch | queued | waiting | applying | committing | syncing | completing | writer busy | syncer busy | re-applied | disk writes/batch | KiB/batch |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     for k in "$@"; do
         [ -n "${R_commit[$k]:-}" ] && echo "| ${R_conns[$k]} | ${R_label[$k]} | ${R_commit[$k]} |"
     done
@@ -483,7 +506,10 @@ bench_commit_table() {
 queued: submit until the event loop's turn ends and hands the batch over; waiting: for the writer
 (busy with the previous batch); applying: the batch's work; committing: LMDB's page writes and data
 flush (fdatasync, under the write lock); syncing: until the syncer's flush of the meta page; completing:
-until the event loop runs the completion. Busy: share of the run the thread worked.
+until the event loop runs the completion. Busy: share of the run the thread worked. Disk
+writes/batch, KiB/batch: write requests and data the store's disk completed during the run, per
+batch (/proc/diskstats; n/a on tmpfs): LMDB writes each page a commit dirtied, and one write of
+scattered pages costs the disk far more than one of adjacent pages.
 TXT
 }
 
