@@ -227,6 +227,11 @@ TEST_F(Inbox, MessagesNewestFirstBefore) {
     EXPECT_TRUE(conversation_messages(t, uuid_v7_now(), 10, std::nullopt)->empty());
     EXPECT_TRUE(conversation_messages(t, b, 10, ids[2])->empty());  // a's message
     EXPECT_EQ(conversation_messages(t, b, 10, std::nullopt)->size(), 5u);
+    auto newest = newest_message(t, load(a));
+    ASSERT_TRUE(newest.ok() && newest->has_value());
+    EXPECT_EQ((*newest)->id, ids[4]);
+    Conversation none = load(add("acme", "+3", 1000));
+    EXPECT_FALSE(newest_message(t, none)->has_value());
 }
 
 // A store of the version before the chains: its conversations' messages

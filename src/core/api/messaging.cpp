@@ -544,11 +544,9 @@ void write_conversation(JsonWriter& w, const ConversationView& view,
 }
 
 Result<ConversationView> conversation_view(Txn& txn, Conversation c) {
-    auto newest = conversation_messages(txn, c.id, 1, std::nullopt);
-    if (!newest) return newest.error();
-    std::optional<Message> last;
-    if (!newest->empty()) last = std::move(newest->front());
-    return ConversationView{std::move(c), std::move(last)};
+    auto last = newest_message(txn, c);
+    if (!last) return last.error();
+    return ConversationView{std::move(c), std::move(*last)};
 }
 
 std::string sent_json(std::string_view message_id, std::string_view conversation_id,

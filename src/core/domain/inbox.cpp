@@ -453,26 +453,12 @@ Result<ConversationPage> list_conversations(Txn& txn, const ListQuery& q) {
     return page;
 }
 
-Result<std::vector<Message>> conversation_messages(Txn& txn, const Uuid& conversation,
-                                                   std::size_t limit,
-                                                   const std::optional<Uuid>& before) {
+namespace {
+
+// Up to limit messages of a conversation's chain, from `next` back.
+Result<std::vector<Message>> walk_chain(Txn& txn, const Uuid& conversation, Uuid next,
+                                        std::size_t limit) {
     std::vector<Message> out;
-    Uuid next{};
-    if (before) {
-        // Older than a message of this conversation; any other id shows nothing.
-        auto bytes = txn.get(Db::messages, key_of(*before));
-        if (!bytes) return bytes.error();
-        if (!*bytes) return out;
-        auto m = decode_message(**bytes);
-        if (!m) return m.error();
-        if (m->conversation_id != conversation) return out;
-        next = m->previous;
-    } else {
-        auto c = conversation_by_id(txn, conversation);
-        if (!c) return c.error();
-        if (!*c) return out;
-        next = (*c)->newest_message;
-    }
     for (; out.size() < limit && next != Uuid{};) {
         auto bytes = txn.get(Db::messages, key_of(next));
         if (!bytes) return bytes.error();
@@ -486,6 +472,34 @@ Result<std::vector<Message>> conversation_messages(Txn& txn, const Uuid& convers
         out.push_back(std::move(*m));
     }
     return out;
+}
+
+}  // namespace
+
+Result<std::vector<Message>> conversation_messages(Txn& txn, const Uuid& conversation,
+                                                   std::size_t limit,
+                                                   const std::optional<Uuid>& before) {
+    if (!before) {
+        auto c = conversation_by_id(txn, conversation);
+        if (!c) return c.error();
+        if (!*c) return std::vector<Message>();
+        return walk_chain(txn, conversation, (*c)->newest_message, limit);
+    }
+    // Older than a message of this conversation; any other id shows nothing.
+    auto bytes = txn.get(Db::messages, key_of(*before));
+    if (!bytes) return bytes.error();
+    if (!*bytes) return std::vector<Message>();
+    auto m = decode_message(**bytes);
+    if (!m) return m.error();
+    if (m->conversation_id != conversation) return std::vector<Message>();
+    return walk_chain(txn, conversation, m->previous, limit);
+}
+
+Result<std::optional<Message>> newest_message(Txn& txn, const Conversation& c) {
+    auto newest = walk_chain(txn, c.id, c.newest_message, 1);
+    if (!newest) return newest.error();
+    if (newest->empty()) return std::optional<Message>();
+    return std::optional<Message>(std::move(newest->front()));
 }
 
 Result<std::optional<Conversation>> patch_conversation(Txn& txn, const Uuid& id,

@@ -121,6 +121,9 @@ Result<std::optional<Conversation>> tenant_conversation(Txn& txn, const Uuid& id
 Result<std::vector<Message>> conversation_messages(Txn& txn, const Uuid& conversation,
                                                    std::size_t limit,
                                                    const std::optional<Uuid>& before);
+// The newest of c's messages (c as loaded: no second read of it); nullopt
+// when it has none, or retention pruned it.
+Result<std::optional<Message>> newest_message(Txn& txn, const Conversation& c);
 
 struct ConversationPatch {
     std::optional<std::string> status, mode;
