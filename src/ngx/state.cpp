@@ -31,24 +31,19 @@ ngx_int_t chown_store(ngx_cycle_t* cycle, const std::string& path) {
 // A store written before the inbox's indexes, or before the message
 // chains, gets them once, here, before any worker writes.
 ngx_int_t build_indexes(ngx_cycle_t* cycle, Store& store) {
+    auto fail = [cycle](const Error& e) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp_store: inbox indexes: %s",
+                      e.message.c_str());
+        return NGX_ERROR;
+    };
     auto txn = store.begin_write();
-    if (!txn) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp_store: inbox indexes: %s",
-                      txn.error().message.c_str());
-        return NGX_ERROR;
-    }
+    if (!txn) return fail(txn.error());
     auto built = build_inbox_indexes(*txn);
-    Result<std::optional<std::size_t>> chained = std::optional<std::size_t>();
-    if (built) chained = build_message_chains(*txn);
-    if (built && chained && !*built && !*chained) return NGX_OK;
-    Result<void> committed = !built     ? Result<void>(built.error())
-                             : !chained ? Result<void>(chained.error())
-                                        : txn->commit();
-    if (!committed) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "whatsapp_store: inbox indexes: %s",
-                      committed.error().message.c_str());
-        return NGX_ERROR;
-    }
+    if (!built) return fail(built.error());
+    auto chained = build_message_chains(*txn);
+    if (!chained) return fail(chained.error());
+    if (!*built && !*chained) return NGX_OK;
+    if (auto committed = txn->commit(); !committed) return fail(committed.error());
     if (*built) {
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                       "whatsapp_store: inbox indexes built for %uz conversations", **built);

@@ -32,6 +32,15 @@ Result<std::optional<Conversation>> conversation_by_id(Txn& txn, const Uuid& id)
     return std::optional<Conversation>(std::move(*c));
 }
 
+Result<std::optional<Message>> message_by_id(Txn& txn, const Uuid& id) {
+    auto bytes = txn.get(Db::messages, key_of(id));
+    if (!bytes) return bytes.error();
+    if (!*bytes) return std::optional<Message>();
+    auto m = decode_message(**bytes);
+    if (!m) return m.error();
+    return std::optional<Message>(std::move(*m));
+}
+
 Result<Conversation> load_conversation(Txn& txn, const Uuid& id, const char* referrer) {
     auto c = conversation_by_id(txn, id);
     if (!c) return c.error();

@@ -17,6 +17,8 @@ namespace wa {
 // The conversation with that id, of any tenant (whatsapp-admin; requests
 // ask tenant_conversation); nullopt when there is none.
 Result<std::optional<Conversation>> conversation_by_id(Txn& txn, const Uuid& id);
+// The message with that id; nullopt when there is none.
+Result<std::optional<Message>> message_by_id(Txn& txn, const Uuid& id);
 
 // A conversation another record points to; missing means a broken store
 // ("store_corrupt", naming the referrer).

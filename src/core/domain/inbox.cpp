@@ -141,28 +141,25 @@ std::string message_index_key(const Message& m) {
 
 // Links one conversation's messages (ids oldest first) and makes the last
 // its head; returns how many it linked.
-Result<std::size_t> link_chain(Txn& txn, std::string_view conversation,
-                               const std::vector<Uuid>& ids) {
+Result<std::size_t> link_chain(Txn& txn, const Uuid& conversation, const std::vector<Uuid>& ids) {
     Uuid previous{};
     std::size_t n = 0;
     for (const Uuid& id : ids) {
-        auto bytes = txn.get(Db::messages, key_of(id));
-        if (!bytes) return bytes.error();
-        if (!*bytes) continue;  // an index entry without its message links nothing
-        auto m = decode_message(**bytes);
+        auto m = message_by_id(txn, id);
         if (!m) return m.error();
-        m->previous = previous;
-        if (auto r = txn.put(Db::messages, key_of(id), encode(*m)); !r) return r.error();
+        if (!*m) continue;  // an index entry without its message links nothing
+        (*m)->previous = previous;
+        if (auto r = txn.put(Db::messages, key_of(id), encode(**m)); !r) return r.error();
         previous = id;
         n++;
     }
-    auto bytes = txn.get(Db::conversations, conversation);
-    if (!bytes) return bytes.error();
-    if (!*bytes) return n;
-    auto c = decode_conversation(**bytes);
+    auto c = conversation_by_id(txn, conversation);
     if (!c) return c.error();
-    c->newest_message = previous;
-    if (auto r = txn.put(Db::conversations, conversation, encode(*c)); !r) return r.error();
+    if (!*c) return n;
+    (*c)->newest_message = previous;
+    if (auto r = txn.put(Db::conversations, key_of(conversation), encode(**c)); !r) {
+        return r.error();
+    }
     return n;
 }
 
@@ -325,7 +322,7 @@ Result<std::optional<std::size_t>> build_message_chains(Txn& txn) {
     if (!built) return built.error();
     if (*built) return std::optional<std::size_t>();
     std::size_t n = 0;
-    std::string conversation;
+    Uuid conversation{};
     std::vector<Uuid> ids;
     std::optional<Error> failed;
     auto flush = [&]() {
@@ -341,9 +338,10 @@ Result<std::optional<std::size_t>> build_message_chains(Txn& txn) {
     };
     auto r = txn.scan(Db::conversation_messages, {}, [&](const Txn::Entry& e) {
         if (e.key.size() < 32) return true;
-        if (e.key.substr(0, 16) != conversation) {
+        Uuid of = uuid_from_key(e.key.substr(0, 16));
+        if (of != conversation) {
             if (!flush()) return false;
-            conversation = e.key.substr(0, 16);
+            conversation = of;
         }
         ids.push_back(uuid_from_key(e.key.substr(e.key.size() - 16)));
         return true;
@@ -460,16 +458,14 @@ Result<std::vector<Message>> walk_chain(Txn& txn, const Uuid& conversation, Uuid
                                         std::size_t limit) {
     std::vector<Message> out;
     for (; out.size() < limit && next != Uuid{};) {
-        auto bytes = txn.get(Db::messages, key_of(next));
-        if (!bytes) return bytes.error();
-        if (!*bytes) break;  // pruned: what came before it is gone too
-        auto m = decode_message(**bytes);
+        auto m = message_by_id(txn, next);
         if (!m) return m.error();
-        if (m->conversation_id != conversation) {
+        if (!*m) break;  // pruned: what came before it is gone too
+        if ((*m)->conversation_id != conversation) {
             return make_error("store_corrupt", "message chain leaves its conversation");
         }
-        next = m->previous;
-        out.push_back(std::move(*m));
+        next = (*m)->previous;
+        out.push_back(std::move(**m));
     }
     return out;
 }
@@ -486,13 +482,10 @@ Result<std::vector<Message>> conversation_messages(Txn& txn, const Uuid& convers
         return walk_chain(txn, conversation, (*c)->newest_message, limit);
     }
     // Older than a message of this conversation; any other id shows nothing.
-    auto bytes = txn.get(Db::messages, key_of(*before));
-    if (!bytes) return bytes.error();
-    if (!*bytes) return std::vector<Message>();
-    auto m = decode_message(**bytes);
+    auto m = message_by_id(txn, *before);
     if (!m) return m.error();
-    if (m->conversation_id != conversation) return std::vector<Message>();
-    return walk_chain(txn, conversation, m->previous, limit);
+    if (!*m || (*m)->conversation_id != conversation) return std::vector<Message>();
+    return walk_chain(txn, conversation, (*m)->previous, limit);
 }
 
 Result<std::optional<Message>> newest_message(Txn& txn, const Conversation& c) {

@@ -21,15 +21,12 @@ std::string credits_key(std::string_view number_e164) {
 
 // The inbound message a reply quotes; nullopt when it is not one.
 Result<std::optional<Message>> quoted_message(Txn& txn, const Uuid& id) {
-    auto bytes = txn.get(Db::messages, key_of(id));
-    if (!bytes) return bytes.error();
-    if (!*bytes) return std::optional<Message>();
-    auto msg = decode_message(**bytes);
-    if (!msg) return msg.error();
-    if (msg->direction != Direction::inbound || msg->wamid.empty()) {
+    auto msg = message_by_id(txn, id);
+    if (!msg || !*msg) return msg;
+    if ((*msg)->direction != Direction::inbound || (*msg)->wamid.empty()) {
         return std::optional<Message>();
     }
-    return std::optional<Message>(std::move(*msg));
+    return msg;
 }
 
 // The message's "content" as the inbox and events show it.
