@@ -127,6 +127,30 @@ TEST(Json, DuplicateKeysCompareAllBytes) {
     expect_invalid(R"({"a\u0000b":1,"a\u0000b":2})", "duplicate key");
 }
 
+// An object of n keys k0..k(n-1), then extra (a member, or empty).
+std::string object_of_keys(int n, const std::string& extra) {
+    std::string text = "{";
+    for (int i = 0; i < n; i++) {
+        text += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+    }
+    text += extra.empty() ? "\"end\":0}" : extra + "}";
+    return text;
+}
+
+TEST(Json, DuplicateKeysFoundInObjectsOfManyKeys) {
+    // Past the first keys, the set is hashed: a duplicate of an early key
+    // and of a late one are both found, and distinct keys all pass.
+    rapidjson::Document doc;
+    EXPECT_TRUE(parse(object_of_keys(100, ""), doc).ok());
+    EXPECT_EQ(doc.MemberCount(), 101u);
+    expect_invalid(object_of_keys(100, R"("k3":1)"), "duplicate key \"k3\"");
+    expect_invalid(object_of_keys(100, R"("k70":1)"), "duplicate key \"k70\"");
+    expect_invalid(object_of_keys(32, R"("k31":1)"), "duplicate key \"k31\"");
+    expect_invalid(object_of_keys(33, R"("k32":1)"), "duplicate key \"k32\"");
+    // A sibling object starts with no keys again.
+    EXPECT_TRUE(parse("[" + object_of_keys(40, "") + "," + object_of_keys(40, "") + "]", doc).ok());
+}
+
 TEST(Json, EscapedAndRawKeysAreTheSameKey) {
     expect_invalid(R"({"caf\u00e9":1,"caf)"
                    "\xC3\xA9"

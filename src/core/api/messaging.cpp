@@ -176,7 +176,7 @@ std::string_view direction_name(const Message& m) {
 
 // content_json's media part, as the inbox shows it.
 void put_media(JsonWriter& w, const Message& m) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     const Value* media = nullptr;
     if (parse_json_strict(m.content_json, doc) && doc.IsObject()) media = member(doc, "media");
     if (media == nullptr || !media->IsObject()) return;
@@ -357,7 +357,7 @@ Outcome<ListPosition, ReplyError> decode_cursor(std::string_view cursor, const A
 }
 
 Outcome<ConversationPatch, ReplyError> parse_patch_body(std::string_view body) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (auto e = read_body(body, doc, {"status", "mode", "assignee"}, {"status", "mode"}, {})) {
         return std::move(*e);
     }
@@ -393,7 +393,7 @@ Outcome<ConversationPatch, ReplyError> parse_patch_body(std::string_view body) {
 }
 
 Outcome<SendRequest, ReplyError> parse_text_send(std::string_view body, const Uuid& conversation) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (auto e = read_body(body, doc, {"text"}, {"text"}, {"text"})) return std::move(*e);
     SendRequest s;
     s.conversation = conversation;
@@ -410,7 +410,7 @@ Outcome<SendRequest, ReplyError> parse_text_send(std::string_view body, const Uu
 }
 
 Outcome<TemplateSendBody, ReplyError> parse_template_send(std::string_view body) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (auto e = read_body(
             body, doc,
             {"business_whatsapp_number_id", "phone", "template_key", "customer_name", "variables"},

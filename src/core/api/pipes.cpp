@@ -305,7 +305,7 @@ void put_bool(JsonWriter& w, const char* key, bool value) {
 // -- client -> server ---------------------------------------------------------------------
 
 Outcome<PipesClientMessage, PipesError> decode_client_message(std::string_view json) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (auto e = parse_object(json, kMaxPipesClientMessageBytes, doc, "message")) {
         return std::move(*e);
     }
@@ -447,7 +447,7 @@ std::string pong_frame() { return R"({"type":"pong"})"; }
 // -- REST send ----------------------------------------------------------------------------
 
 Outcome<PipesSend, PipesError> parse_rest_send(std::string_view body) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (auto e = parse_object(body, kMaxPipesSendBodyBytes, doc, "request body")) {
         return std::move(*e);
     }

@@ -13,7 +13,7 @@ namespace {
 // mime_type, filename}}, meta/webhook_content).
 void media_of(const Message& m, std::string_view prefix, PipesMessage& out) {
     if (m.content_json.empty()) return;
-    rapidjson::Document doc;
+    JsonDocument doc;
     doc.Parse(m.content_json.data(), m.content_json.size());
     if (doc.HasParseError() || !doc.IsObject()) return;
     const rapidjson::Value* media = member(doc, "media");

@@ -165,7 +165,7 @@ std::optional<ReplyError> parse_prelude_body(std::string_view body, rapidjson::D
 }
 
 ReplyResult parse_reply_request(std::string_view body, const CallbackGuard& guard) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (auto e = check_shape(body, doc)) {
         return std::move(*e);
     }

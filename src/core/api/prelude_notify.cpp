@@ -35,7 +35,7 @@ std::optional<ReplyError> read_recipients(const Value& doc, NotifyRequest& req) 
 // Both endpoints; a batch reads `to` as an array, a send as one number.
 NotifyResult parse_notify(std::string_view body, const CallbackGuard& guard, std::int64_t now_ns,
                           bool batch) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (auto e = parse_prelude_body(body, doc)) return std::move(*e);
     NotifyRequest req;
     // `to`: a batch's array of numbers, a send's one number.

@@ -4,6 +4,7 @@
 #include "base/json.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <string>
@@ -92,12 +93,56 @@ bool too_large(std::string_view num) {
     return magnitude + exp > 0;
 }
 
+// The keys of one open object, for finding a duplicate: compared in turn
+// while there are few (no allocation per key: most objects have a handful),
+// hashed once there are many (no quadratic cost on a hostile body).
+class KeySet {
+public:
+    void clear() {
+        bytes_.clear();
+        count_ = 0;
+        many_.clear();
+    }
+
+    // False when key is there already.
+    bool insert(std::string_view key) {
+        if (many_.empty()) {
+            for (std::size_t i = 0; i < count_; i++) {
+                if (compared(i) == key) return false;
+            }
+            if (count_ < kCompared) {
+                if (bytes_.capacity() == 0) bytes_.reserve(256);
+                spans_[count_++] = {bytes_.size(), key.size()};
+                bytes_.append(key);
+                return true;
+            }
+            for (std::size_t i = 0; i < count_; i++) {
+                many_.emplace(compared(i));
+            }
+        }
+        return many_.emplace(key).second;
+    }
+
+private:
+    static constexpr std::size_t kCompared = 32;
+    std::string_view compared(std::size_t i) const {
+        return std::string_view(bytes_).substr(spans_[i].first, spans_[i].second);
+    }
+
+    std::string bytes_;  // the first keys, back to back
+    std::array<std::pair<std::size_t, std::size_t>, kCompared> spans_;  // offset, length
+    std::size_t count_ = 0;
+    std::unordered_set<std::string> many_;  // every key, past kCompared
+};
+
 // Forwards SAX events to the document while enforcing our limits. A false
 // return stops the reader; the reason is kept in error.
 class StrictHandler {
 public:
     StrictHandler(rapidjson::Document& doc, std::size_t max_depth)
-        : doc_(doc), max_depth_(max_depth) {}
+        : doc_(doc), max_depth_(max_depth) {
+        keys_.reserve(8);
+    }
 
     bool Null() { return doc_.Null(); }
     bool Bool(bool b) { return doc_.Bool(b); }
@@ -167,9 +212,8 @@ public:
             code = rapidjson::kParseErrorStringUnicodeSurrogateInvalid;
             return false;
         }
-        // std::string holds embedded NULs, so keys compare by bytes.
-        auto& seen = keys_[open_objects_ - 1];
-        if (!seen.emplace(s, len).second) {
+        // Keys compare by bytes: a NUL inside one is kept.
+        if (!keys_[open_objects_ - 1].insert({s, len})) {
             error = "duplicate key " + quote_json(utf8_clip({s, len}, kMaxKeyInMessage));
             return false;
         }
@@ -207,7 +251,7 @@ private:
     std::size_t max_depth_;
     std::size_t depth_ = 0;
     // One key set per open object, reused across siblings.
-    std::vector<std::unordered_set<std::string>> keys_;
+    std::vector<KeySet> keys_;
     std::size_t open_objects_ = 0;
 };
 

@@ -19,6 +19,22 @@ struct JsonLimits {
     std::size_t max_bytes = 3 * 1024 * 1024;
 };
 
+// A document whose values start in a buffer of its own (on the stack, where
+// it is declared): RapidJSON's default first chunk is 64 KiB from malloc,
+// and glibc frees a chunk that size by consolidating all its free lists, on
+// every request. Larger documents go on in 16 KiB chunks.
+struct JsonDocumentBuffer {
+    static constexpr std::size_t kBytes = 4096;
+    alignas(std::max_align_t) char bytes[kBytes];
+    rapidjson::MemoryPoolAllocator<> pool{bytes, kBytes, 16 * 1024};
+};
+class JsonDocument : private JsonDocumentBuffer, public rapidjson::Document {
+public:
+    JsonDocument() : rapidjson::Document(&pool) {}
+    JsonDocument(const JsonDocument&) = delete;
+    JsonDocument& operator=(const JsonDocument&) = delete;
+};
+
 // Parses the whole text into doc. Errors (code "invalid_json"):
 // syntax errors (with byte offset), invalid UTF-8 or lone surrogates,
 // duplicate keys in one object, nesting deeper than max_depth, trailing

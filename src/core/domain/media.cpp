@@ -63,7 +63,7 @@ bool is_media_type(std::string_view type) {
 
 std::string media_id_of(const Message& m) {
     if (!is_media_type(m.type)) return {};
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (!parse_json_strict(m.content_json, doc)) return {};
     return valid_id_in(doc);
 }
@@ -122,7 +122,7 @@ std::string media_download_url(std::string_view prefix, std::string_view media_i
 }
 
 std::string with_media_url(std::string_view content_json, std::string_view prefix) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (prefix.empty() || !parse_json_strict(content_json, doc)) return std::string(content_json);
     std::string id = valid_id_in(doc);
     if (id.empty()) return std::string(content_json);

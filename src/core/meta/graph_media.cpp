@@ -47,7 +47,7 @@ std::int64_t size_member(const Value& obj, std::string_view key) {
 // error, as a send's answer would be read.
 template <class T, class Read>
 Outcome<T, GraphResult> parse_answer(int http_status, std::string_view body, Read read) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     JsonLimits limits;
     limits.max_bytes = kMaxGraphBody;
     bool parsed = parse_json_strict(body, doc, limits).ok() && doc.IsObject();

@@ -201,7 +201,7 @@ std::string graph_message_body(std::string_view to, const GraphContent& content,
 }
 
 GraphResult parse_graph_response(int http_status, std::string_view body) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     JsonLimits limits;
     limits.max_bytes = kMaxGraphBody;
     bool parsed = parse_json_strict(body, doc, limits).ok() && doc.IsObject();

@@ -304,7 +304,7 @@ Result<void> decode_entry(const Value& entry, const std::string& path, WebhookBa
 }  // namespace
 
 Result<WebhookBatch> decode_webhook(std::string_view body) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     auto parsed = parse_json_strict(body, doc);
     if (!parsed) {
         return parsed.error();

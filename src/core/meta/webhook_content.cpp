@@ -388,7 +388,7 @@ Result<void> build_content(const Value& msg, const std::string& path,
 namespace wa {
 
 std::string set_reaction_message_id(std::string_view content_json, std::string_view id) {
-    rapidjson::Document doc;
+    JsonDocument doc;
     if (!parse_json_strict(content_json, doc)) {
         return std::string(content_json);
     }
