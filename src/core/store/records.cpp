@@ -24,9 +24,21 @@ constexpr std::uint8_t kStreamVersion = 1;
 
 // Both directions walk the same field list (the *_fields templates below):
 // Writer::field writes a value, Reader::field reads into it.
+// Counts the bytes a Writer would append: records are sized before they are
+// written, so that each takes one allocation rather than one per doubling.
+struct ByteCount {
+    std::size_t bytes = 0;
+    void push_back(char) { bytes++; }
+    void append(std::string_view s) { bytes += s.size(); }
+};
+
+template <class Out>
 class Writer {
 public:
-    explicit Writer(std::uint8_t version) : version_(version) { u8(version); }
+    explicit Writer(std::uint8_t version, std::size_t reserve = 0) : version_(version) {
+        if constexpr (std::is_same_v<Out, std::string>) out_.reserve(reserve);
+        u8(version);
+    }
     std::uint8_t version() const { return version_; }
 
     void field(const std::string& s) { str(s); }
@@ -62,7 +74,7 @@ public:
 
     void uuid(const Uuid& u) { out_.append(key_of(u)); }
 
-    std::string take() { return std::move(out_); }
+    Out take() { return std::move(out_); }
 
 private:
     void le(std::uint64_t v, int n) {
@@ -72,7 +84,7 @@ private:
     }
 
     std::uint8_t version_;
-    std::string out_;
+    Out out_;
 };
 
 // Reads fields in order; after the first short read every call is a no-op
@@ -293,7 +305,9 @@ void stream_fields(IO& io, R& e) {
 
 template <class R, class Fields>
 std::string encode_with(std::uint8_t version, const R& record, Fields fields) {
-    Writer w(version);
+    Writer<ByteCount> size(version);
+    fields(size, record);
+    Writer<std::string> w(version, size.take().bytes);
     fields(w, record);
     return w.take();
 }
