@@ -127,7 +127,7 @@ void record_attempt(const Uuid& id, AttemptResult result) {
                 return log_store_failure(g_result_log, "an attempt's result", committed.error());
             }
             if (outcome.verdict == AttemptVerdict::dead) count(Counter::deliveries_dead);
-            if (outcome.next) deliver(*outcome.next);
+            if (outcome.next) deliver(std::move(*outcome.next));
         },
         GroupCommit::Room::may_use_reserve);
 }
@@ -237,8 +237,8 @@ void retry_tick(ngx_event_t* ev) noexcept {
                                                  committed.error());
                     }
                     g_claim_batch = std::min(g_claim_batch * 2, kClaimBatch);
-                    for (const Delivery& d : claimed)
-                        deliver(d);
+                    for (Delivery& d : claimed)
+                        deliver(std::move(d));
                 },
                 GroupCommit::Room::may_use_reserve);
         }
@@ -324,14 +324,15 @@ void start_failed(const Delivery& d, const char* why) {
     record_attempt(d.event_id, AttemptResult{0, std::string("could not start: ") + why});
 }
 
-void start_attempt(const Delivery& d, Slot slot, const Target& target,
+void start_attempt(Delivery d, Slot slot, const Target& target,
                    const std::vector<Header>& signature) {
     Worker* w = worker();
     if (w == nullptr || w->exiting) return;
-    auto* a = new Attempt{d, std::move(slot), {}};
+    auto* a = new Attempt{std::move(d), std::move(slot), {}};
+    const Delivery& delivery = a->delivery;
     ngx_http_request_t* r =
         a->background.create(w->conf->dispatch_ctx, "delivering a whatsapp event");
-    if (r != nullptr) tag_log(r, d.event_id_text);
+    if (r != nullptr) tag_log(r, delivery.event_id_text);
     auto* ps = r ? static_cast<ngx_http_post_subrequest_t*>(
                        ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)))
                  : nullptr;
@@ -342,10 +343,10 @@ void start_attempt(const Delivery& d, Slot slot, const Target& target,
         ps->data = a;
         ok = ngx_http_subrequest(r, &w->conf->callback_uri, nullptr, &sr, ps,
                                  NGX_HTTP_SUBREQUEST_BACKGROUND) == NGX_OK &&
-             prepare_subrequest(sr, d, target, signature);
+             prepare_subrequest(sr, delivery, target, signature);
     }
     if (!ok) {
-        start_failed(d, "out of memory or connections");
+        start_failed(delivery, "out of memory or connections");
         if (sr == nullptr) {
             a->release.data = a;
             release_attempt(&a->release);  // nothing references it yet
@@ -385,16 +386,17 @@ struct Resolving {
     CallbackTarget target;
 };
 
-void deliver_guarded(const Delivery& d, Slot slot, std::vector<Header> signature) {
+void deliver_guarded(Delivery d, Slot slot, std::vector<Header> signature) {
     Worker* w = worker();
     auto target = w->conf->callback_guard.check_url(d.url);
     if (!target) return refuse(d, target.error().message);
     if (target->is_literal) {
-        return start_attempt(d, std::move(slot), Target{d.url, target->host}, signature);
+        Target literal{d.url, target->host};
+        return start_attempt(std::move(d), std::move(slot), literal, signature);
     }
     ngx_http_core_loc_conf_t* clcf = w->conf->callback_clcf;
     auto res = std::make_shared<Resolving>(
-        Resolving{d, std::move(slot), std::move(signature), std::move(*target)});
+        Resolving{std::move(d), std::move(slot), std::move(signature), std::move(*target)});
     HostCheck::start(clcf ? clcf->resolver : nullptr, clcf ? clcf->resolver_timeout : 0,
                      res->target.host, w->conf->callback_guard, [res](const HostVerdict& v) {
                          Worker* w = worker();
@@ -410,7 +412,7 @@ void deliver_guarded(const Delivery& d, Slot slot, std::vector<Header> signature
 }
 
 // Signs and sends one delivery that holds a slot.
-void begin(const Delivery& d, Slot slot) {
+void begin(Delivery d, Slot slot) {
     Worker* w = worker();
     const NumberConfig* number = w->conf->numbers.by_e164(d.number);
     auto signature =
@@ -424,8 +426,11 @@ void begin(const Delivery& d, Slot slot) {
         record_attempt(d.event_id, AttemptResult{0, "not signed: " + signature.error().message});
         return;
     }
-    if (d.url_guarded) return deliver_guarded(d, std::move(slot), std::move(signature.value()));
-    start_attempt(d, std::move(slot), Target{d.url, url_host(d.url)}, *signature);
+    if (d.url_guarded) {
+        return deliver_guarded(std::move(d), std::move(slot), std::move(signature.value()));
+    }
+    Target target{d.url, url_host(d.url)};
+    start_attempt(std::move(d), std::move(slot), target, *signature);
 }
 
 // Starts waiting deliveries while slots are free. One whose lease no longer
@@ -442,7 +447,7 @@ void pump(ngx_event_t*) noexcept {
             Delivery d = std::move(g_pacing.waiting.front());
             g_pacing.waiting.pop_front();
             if (!lease_allows_attempt(d, w->conf->policy)) continue;
-            begin(d, Slot::take());
+            begin(std::move(d), Slot::take());
         }
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0, "whatsapp delivery: %s", e.what());
@@ -451,12 +456,12 @@ void pump(ngx_event_t*) noexcept {
 
 }  // namespace
 
-void deliver(const Delivery& d) {
+void deliver(Delivery d) {
     Worker* w = worker();
     // While exiting, a delivery is not started: its lease expires and
     // another worker (or the next start) sends it.
     if (w == nullptr || w->exiting || w->conf->dispatch_ctx == nullptr) return;
-    g_pacing.waiting.push_back(d);
+    g_pacing.waiting.push_back(std::move(d));
     post_pump();
 }
 

@@ -13,6 +13,6 @@ ngx_int_t delivery_init_process(ngx_cycle_t* cycle);
 
 // Sends one leased event; the result is recorded in the outbox, and the
 // conversation's next event (if any) is sent when this one is settled.
-void deliver(const Delivery& d);
+void deliver(Delivery d);
 
 }  // namespace wa::ngx

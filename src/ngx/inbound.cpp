@@ -99,12 +99,11 @@ void store_unavailable(ngx_http_request_t* r) {
 
 // Runs once the POST's writes are durable (or failed): first the deliveries,
 // which do not depend on the client still being there, then the answer.
-void answer(const PendingRequest& pending, const IngestOutcome& outcome,
-            const Result<void>& committed) {
+void answer(const PendingRequest& pending, IngestOutcome& outcome, const Result<void>& committed) {
     if (committed) {
         count_outcome(outcome);
-        for (const Delivery& d : outcome.deliveries)
-            deliver(d);
+        for (Delivery& d : outcome.deliveries)
+            deliver(std::move(d));
         if (outcome.stream_stamp) stream_published(outcome.stream_stamp);
     } else {
         count(is_store_failure(committed.error()) ? Counter::inbound_store_failed

@@ -60,9 +60,9 @@ void log_failure(const char* what, const std::string& message_id, const Error& e
                   message_id.c_str(), what, log_escape(e.message).c_str());
 }
 
-void deliver_all(const std::vector<Delivery>& deliveries) {
-    for (const Delivery& d : deliveries)
-        deliver(d);
+void deliver_all(std::vector<Delivery>& deliveries) {
+    for (Delivery& d : deliveries)
+        deliver(std::move(d));
 }
 
 // Not made, for good: failed, with its event.

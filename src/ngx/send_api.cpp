@@ -313,11 +313,11 @@ struct Recorded {
     Answer answer;
 };
 
-void answer_recorded(const PendingRequest& pending, const Recorded& rec, HeldKey key,
+void answer_recorded(const PendingRequest& pending, Recorded& rec, HeldKey key,
                      const Result<void>& committed) {
     if (committed) {
-        for (const Delivery& d : rec.send.deliveries)
-            deliver(d);
+        for (Delivery& d : rec.send.deliveries)
+            deliver(std::move(d));
     }
     if (!pending.alive) {
         // The key's answer was not kept with the record: free it.
@@ -350,7 +350,8 @@ bool scheduled(const ReplyState& st) { return st.later; }
 // request.
 using OkAnswer = std::function<Answer(const RecordedSend& sent)>;
 
-OkAnswer ok_answer_of(const ReplyState& st) {
+// Called once, when the send is recorded: the request is the answer's now.
+OkAnswer ok_answer_of(ReplyState& st) {
     if (st.endpoint == Endpoint::socket_reply) {
         return [conversation = st.conversation_named](const RecordedSend& sent) {
             return Answer{200, reply_status_ok(conversation, sent.message_id), {}, "ok"};
@@ -379,7 +380,7 @@ OkAnswer ok_answer_of(const ReplyState& st) {
                           "ok"};
         };
     }
-    return [request = st.request](const RecordedSend& sent) {
+    return [request = std::move(st.request)](const RecordedSend& sent) {
         return Answer{
             200, reply_response_json(sent.message_id, request, sent.created_at_ns), {}, "ok"};
     };
@@ -395,18 +396,20 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
                       st.prepared.message_id.c_str(), log_escape(wamid).c_str());
         return finish(r, store_unavailable());
     }
-    // The state lives in the request pool; what the commit needs is copied
-    // or shared, since the client may be gone by then.
-    auto target = std::make_shared<SendTarget>(st.target);
-    auto send = std::make_shared<SendRequest>(st.send);
+    // The state lives in the request pool; what the commit needs is moved
+    // or shared, since the client may be gone by then (the answer's words
+    // first: they copy from the request).
     auto ok_answer = std::make_shared<OkAnswer>(ok_answer_of(st));
+    auto target = std::make_shared<SendTarget>(std::move(st.target));
+    auto send = std::make_shared<SendRequest>(std::move(st.send));
     Endpoint endpoint = st.endpoint;
     std::string conversation_named = st.conversation_named;
     auto prepared = std::make_shared<PreparedSend>(st.prepared);
     HeldKey key = st.idempotency;
     st.idempotency.held = false;
     std::string uploaded = st.uploaded_media_id;
-    std::string rid = request_id(r);
+    // Only an unknown outcome's answer names the request ($request_id costs).
+    std::string rid = wamid.empty() ? request_id(r) : std::string();
     DeliveryPolicy policy = w->conf->policy;
     std::shared_ptr<CreditHold> credit = st.credit;  // released after the commit
     // A send for later is stored instead, and made by scheduled_sends.cpp.
@@ -659,8 +662,8 @@ void record_job(ngx_http_request_t* r, ReplyState& st, std::size_t index, std::s
                                                         RecordedSend& rec) mutable {
             credit.reset();
             if (committed) {
-                for (const Delivery& d : rec.deliveries)
-                    deliver(d);
+                for (Delivery& d : rec.deliveries)
+                    deliver(std::move(d));
             }
             if (!pending->alive) return;
             ngx_http_request_t* r = pending->r;
