@@ -43,14 +43,33 @@ VariableDef kVariables[] = {
     {ngx_string("whatsapp_fetch_host"), offsetof(RequestCtx, fetch_host)},
 };
 
+// r's id: tag_log's, or its $request_id once asked for.
+ngx_str_t ensure_log_id(ngx_http_request_t* r, RequestCtx& ctx) {
+    if (ctx.log_id.len != 0 || !ctx.log_id_is_request_id) return ctx.log_id;
+    ctx.log_id_is_request_id = false;
+    MainConf* mcf = main_conf(r);
+    if (mcf->request_id_index == NGX_ERROR) return ctx.log_id;
+    ngx_http_variable_value_t* v = ngx_http_get_indexed_variable(r, mcf->request_id_index);
+    if (v != nullptr && !v->not_found) ctx.log_id = ngx_str_t{v->len, v->data};
+    return ctx.log_id;
+}
+
 // nginx's line context (client, server, request, ...), then the id.
 u_char* log_with_id(ngx_http_request_t* r, ngx_http_request_t* sr, u_char* buf,
                     size_t len) noexcept {
     auto* ctx = static_cast<RequestCtx*>(ngx_http_get_module_ctx(r, ngx_http_whatsapp_module));
     if (ctx == nullptr) return buf;
     u_char* p = ctx->nginx_log_handler ? ctx->nginx_log_handler(r, sr, buf, len) : buf;
-    if (ctx->log_id.len == 0) return p;
-    return ngx_snprintf(p, len - static_cast<size_t>(p - buf), ", request_id: %V", &ctx->log_id);
+    ngx_str_t id = ensure_log_id(r, *ctx);
+    if (id.len == 0) return p;
+    return ngx_snprintf(p, len - static_cast<size_t>(p - buf), ", request_id: %V", &id);
+}
+
+void wrap_log_handler(ngx_http_request_t* r, RequestCtx& ctx) {
+    if (r->log_handler != log_with_id) {
+        ctx.nginx_log_handler = r->log_handler;
+        r->log_handler = log_with_id;
+    }
 }
 
 }  // namespace
@@ -59,23 +78,20 @@ void tag_log(ngx_http_request_t* r, std::string_view id) {
     RequestCtx* ctx = request_ctx(r);
     if (ctx == nullptr || id.empty()) return;
     ctx->log_id = pool_str(r->pool, id);
-    if (r->log_handler != log_with_id) {
-        ctx->nginx_log_handler = r->log_handler;
-        r->log_handler = log_with_id;
-    }
+    ctx->log_id_is_request_id = false;
+    wrap_log_handler(r, *ctx);
 }
 
 void tag_request_log(ngx_http_request_t* r) {
-    MainConf* mcf = main_conf(r);
-    if (mcf->request_id_index == NGX_ERROR) return;
-    ngx_http_variable_value_t* v = ngx_http_get_indexed_variable(r, mcf->request_id_index);
-    if (v == nullptr || v->not_found) return;
-    tag_log(r, {reinterpret_cast<const char*>(v->data), v->len});
+    RequestCtx* ctx = request_ctx(r);
+    if (ctx == nullptr) return;
+    ctx->log_id_is_request_id = ctx->log_id.len == 0;
+    wrap_log_handler(r, *ctx);
 }
 
 std::string_view log_id(ngx_http_request_t* r) {
     auto* ctx = static_cast<RequestCtx*>(ngx_http_get_module_ctx(r, ngx_http_whatsapp_module));
-    return ctx ? view(ctx->log_id) : std::string_view();
+    return ctx ? view(ensure_log_id(r, *ctx)) : std::string_view();
 }
 
 RequestCtx* request_ctx(ngx_http_request_t* r) {

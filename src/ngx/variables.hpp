@@ -25,6 +25,9 @@ struct RequestCtx {
     void* media_fetch;   // media fetch subrequests: the download they serve (media_api.cpp)
     void* media_upload;  // the upload_media in flight (media_upload.cpp)
     ngx_str_t log_id;    // what the request's log lines end with (request_id: ...)
+    // tag_request_log's: log_id is r's $request_id, read when first needed
+    // (it costs OpenSSL random bytes; most requests never log).
+    bool log_id_is_request_id;
     ngx_http_log_handler_pt nginx_log_handler;  // the one tag_log wrapped
 };
 
@@ -35,7 +38,7 @@ RequestCtx* request_ctx(ngx_http_request_t* r);  // creates on first use; nullpt
 // the evt_/tx_ id its work is about for the module's own (tag_log).
 void tag_request_log(ngx_http_request_t* r);
 void tag_log(ngx_http_request_t* r, std::string_view id);
-// The $request_id tag_request_log gave r (empty before).
+// The $request_id tag_request_log gave r (empty before), or tag_log's id.
 std::string_view log_id(ngx_http_request_t* r);
 
 ngx_int_t add_variables(ngx_conf_t* cf);
