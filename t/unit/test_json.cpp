@@ -69,6 +69,25 @@ TEST(Json, RejectsInvalidUtf8) {
     expect_invalid("{\"t\":\"\xF0\x9F\x91\"}", "Invalid encoding");  // truncated
 }
 
+TEST(Json, FindsInvalidUtf8AnywhereInALongBody) {
+    // ASCII bodies skip the reader's validation: one byte above 0x7F, at
+    // any offset (within an 8-byte word or in the tail), must bring it back.
+    for (std::size_t pad = 0; pad < 20; pad++) {
+        std::string text = "{\"t\":\"" + std::string(pad, 'a') + "\xE9\"}";
+        expect_invalid(text, "Invalid encoding");
+        std::string ok = "{\"t\":\"" + std::string(pad, 'a') + "\xC3\xA9\"}";
+        rapidjson::Document doc;
+        EXPECT_TRUE(parse(ok, doc).ok()) << pad;
+    }
+}
+
+TEST(Json, RejectsRawControlCharactersWithOrWithoutValidation) {
+    // The same refusal on the ASCII path and on the validated one (é).
+    expect_invalid(std::string("{\"t\":\"a\x01\"}"), "at byte 7: Invalid escape character");
+    expect_invalid(std::string("{\"t\":\"a\nb\"}"), "at byte 7: Invalid escape character");
+    expect_invalid(std::string("{\"t\":\"\xC3\xA9\x01\"}"), "at byte 8: Invalid escape character");
+}
+
 TEST(Json, AcceptsRawUtf8) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse("{\"t\":\"caf\xC3\xA9 \xF0\x9F\x91\x8D\"}", doc).ok());
