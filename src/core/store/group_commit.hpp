@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -113,7 +114,8 @@ private:
     void commit(Batch& batch, bool sync);     // apply + commit, sets each result
     bool apply_all(Txn& txn, Batch& batch);   // straight into txn; false at a failure
     void apply_each(Txn& txn, Batch& batch);  // each item in its own nested transaction
-    Result<void> apply(Txn& txn, Item& item, bool nested);
+    // room: txn.room() as last measured, while nothing has written since.
+    Result<void> apply(Txn& txn, Item& item, bool nested, std::optional<std::size_t>& room);
     void finish(Batch& batch);  // runs completions, accounts the batch's times
     void writer_loop();
     void syncer_loop();
