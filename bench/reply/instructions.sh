@@ -13,32 +13,20 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=SCRIPTDIR/locations.sh
+. "$(dirname "$0")/locations.sh"
 out=${1:-/tmp/wa-instructions}
 command -v valgrind >/dev/null || { echo "instructions: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 mkdir -p "$out"
 rm -f "$out"/callgrind.*
 conversations=200
-graph_messages=http://bench_graph/v21.0/106540352242922/messages
 secret="wa_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 setup_port=$(free_port)
 callback="http://127.0.0.1:$setup_port/events"
 bench_start reply "" ""
 printf 'bench bench %s messaging:messages:send\n' \
     "$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)" >"$work/api.keys"
-bench_server="
-        location = /v2/notify/reply { whatsapp_reply; }
-        location /_whatsapp/graph/ {
-            internal;
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_pass http://bench_graph/v21.0/;
-        }
-        location = /proxy_mirror {
-            mirror /cb;
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_pass $graph_messages;
-        }"
+bench_server=$(reply_server_lines)
 bench_http="whatsapp_api_keys $work/api.keys;"
 bench_reload
 "${pin_load[@]}" /usr/bin/python3 "$root/bench/reply/setup.py" "http://127.0.0.1:$port/webhook" \

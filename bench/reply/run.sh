@@ -13,31 +13,11 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=SCRIPTDIR/locations.sh
+. "$(dirname "$0")/locations.sh"
 conversations=${BENCH_CONVERSATIONS:-1000}
-graph_messages=http://bench_graph/v21.0/106540352242922/messages
 secret="wa_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 setup_port=$(free_port)
-
-# Set after bench_start, which makes $work.
-reply_server_lines() { echo "
-        location = /v2/notify/reply { whatsapp_reply; }
-        location /_whatsapp/graph/ {
-            internal;
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_pass http://bench_graph/v21.0/;
-        }
-        location = /bare {
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_pass $graph_messages;
-        }
-        location = /proxy_mirror {
-            mirror /cb;
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_pass $graph_messages;
-        }"; }
 
 # open_conversations: one inbound message per customer, whose im_ id the
 # replies answer; the callback is setup.py's receiver while it runs.
