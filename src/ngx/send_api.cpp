@@ -408,13 +408,14 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
     HeldKey key = st.idempotency;
     st.idempotency.held = false;
     std::string uploaded = st.uploaded_media_id;
-    // Only an unknown outcome's answer names the request ($request_id costs).
-    std::string rid = wamid.empty() ? request_id(r) : std::string();
     DeliveryPolicy policy = w->conf->policy;
     std::shared_ptr<CreditHold> credit = st.credit;  // released after the commit
     // A send for later is stored instead, and made by scheduled_sends.cpp.
     std::int64_t schedule_at = scheduled(st) ? st.notify.schedule_at_ns : 0;
     std::int64_t expires_at = notify_expires_at(st.notify, now_ns());
+    // Only an unknown outcome's answer names the request ($request_id costs).
+    bool unknown = wamid.empty() && !schedule_at;
+    std::string rid = unknown ? request_id(r) : std::string();
     submit_for<Recorded>(
         [=, wamid = std::move(wamid)](Txn& txn) -> Result<Recorded> {
             auto sent = schedule_at ? schedule_send(txn, *target, *send, *prepared, schedule_at,
@@ -423,10 +424,9 @@ void record_and_answer(ngx_http_request_t* r, ReplyState& st, std::string wamid)
                                                   now_ns(), uploaded);
             if (!sent) return sent.error();
             Recorded rec{std::move(*sent), {}};
-            rec.answer = wamid.empty() && !schedule_at
-                             ? error_answer(reply_unknown(rec.send.message_id), rid, endpoint,
-                                            conversation_named)
-                             : (*ok_answer)(rec.send);
+            rec.answer = unknown ? error_answer(reply_unknown(rec.send.message_id), rid, endpoint,
+                                                conversation_named)
+                                 : (*ok_answer)(rec.send);
             if (key.held) {
                 auto kept =
                     idempotency_complete(txn, key.tenant, key.key, key.owner, rec.answer.status,

@@ -45,8 +45,8 @@ VariableDef kVariables[] = {
 
 // r's id: tag_log's, or its $request_id once asked for.
 ngx_str_t ensure_log_id(ngx_http_request_t* r, RequestCtx& ctx) {
-    if (ctx.log_id.len != 0 || !ctx.log_id_is_request_id) return ctx.log_id;
-    ctx.log_id_is_request_id = false;
+    if (ctx.log_id.len != 0 || !ctx.request_id_pending) return ctx.log_id;
+    ctx.request_id_pending = false;
     MainConf* mcf = main_conf(r);
     if (mcf->request_id_index == NGX_ERROR) return ctx.log_id;
     ngx_http_variable_value_t* v = ngx_http_get_indexed_variable(r, mcf->request_id_index);
@@ -78,14 +78,14 @@ void tag_log(ngx_http_request_t* r, std::string_view id) {
     RequestCtx* ctx = request_ctx(r);
     if (ctx == nullptr || id.empty()) return;
     ctx->log_id = pool_str(r->pool, id);
-    ctx->log_id_is_request_id = false;
+    ctx->request_id_pending = false;
     wrap_log_handler(r, *ctx);
 }
 
 void tag_request_log(ngx_http_request_t* r) {
     RequestCtx* ctx = request_ctx(r);
     if (ctx == nullptr) return;
-    ctx->log_id_is_request_id = ctx->log_id.len == 0;
+    ctx->request_id_pending = ctx->log_id.len == 0;
     wrap_log_handler(r, *ctx);
 }
 

@@ -25,9 +25,9 @@ struct RequestCtx {
     void* media_fetch;   // media fetch subrequests: the download they serve (media_api.cpp)
     void* media_upload;  // the upload_media in flight (media_upload.cpp)
     ngx_str_t log_id;    // what the request's log lines end with (request_id: ...)
-    // tag_request_log's: log_id is r's $request_id, read when first needed
-    // (it costs OpenSSL random bytes; most requests never log).
-    bool log_id_is_request_id;
+    // tag_request_log's: log_id is to be r's $request_id, read when first
+    // needed (it costs OpenSSL random bytes; most requests never log).
+    bool request_id_pending;
     ngx_http_log_handler_pt nginx_log_handler;  // the one tag_log wrapped
 };
 

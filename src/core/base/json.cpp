@@ -131,7 +131,7 @@ public:
                 if (compared(i) == key) return false;
             }
             if (count_ < kCompared) {
-                if (bytes_.capacity() == 0) bytes_.reserve(256);
+                if (count_ == 0) bytes_.reserve(kBytesReserved);  // kept after clear()
                 spans_[count_++] = {bytes_.size(), key.size()};
                 bytes_.append(key);
                 return true;
@@ -145,6 +145,7 @@ public:
 
 private:
     static constexpr std::size_t kCompared = 32;
+    static constexpr std::size_t kBytesReserved = 256;
     std::string_view compared(std::size_t i) const {
         return std::string_view(bytes_).substr(spans_[i].first, spans_[i].second);
     }

@@ -22,21 +22,22 @@ constexpr std::uint8_t kIdempotencyVersion = 1;
 constexpr std::uint8_t kScheduledVersion = 1;
 constexpr std::uint8_t kStreamVersion = 1;
 
-// Both directions walk the same field list (the *_fields templates below):
-// Writer::field writes a value, Reader::field reads into it.
 // Counts the bytes a Writer would append: records are sized before they are
 // written, so that each takes one allocation rather than one per doubling.
 struct ByteCount {
     std::size_t bytes = 0;
+    void reserve(std::size_t) {}
     void push_back(char) { bytes++; }
     void append(std::string_view s) { bytes += s.size(); }
 };
 
+// Both directions walk the same field list (the *_fields templates below):
+// Writer::field writes a value, Reader::field reads into it.
 template <class Out>
 class Writer {
 public:
     explicit Writer(std::uint8_t version, std::size_t reserve = 0) : version_(version) {
-        if constexpr (std::is_same_v<Out, std::string>) out_.reserve(reserve);
+        out_.reserve(reserve);
         u8(version);
     }
     std::uint8_t version() const { return version_; }
