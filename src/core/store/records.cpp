@@ -412,17 +412,28 @@ std::string pair_key(std::string_view business_number, std::string_view customer
 }
 
 // Big-endian so LMDB's bytewise order is numeric order.
-std::string queue_key(const Uuid& conversation, std::uint64_t seq) {
-    std::string k(key_of(conversation));
-    put_be64(k, seq);
+namespace {
+
+void put_be64_at(char* out, std::uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        out[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+}
+
+}  // namespace
+
+OutboxKey queue_key(const Uuid& conversation, std::uint64_t seq) {
+    OutboxKey k;
+    std::memcpy(k.bytes.data(), conversation.data(), 16);
+    put_be64_at(k.bytes.data() + 16, seq);
     return k;
 }
 
 // Times before the epoch never occur; clamp so the key order stays numeric.
-std::string due_key(std::int64_t next_attempt_ns, const Uuid& event) {
-    std::string k;
-    put_be64(k, static_cast<std::uint64_t>(next_attempt_ns < 0 ? 0 : next_attempt_ns));
-    k.append(key_of(event));
+OutboxKey due_key(std::int64_t next_attempt_ns, const Uuid& event) {
+    OutboxKey k;
+    put_be64_at(k.bytes.data(),
+                static_cast<std::uint64_t>(next_attempt_ns < 0 ? 0 : next_attempt_ns));
+    std::memcpy(k.bytes.data() + 8, event.data(), 16);
     return k;
 }
 

@@ -1,6 +1,8 @@
 // What the store keeps, and its byte encoding (versioned, length-prefixed).
 #pragma once
 
+#include <array>
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -156,8 +158,23 @@ constexpr std::size_t kMaxInputKey = 256;
 std::string bounded_key(std::string_view input);
 std::string wamid_key(std::string_view wamid);
 std::string pair_key(std::string_view business_number, std::string_view customer);
-std::string queue_key(const Uuid& conversation, std::uint64_t seq);
-std::string due_key(std::int64_t next_attempt_ns, const Uuid& event);
+// An outbox key: 16 bytes of uuid and 8 of big-endian number, in either
+// order, built on the stack (several are built for every event).
+struct OutboxKey {
+    std::array<char, 24> bytes{};
+    std::string_view view() const { return {bytes.data(), bytes.size()}; }
+    operator std::string_view() const { return view(); }  // NOLINT: a key is its bytes
+    std::size_t size() const { return bytes.size(); }
+    std::string_view substr(std::size_t pos, std::size_t n = std::string_view::npos) const {
+        return view().substr(pos, n);
+    }
+    friend bool operator==(const OutboxKey&, const OutboxKey&) = default;
+    friend auto operator<=>(const OutboxKey& a, const OutboxKey& b) {
+        return a.view() <=> b.view();
+    }
+};
+OutboxKey queue_key(const Uuid& conversation, std::uint64_t seq);
+OutboxKey due_key(std::int64_t next_attempt_ns, const Uuid& event);
 // A time-ordered index key: BE64(ns) + rest.
 std::string time_key(std::int64_t ns, std::string_view rest);
 std::int64_t time_of_key(std::string_view key);
