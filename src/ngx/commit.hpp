@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <type_traits>
 
 namespace wa::ngx {
 
@@ -19,21 +20,28 @@ void submit(GroupCommit::Work work, GroupCommit::Done done,
             GroupCommit::Room room = GroupCommit::Room::leave_reserve);
 
 // Queues work that computes a T the completion needs: done gets the commit's
-// result and the T (default-constructed when the work failed).
-template <class T>
-void submit_for(std::function<Result<T>(Txn&)> work,
-                std::function<void(const Result<void>&, T&)> done,
-                GroupCommit::Room room = GroupCommit::Room::leave_reserve) {
-    auto out = std::make_shared<T>();
+// result and the T (default-constructed when the work failed). The two
+// closures and the T live in one allocation; what the group commit holds is
+// a shared pointer to it, small enough for std::function's own storage.
+// (work: Result<T>(Txn&); done: void(const Result<void>&, T&).)
+template <class T, class Work, class Done>
+void submit_for(Work work, Done done, GroupCommit::Room room = GroupCommit::Room::leave_reserve) {
+    static_assert(std::is_invocable_r_v<Result<T>, Work&, Txn&>);
+    static_assert(std::is_invocable_v<Done&, const Result<void>&, T&>);
+    struct Job {
+        Work work;
+        Done done;
+        T out{};
+    };
+    auto job = std::make_shared<Job>(Job{std::move(work), std::move(done)});
     submit(
-        [work = std::move(work), out](Txn& txn) -> Result<void> {
-            auto r = work(txn);
+        [job](Txn& txn) -> Result<void> {
+            auto r = job->work(txn);
             if (!r) return r.error();
-            *out = std::move(r.value());
+            job->out = std::move(r.value());
             return {};
         },
-        [done = std::move(done), out](const Result<void>& committed) { done(committed, *out); },
-        room);
+        [job](const Result<void>& committed) { job->done(committed, job->out); }, room);
 }
 
 }  // namespace wa::ngx
