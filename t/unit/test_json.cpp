@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -170,6 +171,24 @@ TEST(Json, DuplicateKeysFoundInObjectsOfManyKeys) {
     EXPECT_TRUE(parse("[" + object_of_keys(40, "") + "," + object_of_keys(40, "") + "]", doc).ok());
 }
 
+TEST(Json, AnObjectKeepsItsKeysAcrossTheObjectsInsideIt) {
+    // The keys of every open object share one buffer: an inner object's
+    // keys go when it closes, and its parent's stay.
+    rapidjson::Document doc;
+    EXPECT_TRUE(parse(R"({"a":{"b":1,"c":{"d":1}},"b":2,"d":3})", doc).ok());
+    expect_invalid(R"({"a":{"b":1},"c":{"a":2},"a":3})", "duplicate key \"a\"");
+    expect_invalid(R"({"a":[{"x":1},{"y":{"z":1}}],"x":{"a":1},"x":2})", "duplicate key \"x\"");
+    // An inner object hashed (many keys) or not, the outer one still finds
+    // its duplicates, compared or hashed.
+    expect_invalid(R"({"a":1,"in":)" + object_of_keys(40, "") + R"(,"a":2})",
+                   "duplicate key \"a\"");
+    EXPECT_TRUE(parse(R"({"a":1,"in":)" + object_of_keys(40, "") + R"(,"k1":2})", doc).ok());
+    expect_invalid(object_of_keys(40, R"("in":{"k1":1},"k1":2)"), "duplicate key \"k1\"");
+    // A failed parse leaves nothing behind for the next one.
+    expect_invalid(R"({"q":{"r":{"s":1,"s":2}}})", "duplicate key \"s\"");
+    EXPECT_TRUE(parse(R"({"s":1,"r":2,"q":3})", doc).ok());
+}
+
 TEST(Json, EscapedAndRawKeysAreTheSameKey) {
     expect_invalid(R"({"caf\u00e9":1,"caf)"
                    "\xC3\xA9"
@@ -294,6 +313,38 @@ TEST(Json, FailedParseLeavesNull) {
     ASSERT_TRUE(parse("[1]", doc).ok());
     ASSERT_FALSE(parse("[1,", doc).ok());
     EXPECT_TRUE(doc.IsNull());
+}
+
+// The writer's copy of strings that need no escape must write what
+// RapidJSON's escaping writer writes, for every byte in either position.
+TEST(Json, WriterWritesWhatRapidJsonWrites) {
+    std::vector<std::string> values = {"", "plain", "wamid.HBgL==", "caf\xc3\xa9 \xf0\x9f\x98\x80",
+                                       std::string("nul\0in", 6)};
+    for (int b = 0; b < 256; b++) {
+        values.push_back(std::string(1, static_cast<char>(b)));
+        values.push_back("ab" + std::string(1, static_cast<char>(b)) + "cd");
+    }
+    for (const std::string& v : values) {
+        auto write = [&](auto& w) {
+            w.StartObject();
+            w.Key(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+            w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+            w.Key("list");
+            w.StartArray();
+            w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+            w.String("x");
+            w.EndArray();
+            w.EndObject();
+        };
+        rapidjson::StringBuffer ours_buf, theirs_buf;
+        wa::JsonWriter ours(ours_buf);
+        rapidjson::Writer<rapidjson::StringBuffer> theirs(theirs_buf);
+        write(ours);
+        write(theirs);
+        EXPECT_EQ(std::string(ours_buf.GetString(), ours_buf.GetSize()),
+                  std::string(theirs_buf.GetString(), theirs_buf.GetSize()));
+        EXPECT_TRUE(ours.IsComplete());
+    }
 }
 
 }  // namespace

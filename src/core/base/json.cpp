@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -59,7 +60,7 @@ using SizeType = rapidjson::SizeType;
 
 std::string quote_json(std::string_view s) {
     rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    JsonWriter w(buf);
     w.String(s.data(), static_cast<SizeType>(s.size()));
     return std::string(buf.GetString(), buf.GetSize());
 }
@@ -113,56 +114,79 @@ bool too_large(std::string_view num) {
     return magnitude + exp > 0;
 }
 
-// The keys of one open object, for finding a duplicate: compared in turn
-// while there are few (no allocation per key: most objects have a handful),
-// hashed once there are many (no quadratic cost on a hostile body).
-class KeySet {
+// The keys of every open object, innermost last, for finding a duplicate:
+// an object's keys are compared in turn while it has few (most have a
+// handful), hashed once it has many (no quadratic cost on a hostile body).
+// An object's keys are dropped when it closes, so one buffer, kept by the
+// thread from one document to the next, serves every object: no allocation
+// per object or per key.
+class OpenKeys {
 public:
-    void clear() {
+    void reset() {
+        frames_.clear();
+        spans_.clear();
         bytes_.clear();
-        count_ = 0;
-        many_.clear();
+        if (bytes_.capacity() > kBytesKept) std::string().swap(bytes_);
+        if (spans_.capacity() > kSpansKept) std::vector<Span>().swap(spans_);
     }
 
-    // False when key is there already.
+    void open() { frames_.push_back({spans_.size(), bytes_.size(), nullptr}); }
+
+    void close() {
+        Frame& f = frames_.back();
+        spans_.resize(f.first_span);
+        bytes_.resize(f.first_byte);
+        frames_.pop_back();
+    }
+
+    // False when the innermost object has the key already.
     bool insert(std::string_view key) {
-        if (many_.empty()) {
-            for (std::size_t i = 0; i < count_; i++) {
-                if (compared(i) == key) return false;
-            }
-            if (count_ < kCompared) {
-                if (count_ == 0) bytes_.reserve(kBytesReserved);  // kept after clear()
-                spans_[count_++] = {bytes_.size(), key.size()};
-                bytes_.append(key);
-                return true;
-            }
-            for (std::size_t i = 0; i < count_; i++) {
-                many_.emplace(compared(i));
-            }
+        Frame& f = frames_.back();
+        if (f.many) return f.many->emplace(key).second;
+        for (std::size_t i = f.first_span; i < spans_.size(); i++) {
+            if (compared(i) == key) return false;
         }
-        return many_.emplace(key).second;
+        if (spans_.size() - f.first_span < kCompared) {
+            spans_.push_back({bytes_.size(), key.size()});
+            bytes_.append(key);
+            return true;
+        }
+        f.many = std::make_unique<std::unordered_set<std::string>>();
+        for (std::size_t i = f.first_span; i < spans_.size(); i++) {
+            f.many->emplace(compared(i));
+        }
+        spans_.resize(f.first_span);
+        bytes_.resize(f.first_byte);
+        return f.many->emplace(key).second;
     }
 
 private:
     static constexpr std::size_t kCompared = 32;
-    static constexpr std::size_t kBytesReserved = 256;
+    static constexpr std::size_t kBytesKept = 64 * 1024;  // a hostile body's keys are not kept
+    static constexpr std::size_t kSpansKept = 4096;
+    struct Span {
+        std::size_t offset, length;
+    };
+    struct Frame {
+        std::size_t first_span, first_byte;
+        std::unique_ptr<std::unordered_set<std::string>> many;  // every key, past kCompared
+    };
     std::string_view compared(std::size_t i) const {
-        return std::string_view(bytes_).substr(spans_[i].first, spans_[i].second);
+        return std::string_view(bytes_).substr(spans_[i].offset, spans_[i].length);
     }
 
-    std::string bytes_;  // the first keys, back to back
-    std::array<std::pair<std::size_t, std::size_t>, kCompared> spans_;  // offset, length
-    std::size_t count_ = 0;
-    std::unordered_set<std::string> many_;  // every key, past kCompared
+    std::string bytes_;        // the compared keys, back to back
+    std::vector<Span> spans_;  // where each is in bytes_
+    std::vector<Frame> frames_;
 };
 
 // Forwards SAX events to the document while enforcing our limits. A false
 // return stops the reader; the reason is kept in error.
 class StrictHandler {
 public:
-    StrictHandler(rapidjson::Document& doc, std::size_t max_depth)
-        : doc_(doc), max_depth_(max_depth) {
-        keys_.reserve(8);
+    StrictHandler(rapidjson::Document& doc, std::size_t max_depth, OpenKeys& keys)
+        : doc_(doc), max_depth_(max_depth), keys_(keys) {
+        keys_.reset();
     }
 
     bool Null() { return doc_.Null(); }
@@ -221,10 +245,7 @@ public:
         if (!enter()) {
             return false;
         }
-        if (keys_.size() <= open_objects_) {
-            keys_.emplace_back();
-        }
-        keys_[open_objects_++].clear();
+        keys_.open();
         return doc_.StartObject();
     }
 
@@ -234,7 +255,7 @@ public:
             return false;
         }
         // Keys compare by bytes: a NUL inside one is kept.
-        if (!keys_[open_objects_ - 1].insert({s, len})) {
+        if (!keys_.insert({s, len})) {
             error = "duplicate key " + quote_json(utf8_clip({s, len}, kMaxKeyInMessage));
             return false;
         }
@@ -243,7 +264,7 @@ public:
 
     bool EndObject(SizeType members) {
         depth_--;
-        open_objects_--;
+        keys_.close();
         return doc_.EndObject(members);
     }
 
@@ -271,9 +292,7 @@ private:
     rapidjson::Document& doc_;
     std::size_t max_depth_;
     std::size_t depth_ = 0;
-    // One key set per open object, reused across siblings.
-    std::vector<KeySet> keys_;
-    std::size_t open_objects_ = 0;
+    OpenKeys& keys_;
 };
 
 // Runs the reader for Document::Populate, which owns the value stack and
@@ -286,7 +305,8 @@ struct StrictGenerator {
     bool operator()(rapidjson::Document& doc) {
         rapidjson::MemoryStream is(text.data(), text.size());
         rapidjson::Reader reader;
-        StrictHandler h(doc, max_depth);
+        thread_local OpenKeys keys;
+        StrictHandler h(doc, max_depth, keys);
 
         rapidjson::ParseResult r = is_ascii(text) ? reader.Parse<kStrictAsciiFlags>(is, h)
                                                   : reader.Parse<kStrictFlags>(is, h);
@@ -341,7 +361,7 @@ Result<void> parse_json_strict(std::string_view text, rapidjson::Document& doc,
 
 std::string to_json(const rapidjson::Value& v) {
     rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    JsonWriter w(buf);
     v.Accept(w);
     return std::string(buf.GetString(), buf.GetSize());
 }
@@ -353,6 +373,29 @@ const rapidjson::Value* member(const rapidjson::Value& obj, std::string_view key
     rapidjson::Value name(rapidjson::StringRef(key.data(), static_cast<SizeType>(key.size())));
     auto it = obj.FindMember(name);
     return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+namespace {
+
+// What RapidJSON's writer escapes: '"', '\\' and the control characters.
+bool needs_escape(const char* s, SizeType n) {
+    for (SizeType i = 0; i < n; i++) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == '"' || c == '\\') return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool JsonWriter::String(const char* s, SizeType n, bool copy) {
+    if (needs_escape(s, n)) return Base::String(s, n, copy);
+    Prefix(rapidjson::kStringType);
+    char* out = os_->Push(static_cast<std::size_t>(n) + 2);
+    out[0] = '"';
+    if (n != 0) std::memcpy(out + 1, s, n);
+    out[n + 1] = '"';
+    return EndValue(true);
 }
 
 void json_put(JsonWriter& w, std::string_view key, std::string_view value) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -49,8 +50,24 @@ std::string to_json(const rapidjson::Value& v);
 // with the wrong type is the caller's decision (see webhook.cpp).
 const rapidjson::Value* member(const rapidjson::Value& obj, std::string_view key);
 
-// Writing JSON: every encoder of the core uses this writer.
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+// Writing JSON: every encoder of the core uses this writer. RapidJSON's own
+// String() reserves six bytes per input byte and tests every byte against
+// its escape table as it copies; a string with nothing to escape (the usual
+// id, number or URL) is copied whole instead, the same bytes either way.
+class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
+public:
+    using Base = rapidjson::Writer<rapidjson::StringBuffer>;
+    using Base::Base;
+    bool String(const char* s, rapidjson::SizeType n, bool copy = false);
+    bool String(const std::string& s) {
+        return String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    }
+    bool String(const char* s) {
+        return String(s, static_cast<rapidjson::SizeType>(std::strlen(s)));
+    }
+    bool Key(const char* s, rapidjson::SizeType n, bool copy = false) { return String(s, n, copy); }
+    bool Key(const char* s) { return String(s); }
+};
 
 // "key":"value"
 void json_put(JsonWriter& w, std::string_view key, std::string_view value);
