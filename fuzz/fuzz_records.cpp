@@ -1,4 +1,4 @@
-// libFuzzer target: decode_conversation / decode_message / decode_event /
+// libFuzzer target: decode_conversation / decode_message (and its head) / decode_event /
 // decode_idempotency / decode_scheduled
 // (records.hpp). Store bytes can be corrupt (disk, a bug, an old version):
 // decoding must never crash or over-read, only fail with "store_corrupt".
@@ -66,6 +66,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_decoded(bytes, wa::decode_event);
     check_decoded(bytes, wa::decode_idempotency);
     check_decoded(bytes, wa::decode_scheduled);
+    // A message's head reads its first fields as the whole decode does.
+    auto head = wa::decode_message_head(bytes);
+    if (auto m = wa::decode_message(bytes); m) {
+        FUZZ_CHECK(head.ok() && head->id == m->id && head->direction == m->direction &&
+                   head->conversation_id == m->conversation_id && head->wamid == m->wamid);
+    }
 
     FuzzedDataProvider in(data, size);
 

@@ -316,6 +316,34 @@ TEST(Records, EventRoundTrip) {
     expect_eq(empty, *e);
 }
 
+TEST(Records, MessageHeadIsTheMessagesFirstFieldsInEveryVersion) {
+    auto m = sample_message();
+    for (const std::string& bytes : {encode(m), version1_bytes(m), version2_bytes(m)}) {
+        auto head = decode_message_head(bytes);
+        ASSERT_TRUE(head.ok()) << head.error().message;
+        EXPECT_EQ(head->id, m.id);
+        EXPECT_EQ(head->direction, m.direction);
+        EXPECT_EQ(head->conversation_id, m.conversation_id);
+        EXPECT_EQ(head->wamid, m.wamid);
+    }
+    // What it reads is checked as decode_message checks it; what follows
+    // is not read.
+    std::string b = encode(m);
+    std::size_t head_size = 1 + 16 + 1 + 16 + 4 + m.wamid.size();
+    EXPECT_TRUE(decode_message_head(b.substr(0, head_size)).ok());
+    for (std::size_t n = 0; n < head_size; n++) {
+        auto r = decode_message_head(std::string_view(b).substr(0, n));
+        ASSERT_FALSE(r.ok()) << n;
+        EXPECT_EQ(r.error().code, "store_corrupt");
+    }
+    std::string bad_direction = b;
+    bad_direction[17] = 9;
+    EXPECT_FALSE(decode_message_head(bad_direction).ok());
+    std::string bad_version = b;
+    bad_version[0] = 99;
+    EXPECT_FALSE(decode_message_head(bad_version).ok());
+}
+
 TEST(Records, EveryTruncationIsCorrupt) {
     std::string bytes[] = {encode(sample_conversation()), encode(sample_message()),
                            encode(sample_event())};

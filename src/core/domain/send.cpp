@@ -19,14 +19,17 @@ std::string credits_key(std::string_view number_e164) {
     return "credits_used/" + std::string(number_e164);
 }
 
-// The inbound message a reply quotes; nullopt when it is not one.
-Result<std::optional<Message>> quoted_message(Txn& txn, const Uuid& id) {
-    auto msg = message_by_id(txn, id);
-    if (!msg || !*msg) return msg;
-    if ((*msg)->direction != Direction::inbound || (*msg)->wamid.empty()) {
-        return std::optional<Message>();
-    }
-    return msg;
+// The inbound message a reply quotes; nullopt when it is not one. Only its
+// first fields are read: its content is not needed.
+Result<std::optional<MessageHead>> quoted_message(Txn& txn, const Uuid& id) {
+    std::optional<MessageHead> none;
+    auto bytes = txn.get(Db::messages, key_of(id));
+    if (!bytes) return bytes.error();
+    if (!*bytes) return none;
+    auto head = decode_message_head(**bytes);
+    if (!head) return head.error();
+    if (head->direction != Direction::inbound || head->wamid.empty()) return none;
+    return std::optional<MessageHead>(std::move(*head));
 }
 
 // The message's "content" as the inbox and events show it.

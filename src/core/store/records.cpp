@@ -98,7 +98,11 @@ public:
     bool open(std::uint8_t newest) { return (version_ = version(newest)) != 0; }
     std::uint8_t version() const { return version_; }
 
-    void field(std::string& s) { s = str(); }
+    // Into the string's own buffer: no temporary per field.
+    void field(std::string& s) {
+        std::string_view v = bytes();
+        s.assign(v.data(), v.size());
+    }
     void field(Uuid& u) { u = uuid(); }
     // Only 0 and 1 are booleans: anything else is corrupt, so that every
     // record that decodes encodes back to the same bytes.
@@ -136,11 +140,12 @@ public:
     std::int32_t i32() { return static_cast<std::int32_t>(static_cast<std::uint32_t>(le(4))); }
     std::int64_t i64() { return static_cast<std::int64_t>(le(8)); }
 
-    std::string str() {
+    std::string str() { return std::string(bytes()); }
+
+    std::string_view bytes() {
         std::uint32_t n = u32();
         if (!take(n)) return {};
-        std::string s(in_.substr(pos_ - n, n));
-        return s;
+        return in_.substr(pos_ - n, n);
     }
 
     Uuid uuid() {
@@ -163,9 +168,15 @@ public:
     }
 
     Result<void> finish() {
+        if (auto r = finish_prefix(); !r) return r;
+        if (pos_ != in_.size()) return corrupt("trailing bytes in record");
+        return {};
+    }
+
+    // For a record's first fields alone: the rest is not read.
+    Result<void> finish_prefix() {
         if (bad_version_) return corrupt("unknown record version");
         if (failed_) return corrupt("truncated record");
-        if (pos_ != in_.size()) return corrupt("trailing bytes in record");
         return {};
     }
 
@@ -230,12 +241,18 @@ void conversation_fields(IO& io, R& c) {
     io.field(c.newest_message);
 }
 
+// A message's first fields, the same in every version (MessageHead).
 template <class IO, class R>
-void message_fields(IO& io, R& m) {
+void message_head_fields(IO& io, R& m) {
     io.field(m.id);
     io.field(m.direction);
     io.field(m.conversation_id);
     io.field(m.wamid);
+}
+
+template <class IO, class R>
+void message_fields(IO& io, R& m) {
+    message_head_fields(io, m);
     io.field(m.type);
     io.field(m.text);
     io.field(m.content_json);
@@ -313,13 +330,14 @@ std::string encode_with(std::uint8_t version, const R& record, Fields fields) {
     return w.take();
 }
 
+// prefix: fields are the record's first ones, and the rest is not read.
 template <class R, class Fields>
-Result<R> decode_with(std::string_view bytes, const char* what, std::uint8_t newest,
-                      Fields fields) {
+Result<R> decode_with(std::string_view bytes, const char* what, std::uint8_t newest, Fields fields,
+                      bool prefix = false) {
     Reader r(bytes, what);
     R record;
     if (r.open(newest)) fields(r, record);
-    if (auto done = r.finish(); !done) return done.error();
+    if (auto done = prefix ? r.finish_prefix() : r.finish(); !done) return done.error();
     return record;
 }
 
@@ -332,6 +350,7 @@ bool in_range(E e, E first, E last) {
 // One lambda per record kind, so each template is named once.
 constexpr auto kConversation = [](auto& io, auto& r) { conversation_fields(io, r); };
 constexpr auto kMessage = [](auto& io, auto& r) { message_fields(io, r); };
+constexpr auto kMessageHead = [](auto& io, auto& r) { message_head_fields(io, r); };
 constexpr auto kEvent = [](auto& io, auto& r) { event_fields(io, r); };
 constexpr auto kIdempotency = [](auto& io, auto& r) { idempotency_fields(io, r); };
 constexpr auto kScheduled = [](auto& io, auto& r) { scheduled_fields(io, r); };
@@ -368,12 +387,21 @@ Result<Conversation> decode_conversation(std::string_view bytes) {
     return decode_with<Conversation>(bytes, "conversation", kConversationVersion, kConversation);
 }
 
-Result<Message> decode_message(std::string_view bytes) {
-    auto m = decode_with<Message>(bytes, "message", kMessageVersion, kMessage);
+template <class M>
+Result<M> known_direction(Result<M> m) {
     if (m && !in_range(m->direction, Direction::inbound, Direction::outbound)) {
         return make_error("store_corrupt", "message: unknown direction");
     }
     return m;
+}
+
+Result<MessageHead> decode_message_head(std::string_view bytes) {
+    return known_direction(
+        decode_with<MessageHead>(bytes, "message", kMessageVersion, kMessageHead, true));
+}
+
+Result<Message> decode_message(std::string_view bytes) {
+    return known_direction(decode_with<Message>(bytes, "message", kMessageVersion, kMessage));
 }
 
 Result<Event> decode_event(std::string_view bytes) {

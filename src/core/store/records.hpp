@@ -144,6 +144,14 @@ std::string encode(const Message& m);
 std::string encode(const Event& e);
 Result<Conversation> decode_conversation(std::string_view bytes);
 Result<Message> decode_message(std::string_view bytes);
+// What finding a message's conversation needs, without its content.
+struct MessageHead {
+    Uuid id{};
+    Direction direction = Direction::inbound;
+    Uuid conversation_id{};
+    std::string wamid;
+};
+Result<MessageHead> decode_message_head(std::string_view bytes);
 Result<Event> decode_event(std::string_view bytes);
 
 // Keys.
