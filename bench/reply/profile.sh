@@ -26,7 +26,7 @@ trap 'kill "$bench_pid" 2>/dev/null || true' EXIT
 # in progress, once every wrk thread has loaded its requests.
 find_work() {
     [ -n "$work" ] && return 0
-    work=$(find /tmp -maxdepth 1 -name 'wa-bench-reply.*' -newer "$out/bench.out" -type d | head -1)
+    work=$(find "${BENCH_TMP:-/tmp}" -maxdepth 1 -name 'wa-bench-reply.*' -newer "$out/bench.out" -type d | head -1)
 }
 current_uri() {
     [ -n "$work" ] && compgen -G "$work/wrk.ready.*" >/dev/null || return 0
@@ -61,6 +61,7 @@ read -r base_pid base_requests <"$out/_proxy_mirror.requests"
 read -r reply_pid reply_requests <"$out/_v2_notify_reply.requests"
 echo "CPU 0 per request (perf -g at 2999 Hz, $seconds s inside a 64-connection run of each):"
 echo
+# shellcheck disable=SC2016  # the column names hold backquotes, not expansions
 /usr/bin/python3 "$root/bench/reply/stages.py" "$seconds" \
     '`proxy_pass` + `mirror /cb`' "$out/_proxy_mirror.data" "$base_pid" "$out/_proxy_mirror.tids" "$base_requests" \
     '`whatsapp_reply`' "$out/_v2_notify_reply.data" "$reply_pid" "$out/_v2_notify_reply.tids" "$reply_requests"
