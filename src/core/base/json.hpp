@@ -59,9 +59,6 @@ public:
     using Base = rapidjson::Writer<rapidjson::StringBuffer>;
     using Base::Base;
     bool String(const char* s, rapidjson::SizeType n, bool copy = false);
-    bool String(const std::string& s) {
-        return String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    }
     bool String(const char* s) {
         return String(s, static_cast<rapidjson::SizeType>(std::strlen(s)));
     }

@@ -212,10 +212,20 @@ private:
     bool bad_version_ = false;
 };
 
-void put_be64(std::string& out, std::uint64_t v) {
-    for (int i = 7; i >= 0; i--)
-        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+// Big-endian so LMDB's bytewise order is numeric order.
+void put_be64_at(char* out, std::uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        out[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
 }
+
+void put_be64(std::string& out, std::uint64_t v) {
+    char bytes[8];
+    put_be64_at(bytes, v);
+    out.append(bytes, sizeof(bytes));
+}
+
+// Times before the epoch never occur; clamp so the key order stays numeric.
+std::uint64_t key_time(std::int64_t ns) { return static_cast<std::uint64_t>(ns < 0 ? 0 : ns); }
 
 // The fields of each record, in their stored order, once for both
 // directions (R is the record, const when writing).
@@ -439,16 +449,6 @@ std::string pair_key(std::string_view business_number, std::string_view customer
     return bounded_key(k);
 }
 
-// Big-endian so LMDB's bytewise order is numeric order.
-namespace {
-
-void put_be64_at(char* out, std::uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        out[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
-}
-
-}  // namespace
-
 OutboxKey queue_key(const Uuid& conversation, std::uint64_t seq) {
     OutboxKey k;
     std::memcpy(k.bytes.data(), conversation.data(), 16);
@@ -456,18 +456,16 @@ OutboxKey queue_key(const Uuid& conversation, std::uint64_t seq) {
     return k;
 }
 
-// Times before the epoch never occur; clamp so the key order stays numeric.
 OutboxKey due_key(std::int64_t next_attempt_ns, const Uuid& event) {
     OutboxKey k;
-    put_be64_at(k.bytes.data(),
-                static_cast<std::uint64_t>(next_attempt_ns < 0 ? 0 : next_attempt_ns));
+    put_be64_at(k.bytes.data(), key_time(next_attempt_ns));
     std::memcpy(k.bytes.data() + 8, event.data(), 16);
     return k;
 }
 
 std::string time_key(std::int64_t ns, std::string_view rest) {
     std::string k;
-    put_be64(k, static_cast<std::uint64_t>(ns < 0 ? 0 : ns));
+    put_be64(k, key_time(ns));
     k.append(rest);
     return k;
 }
