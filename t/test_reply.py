@@ -390,6 +390,29 @@ def test_row10_concurrent_replies_never_overspend(gateway, receiver, graph):
     assert len(graph.requests) == statuses.count(200)
 
 
+def test_row10_credits_taken_while_others_commit_are_each_taken_once(gateway, receiver, graph):
+    """Sends answered quickly, so that commits and dropped holds in one worker
+    interleave with credit checks in the other: no credit spent twice, none
+    lost. (The exact interleaving that once overspent is unit-tested with an
+    injected commit: TakeCreditSeesASendThatCommitsWhileHoldsAreCounted.)"""
+    import concurrent.futures
+    credits = 6
+    gw = gateway(numbers=H.number_block(extra="credits %d;" % credits), workers=2)
+    ev = inbound(gw, receiver)
+    graph.hang_next(0.01, count=200)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda _: reply(gw, reply_body(ev), key=SEND_SECRET),
+                                range(120)))
+    statuses = [r[0] for r in results]
+    assert set(statuses) <= {200, 402}, results
+    assert statuses.count(200) <= credits, statuses
+    # None lost either: a refusal while a hold drops is only for that moment.
+    while reply(gw, reply_body(ev), key=SEND_SECRET)[0] == 200:
+        statuses.append(200)
+    assert statuses.count(200) == credits, statuses
+    assert len(graph.requests) == credits
+
+
 def test_rows_in_order(gateway, receiver):
     """Every row's condition at once: the lowest row answers, then the next, ..."""
     gw = gateway(numbers=H.number_block(extra="credits 0;"))

@@ -3,6 +3,8 @@
 // different workers could together spend more than the number's credits.
 #pragma once
 
+#include "base/result.hpp"
+#include "domain/numbers.hpp"
 #include "ngx.hpp"
 
 #include <cstdint>
@@ -21,16 +23,21 @@ void credits_init_process();
 // caller arranges after the send's result is committed (or it failed).
 class CreditHold {
 public:
-    explicit CreditHold(std::size_t number_index);
     ~CreditHold();
     CreditHold(const CreditHold&) = delete;
     CreditHold& operator=(const CreditHold&) = delete;
 
 private:
+    friend Result<std::shared_ptr<CreditHold>> credit_take(const NumberConfig&, std::size_t);
+    explicit CreditHold(std::size_t number_index);
     std::size_t number_;
+    bool counted_ = false;  // in the zone: from take_credit's hold()
 };
 
-// Sends of a number in flight in every worker.
-std::uint64_t credits_in_flight(std::size_t number_index);
+// One of the number's credits (it has credits) for a send about to be
+// made: a hold, or none when the store's count and the sends in flight in
+// every worker use them all. An error when the store cannot be read.
+Result<std::shared_ptr<CreditHold>> credit_take(const NumberConfig& number,
+                                                std::size_t number_index);
 
 }  // namespace wa::ngx

@@ -367,8 +367,9 @@ void count_commit(const GroupCommit::Stats& delta) {
 
 ngx_int_t metrics_add_zone(ngx_conf_t* cf) {
     static ngx_str_t name = ngx_string("whatsapp_metrics");
-    return shm_zone_add(cf, &name, sizeof(Shared),
-                        [](void* shared) { g_shared = static_cast<Shared*>(shared); });
+    return shm_zone_add(cf, &name, sizeof(Shared), [](void* shared, ngx_shmtx_t*) {
+        g_shared = static_cast<Shared*>(shared);
+    });
 }
 
 char* metrics_directive(ngx_conf_t* cf, ngx_command_t*, void*) noexcept {

@@ -28,7 +28,7 @@ ngx_int_t pacing_add_zone(ngx_conf_t* cf) {
         return NGX_OK;
     }
     return shm_zone_add(cf, &kZoneName, g_numbers * sizeof(ngx_atomic_t),
-                        [](void* tat) { g_tat = static_cast<ngx_atomic_t*>(tat); });
+                        [](void* tat, ngx_shmtx_t*) { g_tat = static_cast<ngx_atomic_t*>(tat); });
 }
 
 std::optional<std::int64_t> pacing_take(const NumberConfig& number, std::size_t number_index) {

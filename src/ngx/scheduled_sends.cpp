@@ -147,15 +147,6 @@ void sent(ngx_http_request_t* r) noexcept {
     post_release(job);
 }
 
-// The number's credits, as a send now would be judged (SPEC §6.3).
-bool credit_for(const NumberConfig& number, std::size_t index) {
-    if (number.credits < 0) return true;
-    auto txn = worker()->store->begin_read();
-    if (!txn) return false;
-    auto used = credits_used(*txn, number.e164);
-    return used && credit_available(number, *used, credits_in_flight(index));
-}
-
 void start(DueSend d) {
     Worker* w = worker();
     if (w == nullptr || w->exiting) return;
@@ -165,14 +156,25 @@ void start(DueSend d) {
     const NumberConfig* number = w->conf->numbers.by_e164(d.number_e164);
     if (number == nullptr) return fail(d, 0, "unknown_number", "the number is not configured");
     auto index = static_cast<std::size_t>(number - w->conf->numbers.all().data());
-    if (!credit_for(*number, index)) {
-        return fail(d, 0, "insufficient_balance", "the number's credits are used up");
+    // Judged as a send now would be (SPEC §6.3).
+    std::shared_ptr<CreditHold> credit;
+    if (number->credits >= 0) {
+        auto taken = credit_take(*number, index);
+        if (!taken) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "whatsapp scheduled send %s: credits not read (%s); retried in 30 s",
+                          d.message_id.c_str(), log_escape(taken.error().message).c_str());
+            return retry(d, now_ns() + kNotWrittenRetryNs);
+        }
+        if (*taken == nullptr) {
+            return fail(d, 0, "insufficient_balance", "the number's credits are used up");
+        }
+        credit = std::move(*taken);
     }
     // Over the number's rate: due again when it allows a send (not a failure).
     if (auto wait = pacing_take(*number, index)) return retry(d, now_ns() + *wait);
-    auto* job = new Job{std::move(d), {}, {}, {}, {}};
+    auto* job = new Job{std::move(d), {}, {}, std::move(credit), {}};
     g_in_flight++;
-    if (number->credits >= 0) job->credit = std::make_shared<CreditHold>(index);
     ngx_http_request_t* r =
         job->background.create(w->conf->dispatch_ctx, "sending a scheduled whatsapp message");
     if (r != nullptr) tag_log(r, job->due.message_id);

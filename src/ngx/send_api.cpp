@@ -538,12 +538,15 @@ std::optional<ReplyError> check_target(ngx_log_t* log, const SendRequest& send, 
     target = std::move(checked->target);
     if (!checked->ok()) return refusal(*checked->refusal);
     const NumberConfig& number = *target.number;
-    std::size_t index = number_index(number);
     if (number.credits >= 0 && hold_credit) {
-        if (!credit_available(number, target.credits_used, credits_in_flight(index))) {
-            return refusal(SendRefusal::no_credit);
+        auto taken = credit_take(number, number_index(number));
+        if (!taken) {
+            ngx_log_error(NGX_LOG_ERR, log, 0, "whatsapp send: %s",
+                          log_escape(taken.error().message).c_str());
+            return store_unavailable();
         }
-        credit = std::make_shared<CreditHold>(index);
+        if (*taken == nullptr) return refusal(SendRefusal::no_credit);
+        credit = std::move(*taken);
     }
     return std::nullopt;
 }

@@ -17,16 +17,16 @@ struct ShmObject {
 
 ngx_int_t init_zone(ngx_shm_zone_t* zone, void* data) noexcept {
     auto* want = static_cast<ShmObject*>(zone->data);
+    auto* shpool = reinterpret_cast<ngx_slab_pool_t*>(zone->shm.addr);
     if (data) {  // reload: carry on with the old cycle's object
         zone->data = data;
-        want->publish(data);
+        want->publish(data, &shpool->mutex);
         return NGX_OK;
     }
-    auto* shpool = reinterpret_cast<ngx_slab_pool_t*>(zone->shm.addr);
     void* object = ngx_slab_calloc(shpool, want->bytes);
     if (object == nullptr) return NGX_ERROR;
     zone->data = object;
-    want->publish(object);
+    want->publish(object, &shpool->mutex);
     return NGX_OK;
 }
 

@@ -9,9 +9,11 @@
 
 namespace wa::ngx {
 
-// Called from the zone's init with the object's address: zeroed the first
-// time, the previous cycle's on a reload that reuses the zone.
-using ShmPublish = void (*)(void* object);
+// Called from the zone's init with the object's address (zeroed the first
+// time, the previous cycle's on a reload that reuses the zone) and the
+// zone's lock, for an object changed in more than one atomic step. The lock
+// is the slab pool's: nginx's master frees it when a worker dies holding it.
+using ShmPublish = void (*)(void* object, ngx_shmtx_t* lock);
 
 // Adds the zone `name`, sized for object_bytes (so a different size is a
 // fresh zone, never an old object of another layout). From

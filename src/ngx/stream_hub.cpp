@@ -279,7 +279,7 @@ StreamClient::~StreamClient() {
 }
 
 ngx_int_t stream_add_zone(ngx_conf_t* cf) {
-    return shm_zone_add(cf, &kZoneName, 2 * sizeof(ngx_atomic_t), [](void* w) {
+    return shm_zone_add(cf, &kZoneName, 2 * sizeof(ngx_atomic_t), [](void* w, ngx_shmtx_t*) {
         g_watermark = static_cast<ngx_atomic_t*>(w);
         g_raised_at = g_watermark + 1;
     });

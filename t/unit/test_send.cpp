@@ -3,6 +3,7 @@
 // statuses that follow, credits, and the window a 131047 closes.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -366,7 +367,10 @@ TEST_F(OutboundTest, CreditsCountOnlyRecordedSends) {
 
     auto c = check(request(im), key_for("acme"));
     ASSERT_TRUE(c.ok());
-    EXPECT_EQ(c.target.credits_used, 0u);
+    {
+        Txn txn = read();
+        EXPECT_EQ(*credits_used(txn, "+14155551234"), 0u);
+    }
     EXPECT_TRUE(credit_available(*c.target.number, 0, 1));
     EXPECT_FALSE(credit_available(*c.target.number, 0, 2));  // in flight counts
     record(c.target, request(im), "wamid.OUT1");
@@ -374,12 +378,82 @@ TEST_F(OutboundTest, CreditsCountOnlyRecordedSends) {
 
     auto after = check(request(im), key_for("acme"));
     ASSERT_TRUE(after.ok());
-    EXPECT_EQ(after.target.credits_used, 2u);
-    EXPECT_FALSE(credit_available(*after.target.number, after.target.credits_used, 0));
+    Txn txn = read();
+    auto used = credits_used(txn, "+14155551234");
+    ASSERT_TRUE(used.ok());
+    EXPECT_EQ(*used, 2u);
+    EXPECT_FALSE(credit_available(*after.target.number, *used, 0));
 
     NumberConfig unlimited = *after.target.number;
     unlimited.credits = -1;
     EXPECT_TRUE(credit_available(unlimited, 1'000'000, 1'000'000));
+}
+
+// Holds in a test: records what take_credit did, and can let "another
+// process" commit a send and drop its hold when the holds are counted.
+class TestHolds final : public CreditHolds {
+public:
+    void lock() override {
+        EXPECT_FALSE(locked);
+        locked = true;
+    }
+    void unlock() override {
+        EXPECT_TRUE(locked);
+        locked = false;
+    }
+    std::uint64_t in_flight() override {
+        EXPECT_TRUE(locked);
+        if (while_counting) while_counting();
+        return held;
+    }
+    void hold() override {
+        EXPECT_TRUE(locked);
+        held++;
+    }
+
+    bool locked = false;
+    std::uint64_t held = 0;
+    std::function<void()> while_counting;
+};
+
+TEST_F(OutboundTest, TakeCreditHoldsUntilStoreAndHoldsUseThemAll) {
+    limit_credits(2);
+    const NumberConfig& number = numbers_.all().front();
+    TestHolds holds;
+    EXPECT_TRUE(*take_credit(*store_, number, holds));
+    EXPECT_TRUE(*take_credit(*store_, number, holds));
+    EXPECT_FALSE(*take_credit(*store_, number, holds));  // both held
+    EXPECT_EQ(holds.held, 2u);
+    EXPECT_FALSE(holds.locked);
+
+    // One committed (its credit counted) and dropped: still none free.
+    Txn txn = write();
+    ASSERT_TRUE(count_credit(txn, number).ok());
+    ASSERT_TRUE(txn.commit().ok());
+    holds.held = 1;
+    EXPECT_FALSE(*take_credit(*store_, number, holds));
+    holds.held = 0;  // the other failed, uncounted: its credit is free again
+    EXPECT_TRUE(*take_credit(*store_, number, holds));
+}
+
+TEST_F(OutboundTest, TakeCreditSeesASendThatCommitsWhileHoldsAreCounted) {
+    limit_credits(1);
+    const NumberConfig& number = numbers_.all().front();
+    TestHolds holds;
+    holds.held = 1;  // another process's send, in flight
+    holds.while_counting = [&] {
+        // ... which commits and drops its hold just as they are counted: the
+        // store read after the count must see it, or the credit is spent twice.
+        Txn txn = write();
+        ASSERT_TRUE(count_credit(txn, number).ok());
+        ASSERT_TRUE(txn.commit().ok());
+        holds.held = 0;
+        holds.while_counting = nullptr;
+    };
+    auto taken = take_credit(*store_, number, holds);
+    ASSERT_TRUE(taken.ok()) << taken.error().message;
+    EXPECT_FALSE(*taken);
+    EXPECT_EQ(holds.held, 0u);
 }
 
 TEST_F(OutboundTest, CreditsAreNotCountedForNumbersWithout) {

@@ -140,15 +140,6 @@ bool SendScope::allows(const Conversation& c) const {
     return conversation_allowed(conversation, c.id);
 }
 
-// The counted sends of the target's number, when it has credits.
-Result<void> read_credits(Txn& txn, SendTarget& t) {
-    if (t.number->credits < 0) return {};
-    auto used = credits_used(txn, t.number->e164);
-    if (!used) return used.error();
-    t.credits_used = *used;
-    return {};
-}
-
 // A new message from request.sender to request.to.
 Result<SendCheck> check_new_message(Txn& txn, const SendRequest& request, std::int64_t now_ns) {
     SendCheck out;
@@ -172,7 +163,6 @@ Result<SendCheck> check_new_message(Txn& txn, const SendRequest& request, std::i
         out.refusal = SendRefusal::window_closed;
         return out;
     }
-    if (auto r = read_credits(txn, t); !r) return r.error();
     return out;
 }
 
@@ -213,7 +203,6 @@ Result<SendCheck> check_conversation_message(Txn& txn, const SendRequest& reques
         return out;
     }
     out.refusal.reset();
-    if (auto r = read_credits(txn, t); !r) return r.error();
     return out;
 }
 
@@ -254,7 +243,6 @@ Result<SendCheck> check_send(Txn& txn, const SendRequest& request, const NumberD
         return out;
     }
     out.refusal.reset();
-    if (auto r = read_credits(txn, t); !r) return r.error();
     return out;
 }
 
@@ -280,6 +268,23 @@ bool credit_available(const NumberConfig& number, std::uint64_t used, std::uint6
 
 Result<std::uint64_t> credits_used(Txn& txn, std::string_view number_e164) {
     return read_counter(txn, credits_key(number_e164));
+}
+
+Result<bool> take_credit(Store& store, const NumberConfig& number, CreditHolds& holds) {
+    struct Locked {
+        CreditHolds& h;
+        explicit Locked(CreditHolds& holds) : h(holds) { h.lock(); }
+        ~Locked() { h.unlock(); }
+    } locked(holds);
+    std::uint64_t in_flight = holds.in_flight();
+    auto txn = store.begin_read();
+    if (!txn) return txn.error();
+    auto used = credits_used(*txn, number.e164);
+    txn->abort();
+    if (!used) return used.error();
+    if (!credit_available(number, *used, in_flight)) return false;
+    holds.hold();
+    return true;
 }
 
 Result<void> count_credit(Txn& txn, const NumberConfig& number) {

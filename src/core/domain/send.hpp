@@ -76,13 +76,13 @@ struct SendTarget {
     std::string to;                        // the recipient: the conversation's customer, or `to`
     std::string context_wamid;             // the quoted inbound message's wamid
     std::int64_t window_expires_at_ns = 0;
-    std::uint64_t credits_used = 0;  // accepted (and unknown) sends counted
 };
 
 // Rows 7-9 for a reply, in a read (or write) transaction; for a new
 // message, its conversation (if any), the window unless it is a template,
-// and the key's scope. Row 10 needs the sends in
-// flight, known only to the caller: see credit_available. Once row 7
+// and the key's scope. Row 10 needs the sends in flight, known only
+// to the caller, judged with the count at that moment: see
+// credit_available. Once row 7
 // passed, target describes the conversation even when a later row fails
 // (for logs and $whatsapp_* variables).
 struct SendCheck {
@@ -105,6 +105,28 @@ bool credit_available(const NumberConfig& number, std::uint64_t used, std::uint6
 
 // Sends of a number counted against its credits (Db::meta "credits_used/<e164>").
 Result<std::uint64_t> credits_used(Txn& txn, std::string_view number_e164);
+
+// A number's sends in flight in every process (shared memory in nginx):
+// what row 10 counts beside the store until each send's result commits.
+class CreditHolds {
+public:
+    virtual ~CreditHolds() = default;
+    // Between lock() and unlock() no other process takes a hold.
+    virtual void lock() = 0;
+    virtual void unlock() = 0;
+    virtual std::uint64_t in_flight() = 0;
+    // One more; the caller drops it once the send's result is committed
+    // (so its credit is in the store first) or it failed.
+    virtual void hold() = 0;
+};
+
+// Row 10 judged now for a number with credits and, when one is free, held
+// (true). Under the holds' lock, so two processes never both take the last
+// credit; the holds are counted before the store is read, so a send that
+// commits and drops its hold meanwhile is in the snapshot. (One that
+// commits between the two is counted twice until its hold drops: a
+// refusal on the safe side, for that moment.)
+Result<bool> take_credit(Store& store, const NumberConfig& number, CreditHolds& holds);
 // One more (for a number with credits): a send Meta accepted or may have.
 Result<void> count_credit(Txn& txn, const NumberConfig& number);
 
