@@ -80,9 +80,8 @@ struct SendTarget {
 
 // Rows 7-9 for a reply, in a read (or write) transaction; for a new
 // message, its conversation (if any), the window unless it is a template,
-// and the key's scope. Row 10 needs the sends in flight, known only
-// to the caller, judged with the count at that moment: see
-// credit_available. Once row 7
+// and the key's scope. Row 10 needs the sends in flight, known only to
+// the caller, and a fresh read of the store: see take_credit. Once row 7
 // passed, target describes the conversation even when a later row fails
 // (for logs and $whatsapp_* variables).
 struct SendCheck {
@@ -127,6 +126,7 @@ public:
 // commits between the two is counted twice until its hold drops: a
 // refusal on the safe side, for that moment.)
 Result<bool> take_credit(Store& store, const NumberConfig& number, CreditHolds& holds);
+
 // One more (for a number with credits): a send Meta accepted or may have.
 Result<void> count_credit(Txn& txn, const NumberConfig& number);
 
